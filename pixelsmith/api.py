@@ -1,0 +1,68 @@
+"""The public Python API; the CLI and the web page call nothing else.
+
+    >>> import pixelsmith
+    >>> big = pixelsmith.upscale(image, scale=3)          # (C, H, W) in [0, 1] -> (C, 3H, 3W)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from pixelsmith.errors import PixelsmithError
+from pixelsmith.tasks.superres import SuperRes, check_scale, upscale_image
+from pixelsmith.weights import WeightInfo, load_model, shipped_weights
+
+#: The shipped model ``pixelsmith upscale --model NAME`` means, by short name.
+SR_ALIASES = {"srcnn": "srcnn_955", "lrnet": "lrnet_s"}
+DEFAULT_SR_MODEL = "lrnet"
+
+
+def superres_weight_name(model: str, scale: int, blind: bool = False) -> str:
+    """File stem of a shipped SR model: ``superres_<arch>_x<scale>[_blind]``."""
+    arch = SR_ALIASES.get(model, model)
+    return f"superres_{arch}_x{scale}" + ("_blind" if blind else "")
+
+
+def load_sr_model(model: str | Path = DEFAULT_SR_MODEL, scale: int = 3, blind: bool = False,
+                  device: str | torch.device = "cpu") -> tuple[nn.Module, WeightInfo | None]:
+    """An SR model by short name (``srcnn``, ``lrnet``, ``bicubic``), shipped name, or weight file."""
+    check_scale(scale)
+    p = Path(str(model))
+    if p.suffix == ".safetensors" or p.exists():
+        net, info = load_model(p, device)
+        if getattr(net, "scale", scale) != scale:
+            raise PixelsmithError(f"this model upscales x{net.scale}, not x{scale}", p)
+        return net, info
+    if model == "bicubic":
+        from pixelsmith.models import create_model
+
+        return create_model("bicubic", scale=scale).to(device), None
+    name = superres_weight_name(str(model), scale, blind)
+    if name not in shipped_weights():
+        available = ", ".join(shipped_weights("superres")) or "none"
+        raise PixelsmithError(f"no shipped model {name!r}; shipped SR models: {available}")
+    return load_model(name, device)
+
+
+def upscale(image: torch.Tensor, scale: int = 3, model: str | Path | nn.Module = DEFAULT_SR_MODEL,
+            *, blind: bool = False, tile: int = 256, device: str = "cpu",
+            dtype: torch.dtype = torch.float32, progress: bool = False) -> torch.Tensor:
+    """Super-resolve ``image`` ``(C, H, W)`` float in [0, 1] (C = 1 or 3) by ``scale``.
+
+    ``model`` is a short name (``"lrnet"``, ``"srcnn"``, ``"bicubic"``), a weight file, or a module.
+    Returns ``(C, scale*H, scale*W)`` in [0, 1].
+    """
+    if image.dim() != 3 or image.shape[0] not in (1, 3):
+        raise PixelsmithError(f"expected an image (C, H, W) with C = 1 or 3, got {tuple(image.shape)}")
+    net = model if isinstance(model, nn.Module) else load_sr_model(model, scale, blind, device)[0]
+    return upscale_image(net, image, tile=tile, device=device, dtype=dtype, progress=progress)
+
+
+def evaluate(model: str | Path | nn.Module, data: str | Path, scale: int = 3,
+             blind: bool = False) -> list[dict]:
+    """Per-image PSNR/SSIM of an SR model on a folder of HR images, by the SRCNN protocol."""
+    net = model if isinstance(model, nn.Module) else load_sr_model(model, scale, blind)[0]
+    return SuperRes(scale).evaluate_images(net, data)

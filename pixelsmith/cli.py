@@ -1,0 +1,136 @@
+"""``pixelsmith <verb>``: parses arguments, calls the API, prints. Bad input exits 2 with one line."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import click
+
+from pixelsmith.errors import PixelsmithError
+
+SCALE = click.Choice(["2", "3", "4"])
+
+
+class _Group(click.Group):
+    """Turns a PixelsmithError anywhere below into ``pixelsmith: error: ...`` and exit code 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except PixelsmithError as e:
+            click.echo(f"pixelsmith: error: {e}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pixelsmith")
+def main() -> None:
+    """Restore and enhance photographs with convolutional networks."""
+
+
+@main.command()
+@click.option("--out", default="pixelsmith-demo", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for the before/after sheet (created if missing).")
+@click.option("--scale", type=SCALE, default="3", show_default=True, help="Super-resolution factor.")
+def demo(out: str, scale: str) -> None:
+    """Run every shipped model on scikit-image's astronaut and write a before/after sheet."""
+    from pixelsmith.demo import run_demo
+
+    for path in run_demo(Path(out), int(scale)):
+        click.echo(path)
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--scale", type=SCALE, default="3", show_default=True)
+@click.option("--model", default="lrnet", show_default=True,
+              help="lrnet (fast, default), srcnn, bicubic, a shipped name or a .safetensors file.")
+@click.option("--blind", is_flag=True, help="Use the model trained for real, degraded photos.")
+@click.option("--tile", type=int, default=256, show_default=True,
+              help="Tile side in input pixels (0: whole image at once).")
+@click.option("--out", type=click.Path(), default=None,
+              help="Output folder (must exist), or a file name for a single input. "
+                   "Default: beside each input as NAME_x<scale>.png.")
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps or auto.")
+@click.option("--bf16", is_flag=True, help="Run the network in bfloat16.")
+def upscale(inputs, scale, model, blind, tile, out, overwrite, device, bf16) -> None:
+    """Super-resolve images (files, folders or globs) by x2, x3 or x4."""
+    from pixelsmith.commands import upscale_files
+
+    for path in upscale_files(list(inputs), int(scale), model=model, blind=blind, tile=tile,
+                              out=out, overwrite=overwrite, device=device, bf16=bf16):
+        click.echo(path)
+
+
+@main.command("eval")
+@click.argument("task", type=click.Choice(["superres"]))
+@click.option("--data", required=True, type=click.Path(), help="Folder of high-resolution images.")
+@click.option("--scale", type=SCALE, default="3", show_default=True)
+@click.option("--model", "models", multiple=True, default=("bicubic", "srcnn", "lrnet"),
+              show_default=True, help="Model(s) to compare; repeat the option.")
+@click.option("--blind", is_flag=True, help="Evaluate the blind models.")
+def evaluate(task, data, scale, models, blind) -> None:
+    """Measure models on a folder of images by the task's standard protocol."""
+    from pixelsmith.commands import eval_superres
+
+    click.echo(eval_superres(data, int(scale), list(models), blind))
+
+
+def _train_options(fn):
+    """One ``--flag`` per TrainConfig field (lists repeat the flag)."""
+    from pixelsmith.train import TrainConfig
+
+    for f in reversed(dataclasses.fields(TrainConfig)):
+        if f.name == "model_kwargs":
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        if f.type in ("list[str]",):
+            fn = click.option(flag, f.name, multiple=True, help="Repeat for several.")(fn)
+        else:
+            typ = {"int": int, "float": float, "str": str}[f.type]
+            fn = click.option(flag, f.name, type=typ, default=None,
+                              help=f"default {f.default!r}")(fn)
+    return fn
+
+
+@main.group()
+def train() -> None:
+    """Train a model with pixelsmith's trainer (resumes from OUT/checkpoint.pt)."""
+
+
+@train.command("superres")
+@_train_options
+@click.option("--scale", type=SCALE, default="3", show_default=True)
+@click.option("--blind", is_flag=True, help="Train on the real-photo degradation pipeline.")
+@click.option("--config", "config_file", type=click.Path(exists=True), default=None,
+              help="YAML file with TrainConfig fields (flags override it).")
+@click.option("--width", type=int, default=None, help="Model width override.")
+@click.option("--blocks", type=int, default=None, help="LRNet residual blocks override.")
+def train_superres(scale, blind, config_file, width, blocks, **overrides) -> None:
+    """Train a super-resolution model on folders of clean photos."""
+    from pixelsmith.commands import build_config
+    from pixelsmith.tasks.superres import SuperRes
+    from pixelsmith.train import Trainer, check_config
+
+    cfg = build_config(config_file, overrides)
+    cfg.model_kwargs.update({k: v for k, v in (("width", width), ("blocks", blocks)) if v})
+    check_config(cfg)
+    click.echo(Trainer(cfg, SuperRes(int(scale), blind)).run())
+
+
+@main.command("models")
+def models_cmd() -> None:
+    """List registered architectures and shipped weight files."""
+    from pixelsmith.models import list_models
+    from pixelsmith.weights import shipped_weights
+
+    click.echo("architectures: " + ", ".join(list_models()))
+    for name, path in shipped_weights().items():
+        click.echo(f"weights: {name}  ({path})")
+
+
+if __name__ == "__main__":
+    main()

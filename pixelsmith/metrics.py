@@ -1,0 +1,286 @@
+"""Image-quality metrics (MSE, PSNR, SSIM) and the super-resolution evaluation protocol.
+
+Metrics take images ``(*, C, H, W)`` and return one value per image, shape ``(*)``: a batch
+``(B, C, H, W)`` gives ``(B,)``, a single ``(C, H, W)`` gives a 0-d tensor. ``peak`` is the largest
+possible pixel value (1 for images in ``[0, 1]``, 255 for 8-bit levels). Integer inputs are
+converted to float64. All metrics are differentiable in float inputs.
+
+The super-resolution protocol (SRCNN's ``demo_SR.m``; it reproduces the bicubic table on Set5):
+
+1. HR RGB ``uint8`` -> :func:`modcrop` to a multiple of the scale;
+2. Y by MATLAB ``rgb2ycbcr`` on ``uint8`` (rounded to ``uint8``), then ``/ 255``
+   (:func:`sr_y_from_rgb_uint8`);
+3. LR = MATLAB-bicubic ``imresize(Y, 1 / scale)`` (:func:`make_lr`); the bicubic baseline is
+   ``imresize(LR, scale)``;
+4. :func:`evaluate_sr_pair`: both images rounded to ``uint8`` levels (``uint8(x * 255)``), ``scale``
+   pixels shaved from every border, then PSNR (and SSIM) on Y.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from pixelsmith.color import YCBCR_FROM_RGB, YCBCR_OFFSET
+from pixelsmith.errors import PixelsmithError
+from pixelsmith.resize import imresize
+
+__all__ = [
+    "mse",
+    "psnr",
+    "ssim",
+    "shave",
+    "modcrop",
+    "quantize_uint8",
+    "sr_y_from_rgb_uint8",
+    "make_lr",
+    "evaluate_sr_pair",
+    "PSNR",
+    "SSIM",
+]
+
+
+def _as_float(x: torch.Tensor) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"expected a torch.Tensor, got {type(x).__name__}")
+    return x if x.is_floating_point() else x.to(torch.float64)
+
+
+def _check_pair(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    a, b = _as_float(a), _as_float(b)
+    if a.shape != b.shape:
+        raise PixelsmithError(f"images differ in shape: {tuple(a.shape)} vs {tuple(b.shape)}")
+    if a.ndim < 3:
+        raise PixelsmithError(f"expected images of shape (*, C, H, W), got {tuple(a.shape)}")
+    return a, b
+
+
+def mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Mean squared error per image.
+
+    Args:
+        a, b: images ``(*, C, H, W)`` of the same shape.
+
+    Returns:
+        ``mean((a - b) ** 2)`` over ``C, H, W``, shape ``(*)``.
+    """
+    a, b = _check_pair(a, b)
+    return (a - b).pow(2).mean(dim=(-3, -2, -1))
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor, peak: float = 1.0) -> torch.Tensor:
+    r"""Peak signal-to-noise ratio per image, :math:`10 \log_{10}(R^2 / \mathrm{MSE})` in dB.
+
+    Args:
+        a, b: images ``(*, C, H, W)`` of the same shape, values in ``[0, peak]``.
+        peak: ``R``, the largest possible pixel value.
+
+    Returns:
+        PSNR in dB, shape ``(*)``; ``inf`` where the images are identical.
+    """
+    return 10.0 * torch.log10(peak**2 / mse(a, b))
+
+
+def _gaussian_window(sigma: float, radius: int, dtype: torch.dtype, device: torch.device):
+    x = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    g = torch.exp(-0.5 * (x / sigma) ** 2)
+    return (g / g.sum()).to(dtype=dtype, device=device)
+
+
+def ssim(
+    a: torch.Tensor,
+    b: torch.Tensor,
+    peak: float = 1.0,
+    *,
+    sigma: float = 1.5,
+    k1: float = 0.01,
+    k2: float = 0.03,
+) -> torch.Tensor:
+    r"""Structural similarity (Wang et al. 2004) per image, Gaussian-weighted.
+
+    Local statistics use an 11x11 Gaussian window (``sigma = 1.5``, radius
+    ``int(3.5 * sigma + 0.5)``) and population (co)variances; the SSIM map is averaged over the
+    valid region only (no padding), i.e. ``(win - 1) // 2 = 5`` pixels are left out at every
+    border; channels are averaged. This equals
+    ``skimage.metrics.structural_similarity(a, b, gaussian_weights=True, sigma=1.5,
+    use_sample_covariance=False, data_range=peak)`` and the authors' ``ssim.m``.
+    Compute in float64 for reference-grade numbers.
+
+    Args:
+        a, b: images ``(*, C, H, W)`` of the same shape, ``H, W >= 11``, values in ``[0, peak]``.
+        peak: the data range ``R``; ``C1 = (k1 R)^2``, ``C2 = (k2 R)^2``.
+        sigma: Gaussian standard deviation of the window.
+        k1, k2: the stabilising constants.
+
+    Returns:
+        Mean SSIM, shape ``(*)``, in ``[-1, 1]`` (1 for identical images).
+    """
+    a, b = _check_pair(a, b)
+    radius = int(3.5 * sigma + 0.5)
+    win = 2 * radius + 1
+    height, width = a.shape[-2:]
+    if height < win or width < win:
+        raise PixelsmithError(f"ssim needs images of at least {win}x{win}, got {height}x{width}")
+    lead = a.shape[:-2]
+    x = a.reshape(-1, 1, height, width)
+    y = b.reshape(-1, 1, height, width)
+    g = _gaussian_window(sigma, radius, a.dtype, a.device)
+    stack = torch.cat([x, y, x * x, y * y, x * y], dim=1)  # (N, 5, H, W)
+    n = stack.shape[0]
+    stack = stack.reshape(n * 5, 1, height, width)
+    stack = F.conv2d(stack, g.view(1, 1, win, 1))
+    stack = F.conv2d(stack, g.view(1, 1, 1, win))
+    mu_x, mu_y, e_xx, e_yy, e_xy = stack.reshape(n, 5, *stack.shape[-2:]).unbind(1)
+    var_x = e_xx - mu_x * mu_x
+    var_y = e_yy - mu_y * mu_y
+    cov = e_xy - mu_x * mu_y
+    c1 = (k1 * peak) ** 2
+    c2 = (k2 * peak) ** 2
+    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / (
+        (mu_x * mu_x + mu_y * mu_y + c1) * (var_x + var_y + c2)
+    )
+    return ssim_map.reshape(*lead, -1).mean(dim=(-2, -1))
+
+
+def shave(x: torch.Tensor, border: int) -> torch.Tensor:
+    """Drop ``border`` pixels from each side of the last two dimensions (MATLAB ``shave``).
+
+    Args:
+        x: tensor ``(*, H, W)``.
+        border: pixels to remove on every side, ``>= 0``.
+
+    Returns:
+        ``x[..., border:H - border, border:W - border]``.
+    """
+    if border < 0:
+        raise PixelsmithError(f"shave border must be >= 0, got {border}")
+    height, width = x.shape[-2:]
+    if 2 * border >= min(height, width):
+        raise PixelsmithError(f"shaving {border} px leaves nothing of a {height}x{width} image")
+    return x[..., border : height - border, border : width - border]
+
+
+def modcrop(x: torch.Tensor, scale: int) -> torch.Tensor:
+    """Crop bottom and right so that height and width divide by ``scale`` (MATLAB ``modcrop``).
+
+    Args:
+        x: tensor ``(*, H, W)``.
+        scale: the integer upscaling factor.
+
+    Returns:
+        ``x[..., :H - H % scale, :W - W % scale]``.
+    """
+    if int(scale) != scale or scale < 1:
+        raise PixelsmithError(f"modcrop scale must be a positive integer, got {scale}")
+    scale = int(scale)
+    height, width = x.shape[-2:]
+    return x[..., : height - height % scale, : width - width % scale]
+
+
+def quantize_uint8(x: torch.Tensor) -> torch.Tensor:
+    """Round ``[0, 1]`` values to 8-bit levels, MATLAB's ``uint8(x * 255)``, as float ``0..255``.
+
+    MATLAB rounds half away from zero and saturates; ``torch.round`` (half to even) would not match.
+    Not differentiable (zero gradient).
+    """
+    return torch.floor(_as_float(x) * 255.0 + 0.5).clamp(0.0, 255.0)
+
+
+def sr_y_from_rgb_uint8(rgb: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """The Y channel the SR protocol works on: MATLAB ``rgb2ycbcr`` of a ``uint8`` image, ``/ 255``.
+
+    MATLAB computes ``16 + (65.481 R + 128.553 G + 24.966 B) / 255`` on ``0..255`` values and
+    rounds to ``uint8``; the result is then divided by 255, as ``demo_SR.m`` does.
+
+    Args:
+        rgb: ``uint8`` RGB, shape ``(*, 3, H, W)``, values ``0..255``.
+        dtype: floating dtype of the result (the SRCNN demo used single precision).
+
+    Returns:
+        Y on 8-bit levels in ``[16, 235] / 255``, shape ``(*, 1, H, W)``.
+    """
+    if not isinstance(rgb, torch.Tensor) or rgb.dtype != torch.uint8:
+        raise TypeError("sr_y_from_rgb_uint8 takes a uint8 torch.Tensor")
+    if rgb.ndim < 3 or rgb.shape[-3] != 3:
+        raise PixelsmithError(f"expected RGB of shape (*, 3, H, W), got {tuple(rgb.shape)}")
+    c = rgb.to(torch.float64)
+    w = [(1.0 / 255.0) * v for v in YCBCR_FROM_RGB[0]]  # MATLAB: T = (1/255) * origT
+    y = w[0] * c[..., 0:1, :, :] + w[1] * c[..., 1:2, :, :] + w[2] * c[..., 2:3, :, :]
+    y = torch.floor(y + YCBCR_OFFSET[0] + 0.5).clamp(0.0, 255.0)
+    return (y / 255.0).to(dtype)
+
+
+def make_lr(hr: torch.Tensor, scale: int) -> torch.Tensor:
+    """The low-resolution input of the SR protocol: MATLAB-bicubic ``imresize(hr, 1 / scale)``.
+
+    Args:
+        hr: float image ``(*, H, W)``, ``H`` and ``W`` multiples of ``scale`` (see :func:`modcrop`).
+        scale: integer downscaling factor.
+
+    Returns:
+        ``(*, H / scale, W / scale)``, same dtype. Upscale back with ``imresize(lr, scale)`` for the
+        bicubic baseline.
+    """
+    if int(scale) != scale or scale < 1:
+        raise PixelsmithError(f"scale must be a positive integer, got {scale}")
+    height, width = hr.shape[-2:]
+    if height % scale or width % scale:
+        raise PixelsmithError(
+            f"a {height}x{width} image is not a multiple of {scale}; modcrop it first"
+        )
+    return imresize(hr, 1.0 / int(scale))
+
+
+def evaluate_sr_pair(
+    sr: torch.Tensor, hr: torch.Tensor, scale: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """PSNR and SSIM of a super-resolved Y channel against the ground truth, by the SR protocol.
+
+    Both images are rounded to 8-bit levels (MATLAB ``uint8(x * 255)``), ``scale`` pixels are shaved
+    from every border, then PSNR (peak 255) and SSIM (Gaussian, as :func:`ssim`) are computed in
+    float64.
+
+    Args:
+        sr: the restored Y channel in ``[0, 1]``, shape ``(H, W)`` or ``(*, 1, H, W)``.
+        hr: the ground-truth Y channel, same shape (e.g. from :func:`sr_y_from_rgb_uint8`).
+        scale: the upscaling factor, used as the border to shave.
+
+    Returns:
+        ``(psnr_db, ssim)``, each of shape ``(*)`` (0-d for a single image).
+    """
+    if sr.shape != hr.shape:
+        raise PixelsmithError(f"images differ in shape: {tuple(sr.shape)} vs {tuple(hr.shape)}")
+    if sr.ndim == 2:
+        sr, hr = sr[None], hr[None]
+    if sr.shape[-3] != 1:
+        raise PixelsmithError(f"expected a Y channel (*, 1, H, W), got {tuple(sr.shape)}")
+    border = int(math.ceil(scale))
+    sr8 = shave(quantize_uint8(sr.to(torch.float64)), border)
+    hr8 = shave(quantize_uint8(hr.to(torch.float64)), border)
+    return psnr(sr8, hr8, peak=255.0), ssim(sr8, hr8, peak=255.0)
+
+
+class PSNR(nn.Module):
+    """Module form of :func:`psnr`. Shape: ``(*, C, H, W)`` x 2 -> ``(*)``."""
+
+    def __init__(self, peak: float = 1.0) -> None:
+        super().__init__()
+        self.peak = peak
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return psnr(a, b, peak=self.peak)
+
+
+class SSIM(nn.Module):
+    """Module form of :func:`ssim`. Shape: ``(*, C, H, W)`` x 2 -> ``(*)``."""
+
+    def __init__(self, peak: float = 1.0, sigma: float = 1.5) -> None:
+        super().__init__()
+        self.peak = peak
+        self.sigma = sigma
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return ssim(a, b, peak=self.peak, sigma=self.sigma)

@@ -1,0 +1,1 @@
+"""Seeing inside networks, and the figures pixelsmith draws."""

@@ -1,0 +1,34 @@
+"""Shared fixtures: a small folder of real photos (from scikit-image) and the shared benchmark data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pixelsmith.paths import data_dir
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data, or skip: those tests run in CI, which has it."""
+    d = data_dir()
+    if d is None:
+        pytest.skip("../shared/data not found (set PIXELSMITH_DATA): benchmark-data test skipped")
+    return d
+
+
+@pytest.fixture(scope="session")
+def photo_dir(tmp_path_factory) -> Path:
+    """Four natural photos from scikit-image, as PNG files in a temporary folder."""
+    from skimage import data
+
+    d = tmp_path_factory.mktemp("photos")
+    for name in ("astronaut", "coffee", "chelsea", "rocket"):
+        Image.fromarray(np.ascontiguousarray(getattr(data, name)())).save(d / f"{name}.png")
+    return d

@@ -1,0 +1,83 @@
+"""One test over every registered model (as timm does), plus the SRCNN paper's own weights."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from pixelsmith.errors import PixelsmithError
+from pixelsmith.models import create_model, list_models
+from pixelsmith.resize import imresize
+
+SR_MODELS = [m for m in list_models()]
+
+
+@pytest.mark.parametrize("name", SR_MODELS)
+@pytest.mark.parametrize("scale", [2, 3, 4])
+@pytest.mark.parametrize("size", [(1, 1), (3, 5), (17, 10), (32, 32)])
+def test_sr_model_shapes_and_backward(name, scale, size):
+    """LR (B, 1, h, w) -> HR (B, 1, s*h, s*w) for odd, tiny (below the receptive field) and square sizes."""
+    torch.manual_seed(0)
+    model = create_model(name, scale=scale)
+    x = torch.rand(2, 1, *size, requires_grad=True)
+    y = model(x)
+    assert y.shape == (2, 1, size[0] * scale, size[1] * scale)
+    assert torch.isfinite(y).all()
+    y.square().mean().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+
+
+@pytest.mark.parametrize("name", SR_MODELS)
+def test_receptive_field_is_an_upper_bound(name):
+    """Changing an input pixel farther than the stated radius leaves the centre output unchanged."""
+    torch.manual_seed(0)
+    model = create_model(name, scale=2).eval()
+    for p in model.parameters():  # make every layer active (LRNet's tail starts at zero)
+        torch.nn.init.normal_(p, std=0.1)
+    r = (model.receptive_field - 1) // 2
+    n = 2 * r + 9
+    x = torch.rand(1, 1, n, n)
+    x2 = x.clone()
+    x2[..., :, : n // 2 - r - 1] = torch.rand(n, n // 2 - r - 1)
+    with torch.no_grad():
+        y, y2 = model(x), model(x2)
+    c = n // 2 * 2
+    assert torch.equal(y[..., c : c + 2, c : c + 2], y2[..., c : c + 2, c : c + 2])
+
+
+def test_unknown_model_lists_the_known_ones():
+    with pytest.raises(PixelsmithError, match="srcnn_955"):
+        create_model("no_such_net")
+
+
+def test_parameter_counts_match_the_architectures():
+    # SRCNN 9-5-5 (paper: n1 = 64, n2 = 32): 1*81*64+64 + 64*25*32+32 + 32*25*1+1
+    assert sum(p.numel() for p in create_model("srcnn_955").parameters()) == 5248 + 51232 + 801
+    assert sum(p.numel() for p in create_model("srcnn_915").parameters()) == 5248 + 2080 + 801
+    assert sum(p.numel() for p in create_model("bicubic").parameters()) == 0
+
+
+@pytest.mark.parametrize("scale,paper", [(2, 36.66), (3, 32.75), (4, 30.49)])
+def test_official_srcnn_weights_reproduce_the_paper(shared_data, scale, paper):
+    """The authors' 9-5-5 ImageNet models, loaded into our SRCNN, give the TPAMI table on Set5."""
+    from pixelsmith.tasks.superres import SuperRes
+    from pixelsmith.weights import load_srcnn_official
+
+    net = load_srcnn_official(shared_data / f"weights/srcnn_official/9-5-5_ImageNet_x{scale}.mat", scale)
+    got = SuperRes(scale).evaluate(net, shared_data / "set5")["psnr"]
+    assert abs(got - paper) < 0.05, got
+
+
+def test_srcnn_upsamples_with_matlab_bicubic():
+    """SRCNN's first step is MATLAB bicubic: with an identity network the output is the bicubic image."""
+    model = create_model("srcnn_915", scale=3)
+    with torch.no_grad():
+        for conv in (model.conv1, model.conv2, model.conv3):
+            conv.weight.zero_()
+            conv.bias.zero_()
+        model.conv1.weight[0, 0, 4, 4] = 1.0
+        model.conv2.weight[0, 0, 0, 0] = 1.0
+        model.conv3.weight[0, 0, 2, 2] = 1.0
+    x = torch.rand(1, 1, 8, 9)
+    expected = imresize(x, 3).clamp(min=0)
+    torch.testing.assert_close(model(x), expected, atol=1e-6, rtol=0)

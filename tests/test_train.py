@@ -1,0 +1,121 @@
+"""The Trainer: bit-exact resume after a kill, logs, weight metadata, torchrun."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from pixelsmith.commands import build_config
+from pixelsmith.errors import PixelsmithError
+from pixelsmith.models import create_model
+from pixelsmith.tasks.superres import SuperRes
+from pixelsmith.train import TrainConfig, Trainer
+from pixelsmith.weights import load_model, read_weights
+
+SMALL = ["--model", "lrnet_s", "--width", "8", "--blocks", "1", "--batch-size", "4",
+         "--patch-size", "24", "--lr", "3e-3", "--warmup-steps", "2", "--threads", "1", "--seed", "7"]
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "pixelsmith.cli", *args]
+
+
+def _config(photo_dir: Path, out: Path, steps: int, **kw) -> TrainConfig:
+    return TrainConfig(model="lrnet_s", model_kwargs={"width": 8, "blocks": 1}, data=[str(photo_dir)],
+                       out=str(out), steps=steps, batch_size=4, patch_size=24, lr=3e-3,
+                       warmup_steps=2, threads=1, seed=7, **kw)
+
+
+@pytest.fixture
+def one_thread():
+    n = torch.get_num_threads()
+    yield
+    torch.set_num_threads(n)
+
+
+def test_resume_after_kill_is_bit_exact(photo_dir, tmp_path, one_thread):
+    steps = 300
+    straight = Trainer(_config(photo_dir, tmp_path / "a", steps, ckpt_every=10), SuperRes(2)).run()
+
+    out = tmp_path / "b"
+    proc = subprocess.Popen(_cli("train", "superres", "--scale", "2", *SMALL, "--data", str(photo_dir),
+                                 "--out", str(out), "--steps", str(steps), "--ckpt-every", "10"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpt = out / "checkpoint.pt"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if ckpt.exists() and torch.load(ckpt, weights_only=True)["step"] >= 20:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at = torch.load(ckpt, weights_only=True)["step"]
+    assert 0 < killed_at < steps, "the run should have been killed part-way"
+    assert not (out / "weights.safetensors").exists()
+
+    resumed = Trainer(_config(photo_dir, out, steps, ckpt_every=10), SuperRes(2)).run()
+    a, _ = read_weights(straight)
+    b, _ = read_weights(resumed)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    assert not list(out.glob("*.tmp")), "no temporary files left behind"
+
+
+def test_training_learns_and_records_everything(photo_dir, tmp_path, one_thread, shared_data):
+    cfg = _config(photo_dir, tmp_path, 60, val_every=60, ckpt_every=10,
+                  val_data=str(shared_data / "set5"))
+    path = Trainer(cfg, SuperRes(2), command="pixelsmith train superres (test)").run()
+    model, info = load_model(path)
+    assert info.task == "superres" and info.arch == "lrnet_s"
+    assert info.arch_kwargs == {"scale": 2, "width": 8, "blocks": 1}
+    assert info.config["steps"] == 60 and info.config["task"] == {"scale": 2, "blind": False}
+    assert info.command == "pixelsmith train superres (test)"
+    assert set(info.metrics) == {"psnr", "ssim"}
+    # an untrained LRNet is nearest-neighbour upsampling (its last layer starts at zero)
+    nearest = SuperRes(2).evaluate(create_model("lrnet_s", scale=2, width=8, blocks=1),
+                                   shared_data / "set5")
+    assert info.metrics["psnr"] > nearest["psnr"] + 0.5
+    log = (tmp_path / "log.csv").read_text().splitlines()
+    assert log[0].startswith("step,loss,lr")
+    losses = [float(line.split(",")[1]) for line in log[1:]]
+    assert losses[-1] < losses[0]
+
+
+def test_learning_rate_schedule():
+    cfg = TrainConfig(steps=100, lr=1e-3, min_lr=1e-5, warmup_steps=10)
+    assert cfg.lr_at(0) == pytest.approx(1e-4)
+    assert cfg.lr_at(9) == pytest.approx(1e-3)
+    assert cfg.lr_at(10) == pytest.approx(1e-3)
+    assert cfg.lr_at(55) == pytest.approx(1e-5 + 0.5 * (1e-3 - 1e-5))
+    assert cfg.lr_at(100) == pytest.approx(1e-5)
+
+
+def test_config_layers_yaml_then_flags(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("steps: 5\nlr: 0.01\nbatch_size: 2\n")
+    cfg = build_config(str(f), {"lr": 0.5, "data": ("x", "y"), "steps": None})
+    assert (cfg.steps, cfg.lr, cfg.batch_size, cfg.data) == (5, 0.5, 2, ["x", "y"])
+    f.write_text("stepz: 5\n")
+    with pytest.raises(PixelsmithError, match="stepz"):
+        build_config(str(f), {})
+
+
+def test_torchrun_two_processes(photo_dir, tmp_path):
+    """DistributedDataParallel on CPU (gloo) under torchrun; rank 0 writes the weights."""
+    out = tmp_path / "ddp"
+    torchrun = Path(sys.executable).with_name("torchrun")
+    r = subprocess.run([str(torchrun), "--nproc_per_node", "2", "--master_port", "29517",
+                        "-m", "pixelsmith.cli", "train", "superres", "--scale", "2", *SMALL,
+                        "--data", str(photo_dir), "--out", str(out), "--steps", "6"],
+                       capture_output=True, text=True, timeout=240)
+    assert r.returncode == 0, r.stderr[-2000:]
+    model, info = load_model(out / "weights.safetensors")
+    assert info.config["steps"] == 6
