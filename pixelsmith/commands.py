@@ -51,8 +51,9 @@ def upscale_files(inputs: list[str], scale: int, *, model: str = "lrnet", blind:
                             dtype=torch.bfloat16 if bf16 else torch.float32)
         if meta.alpha is not None:
             meta.alpha = run_tiled(Bicubic(scale), meta.alpha, scale=scale, tile=tile).clamp_(0, 1)
+        deep = meta.bit_depth > 8 and dst.suffix.lower() in (".png", ".tif", ".tiff")
         written.append(write_image(dst, big, meta=meta, overwrite=overwrite, inputs=files,
-                                   bit_depth=16 if meta.bit_depth > 8 else 8))
+                                   bit_depth=16 if deep else 8))
     return written
 
 

@@ -1,11 +1,13 @@
 """Read and write images and camera raw files: the one place in pixelsmith that knows file formats.
 
-Everything returned here is a float32 tensor in [0, 1], sRGB, laid out ``C x H x W`` with ``C = 1``
-(grey) or ``C = 3`` (colour); alpha travels beside the pixels in :class:`ImageMeta` and is put back on
-write. Raw camera files give the undemosaiced Bayer mosaic as an ``H x W`` tensor of sensor values.
+Everything returned here is a float32 tensor in [0, 1], sRGB, laid out ``C x H x W`` with
+``C = 1`` (grey) or ``C = 3`` (colour); alpha travels beside the pixels in :class:`ImageMeta` and
+is put back on write. Raw camera files give the undemosaiced Bayer mosaic as an ``H x W`` tensor of
+sensor values.
 
-Every problem with the user's files (missing, empty, corrupt, too large, unwritable folder, refusing to
-overwrite) raises :class:`~pixelsmith.errors.PixelsmithError` with a one-line message naming the file.
+Every problem with the user's files (missing, empty, corrupt, too large, unwritable folder,
+refusing to overwrite) raises :class:`~pixelsmith.errors.PixelsmithError` with a one-line message
+naming the file.
 Misuse by the calling code (a tensor of the wrong shape) raises ``ValueError``/``TypeError``.
 """
 
@@ -50,7 +52,7 @@ __all__ = [
 ]
 
 DEFAULT_MAX_PIXELS = 256_000_000
-"""Largest image (width x height) that :func:`read_image` decodes; ``$PIXELSMITH_MAX_PIXELS`` overrides."""
+"""Largest width x height :func:`read_image` decodes; ``$PIXELSMITH_MAX_PIXELS`` overrides it."""
 
 MAX_PIXELS_ENV = "PIXELSMITH_MAX_PIXELS"
 
@@ -93,7 +95,7 @@ WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF",
 _ORIENTATION_TAG = 0x0112
 _ICC_TAG = 34675
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# Pillow decodes these 16-bit colour layouts to 8 bits; io reads them at full depth (see _load_wide).
+# Pillow decodes these 16-bit colour layouts to 8 bits; _load_wide reads them at full depth.
 _WIDE_RAWMODES = frozenset(
     {"RGB;16B", "RGB;16L", "RGB;16N", "RGBA;16B", "RGBA;16L", "RGBA;16N", "LA;16B"}
 )
@@ -140,8 +142,9 @@ class RawImage:
     """A camera raw file's Bayer mosaic and the numbers needed to develop it.
 
     ``bayer`` is ``(H, W)`` float32 holding the sensor values as recorded (``black_level`` ..
-    ``white_level``, not normalised); :meth:`normalised` maps them to [0, 1]. ``cfa_pattern[i, j]`` is
-    the colour index (into ``cfa_desc``) of pixel ``(i, j)`` of ``bayer``, repeating every 2 pixels.
+    ``white_level``, not normalised); :meth:`normalised` maps them to [0, 1].
+    ``cfa_pattern[i, j]`` is the colour index (into ``cfa_desc``) of pixel ``(i, j)`` of ``bayer``,
+    repeating every 2 pixels.
     """
 
     path: Path
@@ -192,7 +195,7 @@ class RawImage:
 
 
 def to_uint8(image: torch.Tensor) -> np.ndarray:
-    """``(C, H, W)`` float in [0, 1] -> ``(H, W, C)`` uint8 (``(H, W)`` when ``C == 1``); clamps, rounds."""
+    """``(C, H, W)`` float in [0, 1] -> ``(H, W, C)`` uint8 (``(H, W)`` if C = 1), rounded."""
     arr = _quantise(_as_chw(image), 8)
     return arr[..., 0] if arr.shape[2] == 1 else arr
 
@@ -210,7 +213,7 @@ def from_uint8(array: np.ndarray) -> torch.Tensor:
 
 
 def _as_chw(image: torch.Tensor) -> torch.Tensor:
-    """Check ``image`` is ``(C, H, W)`` or ``(1, C, H, W)`` float with C in {1, 3}; return ``(C, H, W)``."""
+    """Check ``image`` is float ``(C, H, W)`` or ``(1, C, H, W)``, C in {1, 3}; -> ``(C, H, W)``."""
     if not isinstance(image, torch.Tensor):
         raise TypeError(f"expected a torch.Tensor, got {type(image).__name__}")
     if image.ndim == 4 and image.shape[0] == 1:
@@ -227,12 +230,12 @@ def _as_chw(image: torch.Tensor) -> torch.Tensor:
 
 
 def _quantise(image: torch.Tensor, bit_depth: int) -> np.ndarray:
-    """``(C, H, W)`` float in [0, 1] -> ``(H, W, C)`` uint8 or uint16: clamped, rounded half to even."""
-    t = image.detach().to("cpu", torch.float64)
+    """``(C, H, W)`` float in [0, 1] -> ``(H, W, C)`` uint8/uint16; clamped, round half to even."""
+    t = image.detach().to("cpu", torch.float32, copy=True)
     if torch.isnan(t).any():
         raise ValueError("image contains NaN")
-    peak = (1 << bit_depth) - 1
-    arr = t.clamp(0.0, 1.0).mul(peak).round().numpy().transpose(1, 2, 0)
+    t.clamp_(0.0, 1.0).mul_((1 << bit_depth) - 1).round_()
+    arr = t.numpy().transpose(1, 2, 0)
     return np.ascontiguousarray(arr.astype(np.uint8 if bit_depth == 8 else np.uint16))
 
 
@@ -243,20 +246,20 @@ def _quantise(image: torch.Tensor, bit_depth: int) -> np.ndarray:
 def read_image(
     path: str | os.PathLike[str], *, max_pixels: int | None = None
 ) -> tuple[torch.Tensor, ImageMeta]:
-    """Read an image file as a ``(C, H, W)`` float32 tensor in [0, 1], sRGB, and its :class:`ImageMeta`.
+    """Read an image file as a ``(C, H, W)`` float32 tensor in [0, 1], sRGB, and its metadata.
 
-    Reads PNG, JPEG, TIFF, BMP, WebP and GIF (first frame), 8 and 16 bits per sample (16-bit values are
-    kept at full precision, including 16-bit RGB/RGBA PNG and TIFF). ``C`` is 1 for grey files and 3
-    otherwise: palette, CMYK, and grey/colour with alpha become grey or RGB, and alpha goes to
+    Reads PNG, JPEG, TIFF, BMP, WebP and GIF (first frame), 8 and 16 bits per sample (16-bit values
+    are kept at full precision, including 16-bit RGB/RGBA PNG and TIFF). ``C`` is 1 for grey files
+    and 3 otherwise: palette, CMYK, and grey/colour with alpha become grey or RGB, and alpha goes to
     ``meta.alpha``. The EXIF orientation is applied, and an embedded ICC profile other than sRGB is
-    converted to sRGB (8-bit images; 16-bit colour keeps its values and ``meta.icc_converted`` is False).
+    converted to sRGB (8-bit images; 16-bit colour keeps its values, ``meta.icc_converted`` False).
 
     ``max_pixels`` (default ``$PIXELSMITH_MAX_PIXELS`` or :data:`DEFAULT_MAX_PIXELS`) bounds
     width x height, checked from the header before any pixel is decoded.
 
     Raises:
-        PixelsmithError: missing, empty, unreadable, corrupt or truncated file, not an image, a camera
-            raw file (use :func:`read_raw`), or an image over the pixel limit.
+        PixelsmithError: missing, empty, unreadable, corrupt or truncated file, not an image, a
+            camera raw file (use :func:`read_raw`), or an image over the pixel limit.
     """
     path = Path(path)
     _check_input_file(path)
@@ -292,6 +295,8 @@ def _read_open_file(path: Path, f: BinaryIO, limit: int) -> tuple[torch.Tensor, 
         raise PixelsmithError("not an image file (or an unsupported format)", path) from e
     with im:
         _check_pixel_limit(path, im.size, limit)
+        if _is_planar_deep_tiff(im):  # Pillow misreads these; tifffile does not
+            return _read_tiff_fallback(path, limit, None)
         fmt, mode, size = im.format or "?", im.mode, im.size
         icc = im.info.get("icc_profile") or None
         bit_depth = _stored_bit_depth(im, f)
@@ -329,12 +334,11 @@ def _decode(path: Path, im: Image.Image, icc: bytes | None) -> tuple[np.ndarray,
         except Exception:  # Pillow internals differ, or corrupt data: the plain load below decides
             arr = None
         if arr is not None:
-            colour, alpha = (
-                (arr[..., :1], arr[..., 1]) if arr.shape[2] == 2 else (arr[..., :3], None)
-            )
-            if arr.shape[2] == 4:
-                alpha = arr[..., 3]
-            if alpha is None:
+            n = arr.shape[2]
+            colour = arr[..., : 1 if n == 2 else 3]
+            if n in (2, 4):
+                alpha = arr[..., -1]
+            else:
                 alpha = _key_alpha(colour, im.info.get("transparency"))
             if icc is not None and not _is_srgb(icc):
                 warnings.warn(
@@ -383,7 +387,7 @@ def _pil_to_arrays(path: Path, im: Image.Image, icc: bytes | None) -> tuple[np.n
 
 
 def _pixels(im: Image.Image) -> np.ndarray:
-    """Pixels of an L/RGB/I;16/I/F image: uint8, uint16 (``I`` clipped to 16 bits) or float32 in [0, 1]."""
+    """Pixels of an L/RGB/I;16/I/F image: uint8, uint16 (``I`` clipped) or float32 in [0, 1]."""
     arr = np.asarray(im)
     if im.mode == "I":
         return np.clip(arr, 0, 65535).astype(np.uint16)
@@ -393,7 +397,7 @@ def _pixels(im: Image.Image) -> np.ndarray:
 
 
 def _key_alpha(colour: np.ndarray, key: Any) -> np.ndarray | None:
-    """Alpha from a colour key (PNG ``tRNS`` for grey/RGB): opaque except where ``colour == key``."""
+    """Alpha from a colour key (PNG ``tRNS``, grey/RGB): opaque except where ``colour == key``."""
     if key is None or isinstance(key, bytes) or colour.dtype.kind not in "ui":
         return None
     c = colour if colour.ndim == 3 else colour[:, :, None]
@@ -436,11 +440,11 @@ def _wide_rawmode(im: Image.Image) -> str | None:
 def _load_wide(path: Path, im: Image.Image, rawmode: str) -> np.ndarray:
     """Decode a 16-bit colour PNG/TIFF to ``(H, W, C)`` uint16 with Pillow's own decoders.
 
-    Pillow's unpackers for 48/64-bit pixels keep only the high byte of each sample. Decoding twice,
-    once with the file's rawmode (high bytes) and once with the opposite byte order (low bytes),
-    recovers every bit; both rawmodes have the same bits per pixel, so PNG filtering, TIFF strips and
-    compression are undone identically. 16-bit grey+alpha PNG is decoded once as 8-bit RGBA, whose
-    four bytes are L-high, L-low, A-high, A-low.
+    Pillow's unpackers for 48/64-bit pixels keep only the high byte of each sample. Decoding
+    twice, once with the file's rawmode (high bytes) and once with the opposite byte order (low
+    bytes), recovers every bit; both rawmodes have the same bits per pixel, so PNG filtering, TIFF
+    strips and compression are undone identically. 16-bit grey+alpha PNG is decoded once as 8-bit
+    RGBA, whose four bytes are L-high, L-low, A-high, A-low.
     """
     if rawmode == "LA;16B":
         b = _load_with_rawmode(path, im, "RGBA").astype(np.uint16)
@@ -468,35 +472,59 @@ def _load_with_rawmode(path: Path, template: Image.Image, rawmode: str) -> np.nd
         return np.array(im)
 
 
-def _read_tiff_fallback(path: Path, limit: int, cause: Exception) -> tuple[torch.Tensor, ImageMeta]:
-    """Read a TIFF that Pillow does not know (e.g. 16-bit grey + alpha) with tifffile."""
+def _is_planar_deep_tiff(im: Image.Image) -> bool:
+    """A TIFF with more than 8 bits per sample stored plane by plane (PlanarConfiguration 2)."""
+    if im.format != "TIFF":
+        return False
+    tags = getattr(im, "tag_v2", {})
+    bits = tags.get(258, 8)
+    deep = max(bits) > 8 if isinstance(bits, tuple) else bits > 8
+    return deep and tags.get(284, 1) == 2 and tags.get(277, 1) > 1
+
+
+def _read_tiff_fallback(
+    path: Path, limit: int, cause: Exception | None
+) -> tuple[torch.Tensor, ImageMeta]:
+    """Read a TIFF that Pillow cannot read or misreads (16-bit grey+alpha, planar) with tifffile."""
     try:
         import tifffile
     except ImportError:  # pragma: no cover - tifffile comes with scikit-image
         raise PixelsmithError("not an image file (or an unsupported format)", path) from cause
     try:
-        with tifffile.TiffFile(path) as tif:
-            page = tif.pages[0]
-            shape = page.shape
-            _check_pixel_limit(path, (int(page.imagewidth), int(page.imagelength)), limit)
-            arr = page.asarray()
-            tags = page.tags
-            icc = tags[_ICC_TAG].value if _ICC_TAG in tags else None
-            orientation = int(tags[274].value) if 274 in tags else 1
-            n_frames = len(tif.pages)
-            bits = int(page.bitspersample)
-    except PixelsmithError:
-        raise
+        tif = tifffile.TiffFile(path)
     except Exception as e:
         raise PixelsmithError("not an image file (or an unsupported format)", path) from e
+    with tif:
+        page = tif.pages[0]
+        _check_pixel_limit(path, (int(page.imagewidth), int(page.imagelength)), limit)
+        try:
+            arr = page.asarray()
+        except Exception as e:
+            raise PixelsmithError(f"unsupported TIFF variant ({_one_line(e)})", path) from e
+        tags = page.tags
+        icc = tags[_ICC_TAG].value if _ICC_TAG in tags else None
+        orientation = int(tags[274].value) if 274 in tags else 1
+        n_frames = len(tif.pages)
+        bits = int(page.bitspersample)
+        photometric = int(page.photometric)
+        planar = int(page.planarconfig) == 2
+    if arr.ndim == 3 and planar:
+        arr = np.moveaxis(arr, 0, -1)
     if arr.ndim == 2:
         arr = arr[:, :, None]
-    if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4) or arr.dtype.kind not in "uf":
-        raise PixelsmithError(f"unsupported TIFF layout (shape {shape}, {arr.dtype})", path)
+    supported = photometric in (0, 1, 2) and arr.dtype.kind in "uf"  # min-is-white/black, RGB
+    if not supported or arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4):
+        raise PixelsmithError(
+            f"unsupported TIFF layout (shape {arr.shape}, {arr.dtype}, photometric {photometric})",
+            path,
+        )
     if arr.dtype.kind == "f":
         arr = np.clip(np.nan_to_num(arr), 0.0, 1.0).astype(np.float32)
     elif arr.dtype.itemsize > 2:
         arr = (arr >> (8 * arr.dtype.itemsize - 16)).astype(np.uint16)
+    if photometric == 0:  # min-is-white
+        arr = arr.copy()
+        arr[..., 0] = (1.0 if arr.dtype.kind == "f" else np.iinfo(arr.dtype).max) - arr[..., 0]
     n_colour = 1 if arr.shape[2] <= 2 else 3
     colour, alpha = arr[..., :n_colour], None
     if arr.shape[2] in (2, 4):
@@ -745,10 +773,10 @@ def write_image(
     """Write a ``(C, H, W)`` (or ``(1, C, H, W)``) float image in [0, 1], C in {1, 3}, atomically.
 
     The format comes from the suffix: ``.png``, ``.jpg``/``.jpeg`` or ``.tif``/``.tiff``. Values are
-    clamped to [0, 1] and rounded to ``bit_depth`` (8, or 16 for PNG and TIFF). ``meta.alpha``, when
-    present, is written as an alpha channel to PNG and TIFF and dropped for JPEG. An ICC profile that
-    ``read_image`` did not convert (``meta.icc_converted`` False) is embedded again, so colours keep
-    their meaning; otherwise the file is plain sRGB. ``quality`` (1..100) is JPEG's.
+    clamped to [0, 1] and rounded to ``bit_depth`` (8, or 16 for PNG and TIFF). ``meta.alpha``,
+    when present, is written as an alpha channel to PNG and TIFF and dropped for JPEG. An ICC
+    profile that ``read_image`` did not convert (``meta.icc_converted`` False) is embedded again,
+    so colours keep their meaning; otherwise the file is plain sRGB. ``quality`` (1..100) is JPEG's.
 
     The file is written to a temporary name in the same folder, flushed to disk, then renamed onto
     ``path``, so a failure never leaves a partial file. An existing file is replaced only with
@@ -758,9 +786,9 @@ def write_image(
         ``path`` as a :class:`~pathlib.Path`.
 
     Raises:
-        PixelsmithError: unknown suffix, unsupported bit depth for the format, alpha of another size,
+        PixelsmithError: unknown suffix, bit depth the format lacks, alpha of another size,
             missing or unwritable output folder, existing file, disk full or other write failure.
-        ValueError, TypeError: ``image`` is not a float ``(C, H, W)`` tensor with C = 1 or 3, or has NaN.
+        ValueError, TypeError: ``image`` is not a float ``(C, H, W)`` tensor (C = 1, 3) or has NaN.
     """
     path = Path(path)
     fmt = WRITE_FORMATS.get(path.suffix.lower())
@@ -923,7 +951,7 @@ def _encode(fmt: str, pixels: np.ndarray, *, quality: int, icc: bytes | None) ->
 
 
 def _png16_bytes(pixels: np.ndarray, icc: bytes | None) -> bytes:
-    """A 16-bit PNG (grey, grey+alpha, RGB or RGBA) from ``(H, W, C)`` uint16; Paeth-filtered rows."""
+    """A 16-bit PNG (grey, grey+alpha, RGB, RGBA) from ``(H, W, C)`` uint16; Paeth-filtered rows."""
     h, w, c = pixels.shape
     colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[c]
     rows = pixels.astype(">u2").reshape(h, w * c).view(np.uint8)
@@ -976,8 +1004,9 @@ def read_raw(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> 
     sensor units; see :class:`RawImage` for the pattern, levels and matrices.
 
     Raises:
-        PixelsmithError: missing/empty file, not a raw file LibRaw reads, corrupt data, a sensor that
-            is not a 2x2 Bayer mosaic (stacked / linear DNG, Foveon, X-Trans), or over ``max_pixels``.
+        PixelsmithError: missing/empty file, not a raw file LibRaw reads, corrupt data, a sensor
+            that is not a 2x2 Bayer mosaic (stacked/linear DNG, Foveon, X-Trans), or over
+            ``max_pixels``.
     """
     import rawpy
 

@@ -1,6 +1,6 @@
 """One Trainer for every task, readable top to bottom.
 
-    config (dataclass) -> photos -> for step: task.make_batch -> model -> task.loss -> AdamW step
+    config (dataclass) -> task.load_data -> for step: task.make_batch -> model -> task.loss -> AdamW step
                        -> every val_every: task.evaluate -> CSV log -> atomic checkpoint
 
 Resume is bit-exact on CPU: batches are a pure function of ``(seed, step, rank)``
@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from pixelsmith.data.photos import PhotoFolder, step_generator
+from pixelsmith.data.photos import step_generator
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.models import create_model
 from pixelsmith.tasks import Task
@@ -123,7 +123,7 @@ class Trainer:
         if dist.main:
             self.out.mkdir(parents=True, exist_ok=True)
 
-        photos = PhotoFolder(cfg.data, min_size=self.task.crop_size(cfg.patch_size))
+        data = self.task.load_data(cfg.data, cfg.patch_size)
         torch.manual_seed(cfg.seed)
         model = create_model(cfg.model, **self.task.model_kwargs(), **cfg.model_kwargs).to(device)
         if cfg.init:
@@ -153,7 +153,7 @@ class Trainer:
         while step < cfg.steps:
             model.train()
             gen = step_generator(cfg.seed, step, dist.rank)
-            inputs, targets = self.task.make_batch(photos, cfg.batch_size, cfg.patch_size, gen)
+            inputs, targets = self.task.make_batch(data, cfg.batch_size, cfg.patch_size, gen)
             inputs, targets = inputs.to(device), targets.to(device)
             lr = cfg.lr_at(step)
             for group in opt.param_groups:

@@ -1,4 +1,4 @@
-"""Tests for pixelsmith.io: every reading path is checked against Pillow, numpy or tifffile directly."""
+"""Tests for pixelsmith.io, checked against Pillow, numpy and tifffile used directly."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def _png_chunk(kind: bytes, body: bytes) -> bytes:
 
 
 def _png16_reference(path: Path, arr: np.ndarray) -> None:
-    """A 16-bit PNG written by hand (filter 0 on every row), independent of pixelsmith and Pillow."""
+    """A 16-bit PNG written by hand (filter 0 on every row), independent of pixelsmith/Pillow."""
     h, w, c = arr.shape
     colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[c]
     rows = arr.astype(">u2").reshape(h, w * c).view(np.uint8)
@@ -161,6 +161,51 @@ def test_read_16bit_rgb_tiff_written_by_tifffile(
     image, meta = read_image(path)
     assert meta.bit_depth == 16 and meta.format == "TIFF"
     np.testing.assert_array_equal(_as_int(image, 65535), arr)
+
+
+@pytest.mark.parametrize("compression", [None, "zlib"])
+def test_read_planar_16bit_tiff(tmp_path: Path, compression: str | None) -> None:
+    """Pillow misreads 16-bit colour stored plane by plane; read_image must not."""
+    rgb, la = _u16(20, (3, H, W)), _u16(21, (2, H, W))
+    tifffile.imwrite(
+        tmp_path / "rgb.tif",
+        rgb,
+        photometric="rgb",
+        planarconfig="separate",
+        compression=compression,
+    )
+    image, meta = read_image(tmp_path / "rgb.tif")
+    assert meta.alpha is None and meta.bit_depth == 16
+    np.testing.assert_array_equal(_as_int(image, 65535), rgb.transpose(1, 2, 0))
+    tifffile.imwrite(
+        tmp_path / "la.tif",
+        la,
+        photometric="minisblack",
+        planarconfig="separate",
+        extrasamples=["unassalpha"],
+        compression=compression,
+    )
+    image, meta = read_image(tmp_path / "la.tif")
+    np.testing.assert_array_equal(_as_int(image, 65535), la[0])
+    np.testing.assert_array_equal(_as_int(meta.alpha, 65535), la[1])
+
+
+def test_read_float_and_min_is_white_tiff(tmp_path: Path) -> None:
+    values = np.random.default_rng(22).random((H, W, 3)).astype(np.float32)
+    tifffile.imwrite(tmp_path / "f.tif", values, photometric="rgb")
+    image, meta = read_image(tmp_path / "f.tif")
+    assert meta.bit_depth == 32
+    np.testing.assert_array_equal(image.numpy().transpose(1, 2, 0), values)
+    grey = _u16(23, (H, W))
+    tifffile.imwrite(
+        tmp_path / "w.tif",
+        np.stack([grey, grey]),
+        photometric="miniswhite",
+        planarconfig="separate",
+        extrasamples=["unassalpha"],
+    )
+    image, _ = read_image(tmp_path / "w.tif")
+    np.testing.assert_array_equal(_as_int(image, 65535), 65535 - grey)
 
 
 def test_read_16bit_grey_png_and_tiff_from_pillow(tmp_path: Path) -> None:
@@ -450,10 +495,11 @@ def test_crafted_bomb_header_refused_before_decoding(tmp_path: Path) -> None:
         + _png_chunk(b"IDAT", idat)
         + _png_chunk(b"IEND", b"")
     )
+    pillow_limit = Image.MAX_IMAGE_PIXELS
     with pytest.raises(PixelsmithError, match="100000x100000.*decompression bomb") as err:
         read_image(path)
     _one_line_naming(err, path)
-    assert Image.MAX_IMAGE_PIXELS == int(1024 * 1024 * 1024 // 4 // 3)  # Pillow's limit restored
+    assert Image.MAX_IMAGE_PIXELS == pillow_limit  # Pillow's own limit is restored
 
 
 def test_pillow_bomb_errors_become_ours(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,7 +6,6 @@ from typing import Any, Protocol
 
 import torch
 
-from pixelsmith.data.photos import PhotoFolder
 
 
 class Task(Protocol):
@@ -18,12 +17,13 @@ class Task(Protocol):
     def model_kwargs(self) -> dict[str, Any]:
         """Constructor arguments the task imposes on the model (e.g. ``scale``)."""
 
-    def crop_size(self, patch_size: int) -> int:
-        """Side of the clean crop needed for a training patch of ``patch_size``."""
+    def load_data(self, sources: list[str], patch_size: int) -> Any:
+        """The training data (for image tasks a :class:`PhotoFolder`), loaded once."""
 
-    def make_batch(self, photos: PhotoFolder, n: int, patch_size: int,
+    def make_batch(self, data: Any, n: int, patch_size: int,
                    generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """Crop ``n`` clean patches and degrade them: ``(model input, target)``."""
+        """``n`` training pairs ``(model input, target)``, a pure function of ``generator``'s state:
+        for image tasks, clean crops and their degraded versions."""
 
     def loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Scalar training loss."""

@@ -60,6 +60,9 @@ class SuperRes:
     def crop_size(self, patch_size: int) -> int:
         return -(-patch_size // self.scale) * self.scale
 
+    def load_data(self, sources: list[str], patch_size: int) -> PhotoFolder:
+        return PhotoFolder(sources, min_size=self.crop_size(patch_size))
+
     def make_batch(self, photos: PhotoFolder, n: int, patch_size: int,
                    generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """``(LR Y (n, 1, p/s, p/s), HR Y (n, 1, p, p))`` from random crops of ``photos``."""

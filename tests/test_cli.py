@@ -1,0 +1,152 @@
+"""The command line: every verb has --help; bad input is one line naming the file, exit code 2,
+and leaves nothing behind."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from pixelsmith.cli import main
+
+VERBS = [[], ["demo"], ["upscale"], ["eval"], ["train"], ["train", "superres"], ["models"]]
+
+
+@pytest.mark.parametrize("verb", VERBS, ids=lambda v: " ".join(v) or "main")
+def test_every_verb_has_help(verb):
+    r = CliRunner().invoke(main, [*verb, "--help"])
+    assert r.exit_code == 0, r.output
+    assert "Usage:" in r.output
+
+
+@pytest.fixture
+def good_png(tmp_path) -> Path:
+    p = tmp_path / "in" / "good.png"
+    p.parent.mkdir()
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)).save(p)
+    return p
+
+
+def _bad_inputs(folder: Path) -> dict[str, Path]:
+    folder.mkdir(exist_ok=True)
+    png = folder / "ok.png"
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8) + 90).save(png)
+    data = png.read_bytes()
+    files = {
+        "zero-byte": b"",
+        "truncated": data[: len(data) // 2],
+        "corrupt": data[:40] + bytes(range(256)) * 2,
+        "not-an-image": b"this is a text file, not a picture\n" * 10,
+    }
+    out = {}
+    for name, blob in files.items():
+        p = folder / f"{name}.png"
+        p.write_bytes(blob)
+        out[name] = p
+    return out
+
+
+def _invoke(args: list[str]):
+    return CliRunner().invoke(main, args)
+
+
+def _assert_one_line_error(r, name: str):
+    assert r.exit_code == 2, (r.exit_code, r.output)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("pixelsmith: error: ") and name in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("kind", ["zero-byte", "truncated", "corrupt", "not-an-image"])
+def test_bad_input_file(tmp_path, kind):
+    bad = _bad_inputs(tmp_path / "in")[kind]
+    out = tmp_path / "out"
+    out.mkdir()
+    r = _invoke(["upscale", str(bad), "--model", "bicubic", "--scale", "2", "--out", str(out)])
+    _assert_one_line_error(r, bad.name)
+    assert list(out.iterdir()) == []
+
+
+def test_image_bomb_is_refused(tmp_path, monkeypatch):
+    big = tmp_path / "bomb.png"
+    Image.new("L", (4000, 4000)).save(big)  # 16 megapixels, tiny file
+    monkeypatch.setenv("PIXELSMITH_MAX_PIXELS", "1000000")
+    r = _invoke(["upscale", str(big), "--model", "bicubic", "--scale", "2", "--out", str(tmp_path)])
+    _assert_one_line_error(r, "bomb.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bomb.png"]
+
+
+def test_missing_output_folder(good_png, tmp_path):
+    missing = tmp_path / "nowhere"
+    r = _invoke(["upscale", str(good_png), "--model", "bicubic", "--out", str(missing)])
+    _assert_one_line_error(r, "nowhere")
+    assert not missing.exists()
+
+
+def test_missing_output_folder_of_a_file(good_png, tmp_path):
+    target = tmp_path / "nowhere" / "big.png"
+    r = _invoke(["upscale", str(good_png), "--model", "bicubic", "--out", str(target)])
+    _assert_one_line_error(r, "big.png")
+
+
+def test_unwritable_output(good_png):
+    """/proc refuses new files even for root."""
+    r = _invoke(["upscale", str(good_png), "--model", "bicubic", "--out", "/proc/big.png"])
+    _assert_one_line_error(r, "/proc/big.png")
+
+
+def test_never_overwrites_without_permission(good_png):
+    target = good_png.with_name("good_x2.png")
+    target.write_bytes(b"precious")
+    r = _invoke(["upscale", str(good_png), "--model", "bicubic", "--scale", "2"])
+    _assert_one_line_error(r, "good_x2.png")
+    assert target.read_bytes() == b"precious"
+    r = _invoke(["upscale", str(good_png), "--model", "bicubic", "--scale", "2", "--overwrite"])
+    assert r.exit_code == 0, r.output
+    assert Image.open(target).size == (60, 40)
+
+
+def test_input_is_never_the_output(good_png):
+    before = good_png.read_bytes()
+    r = _invoke(["upscale", str(good_png), "--model", "bicubic", "--scale", "2", "--out", str(good_png)])
+    _assert_one_line_error(r, "good.png")
+    assert good_png.read_bytes() == before
+
+
+def test_unknown_model_and_missing_weights(good_png, tmp_path):
+    r = _invoke(["upscale", str(good_png), "--model", str(tmp_path / "missing.safetensors")])
+    _assert_one_line_error(r, "missing.safetensors")
+
+
+def test_upscale_folder_keeps_alpha_and_grey(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 256, (10, 12, 4), dtype=np.uint8), "RGBA").save(src / "a.png")
+    Image.fromarray(rng.integers(0, 256, (9, 7), dtype=np.uint8), "L").save(src / "g.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    r = _invoke(["upscale", str(src), "--model", "bicubic", "--scale", "3", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    a, g = Image.open(out / "a_x3.png"), Image.open(out / "g_x3.png")
+    assert (a.mode, a.size) == ("RGBA", (36, 30))
+    assert (g.mode, g.size) == ("L", (21, 27))
+
+
+def test_unsupported_scale_is_a_usage_error(good_png):
+    r = _invoke(["upscale", str(good_png), "--scale", "5"])
+    assert r.exit_code == 2 and "5" in r.output
+
+
+def test_real_entry_point_exit_code(tmp_path):
+    bad = _bad_inputs(tmp_path)["zero-byte"]
+    r = subprocess.run([sys.executable, "-m", "pixelsmith.cli", "upscale", str(bad), "--model",
+                        "bicubic"], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "zero-byte.png" in r.stderr
