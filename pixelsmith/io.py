@@ -858,7 +858,7 @@ def _atomic_write(path: Path, data: bytes, *, overwrite: bool) -> None:
     folder = path.parent
     try:
         mode = os.stat(path).st_mode & 0o7777 if overwrite and path.exists() else _new_file_mode()
-        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name[:100]}.", suffix=".tmp")
     except OSError as e:
         raise PixelsmithError(f"cannot write image: {_os_reason(e)}", path) from e
     try:
@@ -866,7 +866,8 @@ def _atomic_write(path: Path, data: bytes, *, overwrite: bool) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-            os.fchmod(f.fileno(), mode)
+            with suppress(OSError):  # some file systems (FAT, SMB) refuse; the data is what matters
+                os.fchmod(f.fileno(), mode)
         if overwrite:
             os.replace(tmp_name, path)
         else:

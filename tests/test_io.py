@@ -68,7 +68,7 @@ def _png_chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
-def _png16_reference(path: Path, arr: np.ndarray) -> None:
+def _png16_reference(path: Path, arr: np.ndarray, chunks: bytes = b"") -> None:
     """A 16-bit PNG written by hand (filter 0 on every row), independent of pixelsmith/Pillow."""
     h, w, c = arr.shape
     colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[c]
@@ -78,6 +78,7 @@ def _png16_reference(path: Path, arr: np.ndarray) -> None:
     path.write_bytes(
         b"\x89PNG\r\n\x1a\n"
         + _png_chunk(b"IHDR", ihdr)
+        + chunks
         + _png_chunk(b"IDAT", zlib.compress(raw))
         + _png_chunk(b"IEND", b"")
     )
@@ -146,6 +147,21 @@ def test_read_16bit_png_written_by_hand(tmp_path: Path, channels: int) -> None:
         np.testing.assert_array_equal(_as_int(meta.alpha, 65535), arr[..., -1])
     else:
         assert meta.alpha is None
+
+
+def test_16bit_png_orientation_and_key(tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    arr = _u16(24, (H, W, 3))
+    arr[0, :5] = (1, 2, 3)
+    key = _png_chunk(b"tRNS", struct.pack(">HHH", 1, 2, 3))
+    path = tmp_path / "turned16.png"
+    _png16_reference(path, arr, _png_chunk(b"eXIf", exif.tobytes()[6:]) + key)
+    image, meta = read_image(path)
+    assert meta.orientation == 8 and meta.bit_depth == 16 and image.shape == (3, W, H)
+    np.testing.assert_array_equal(_as_int(image, 65535), np.rot90(arr, 1))
+    alpha = np.where((arr == (1, 2, 3)).all(axis=2), 0, 65535)
+    np.testing.assert_array_equal(_as_int(meta.alpha, 65535), np.rot90(alpha, 1))
 
 
 @pytest.mark.parametrize("byteorder", ["<", ">"])

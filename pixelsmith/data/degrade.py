@@ -39,10 +39,10 @@ def random_blur_kernel(g: torch.Generator, size: int = 15) -> torch.Tensor:
     """A kernel drawn from: isotropic Gaussian, anisotropic Gaussian, or motion blur (camera shake)."""
     kind = float(torch.rand((), generator=g))
     if kind < 0.4:
-        s = _u(g, 0.2, 2.5)
+        s = _u(g, 0.2, 2.0)
         return gaussian_kernel(size, s, s, 0.0)
     if kind < 0.8:
-        return gaussian_kernel(size, _u(g, 0.2, 3.0), _u(g, 0.2, 3.0), _u(g, 0, math.pi))
+        return gaussian_kernel(size, _u(g, 0.2, 2.5), _u(g, 0.2, 2.5), _u(g, 0, math.pi))
     length = 2 * int(_u(g, 1, 4)) + 1  # odd, 3..9
     k = kornia.filters.get_motion_kernel2d(length, _u(g, 0, 180), _u(g, -1, 1))[0]
     return F.pad(k, [(size - length) // 2] * 4)
@@ -54,22 +54,22 @@ def blur(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
 
 
 def add_noise(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """Gaussian (sigma 1..25 of 255) or Poisson (shot noise, scale 0.05..3) noise, colour or grey."""
+    """Gaussian (sigma 1..15 of 255) or Poisson shot noise (100..1000 photons at white), colour or grey."""
     out = []
     for img in x:
         grey = float(torch.rand((), generator=g)) < 0.4
         shape = (1, *img.shape[1:]) if grey else img.shape
         if float(torch.rand((), generator=g)) < 0.6:
-            n = torch.randn(shape, generator=g) * _u(g, 1, 25) / 255
+            n = torch.randn(shape, generator=g) * _u(g, 1, 15) / 255
         else:
-            scale = 10 ** _u(g, math.log10(0.05), math.log10(3))
+            scale = 10 ** _u(g, math.log10(100 / 255), math.log10(1000 / 255))
             lam = (img.clamp(0, 1) * 255).mean(0, keepdim=True) if grey else img.clamp(0, 1) * 255
             n = (torch.poisson(lam * scale, generator=g) / scale - lam) / 255
         out.append(img + n)
     return torch.stack(out)
 
 
-def jpeg(x: torch.Tensor, g: torch.Generator, quality: tuple[int, int] = (30, 95)) -> torch.Tensor:
+def jpeg(x: torch.Tensor, g: torch.Generator, quality: tuple[int, int] = (40, 95)) -> torch.Tensor:
     """Real JPEG compression (Pillow, 4:2:0 chroma) at a random quality per image."""
     out = []
     for img in x.clamp(0, 1):
@@ -96,12 +96,12 @@ def real_world_degrade(hr: torch.Tensor, scale: int, g: torch.Generator) -> torc
     """Two rounds of blur/resize/noise/JPEG, then resize to ``(H/scale, W/scale)``: ``(N, C, h, w)``."""
     h, w = hr.shape[-2] // scale, hr.shape[-1] // scale
     x = blur(hr, g)
-    x = random_resize(x, g, 0.5 / scale, 1.5 / scale) if scale > 1 else x
+    x = random_resize(x, g, 0.75 / scale, 1.5 / scale) if scale > 1 else x
     x = jpeg(add_noise(x, g), g)
-    if float(torch.rand((), generator=g)) < 0.8:
-        if float(torch.rand((), generator=g)) < 0.8:
+    if float(torch.rand((), generator=g)) < 0.5:  # the second round, milder
+        if float(torch.rand((), generator=g)) < 0.5:
             x = blur(x, g)
-        x = random_resize(x, g, 0.7, 1.3)
+        x = random_resize(x, g, 0.8, 1.2)
         x = add_noise(x, g)
     # final resize to the LR grid, then JPEG last or before the resize (Real-ESRGAN's two orders)
     if float(torch.rand((), generator=g)) < 0.5:

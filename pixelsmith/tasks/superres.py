@@ -101,21 +101,36 @@ class SuperRes:
         return rows
 
 
+class LumaSR(nn.Module):
+    """Wrap a one-channel (Y) SR model for RGB: Y by the model, Cb and Cr by bicubic interpolation.
+
+    ``(B, 3, h, w)`` RGB -> ``(B, 3, s*h, s*w)`` RGB (not clamped). Running the whole conversion per
+    tile keeps tiled inference to one output buffer.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.scale = model.scale
+        self.bicubic = Bicubic(model.scale)
+        self.receptive_field = max(getattr(model, "receptive_field", 33), Bicubic.receptive_field)
+
+    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
+        ycc = rgb_to_ycbcr(rgb)
+        return ycbcr_to_rgb(torch.cat([self.model(ycc[:, :1]), self.bicubic(ycc[:, 1:])], 1))
+
+
 @torch.no_grad()
 def upscale_image(model: nn.Module, image: torch.Tensor, *, tile: int = 256, batch_size: int = 4,
                   device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
                   progress: bool = False) -> torch.Tensor:
     """Upscale ``image`` ``(C, H, W)`` in [0, 1] (C = 1 grey or 3 RGB) by ``model.scale``.
 
-    A one-channel model restores Y; for RGB input, Cb and Cr are upscaled by bicubic interpolation.
-    Returns ``(C, s*H, s*W)`` clamped to [0, 1].
+    A one-channel model restores Y; for RGB input, Cb and Cr are upscaled by bicubic interpolation
+    (:class:`LumaSR`). Returns ``(C, s*H, s*W)`` clamped to [0, 1].
     """
-    s = model.scale
-    run = dict(scale=s, tile=tile, batch_size=batch_size, device=device, dtype=dtype,
-               progress=progress)
-    if image.shape[0] == 1 or getattr(model, "in_channels", 1) == 3:
-        return run_tiled(model, image, **run).clamp_(0, 1)
-    ycc = rgb_to_ycbcr(image)
-    y = run_tiled(model, ycc[:1], **run)
-    cbcr = run_tiled(Bicubic(s), ycc[1:], **run)
-    return ycbcr_to_rgb(torch.cat([y, cbcr])).clamp_(0, 1)
+    if image.shape[0] == 3 and getattr(model, "in_channels", 1) == 1:
+        model = LumaSR(model)
+    out = run_tiled(model, image, scale=model.scale, tile=tile, batch_size=batch_size,
+                    device=device, dtype=dtype, progress=progress)
+    return out.clamp_(0, 1)

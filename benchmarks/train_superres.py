@@ -1,0 +1,100 @@
+"""The training runs behind every shipped super-resolution weight file, re-runnable.
+
+    python benchmarks/train_superres.py --list
+    python benchmarks/train_superres.py lrnet_s_x3          # train (resumes), then ship
+    python benchmarks/train_superres.py lrnet_s_x3 --ship   # only copy weights + write the record
+
+Each run is one ``pixelsmith train superres`` command; its output folder is ``runs/<name>``.
+Shipping copies ``runs/<name>/weights.safetensors`` to ``pixelsmith/weights/superres_<name>.safetensors``
+and writes ``superres_<name>.json`` beside it: the command, the data, the Set5 metrics (SRCNN protocol),
+the steps and the wall time from the CSV log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = "../shared/data"
+TRAIN_SETS = ["bsds500/train", "sun_hays80", "t91"]
+
+
+def _cmd(scale: int, model: str, steps: int, batch: int, patch: int, lr: float, extra=()) -> list[str]:
+    args = ["pixelsmith", "train", "superres", "--scale", str(scale), "--model", model]
+    for d in TRAIN_SETS:
+        args += ["--data", f"{DATA}/{d}"]
+    args += ["--val-data", f"{DATA}/set5", "--steps", str(steps), "--batch-size", str(batch),
+             "--patch-size", str(patch), "--lr", str(lr), "--min-lr", "1e-5", "--val-every", "2000",
+             "--ckpt-every", "500", "--threads", "2", *extra]
+    return args
+
+
+def _ship_path(name: str) -> Path:
+    return ROOT / "pixelsmith" / "weights" / f"superres_{name}.safetensors"
+
+
+RUNS: dict[str, list[str]] = {
+    "lrnet_s_x3": _cmd(3, "lrnet_s", 40_000, 32, 72, 1e-3),
+    "srcnn_955_x3": _cmd(3, "srcnn_955", 20_000, 32, 48, 1e-3),
+    "lrnet_s_x2": _cmd(2, "lrnet_s", 15_000, 32, 48, 5e-4, ["--init", str(_ship_path("lrnet_s_x3"))]),
+    "lrnet_s_x4": _cmd(4, "lrnet_s", 15_000, 32, 96, 5e-4, ["--init", str(_ship_path("lrnet_s_x3"))]),
+    "srcnn_955_x2": _cmd(2, "srcnn_955", 8_000, 32, 48, 3e-4, ["--init", str(_ship_path("srcnn_955_x3"))]),
+    "srcnn_955_x4": _cmd(4, "srcnn_955", 8_000, 32, 48, 3e-4, ["--init", str(_ship_path("srcnn_955_x3"))]),
+    "lrnet_s_x3_blind": _cmd(3, "lrnet_s", 15_000, 32, 72, 5e-4,
+                             ["--blind", "--init", str(_ship_path("lrnet_s_x3"))]),
+    "lrnet_s_x2_blind": _cmd(2, "lrnet_s", 8_000, 32, 48, 3e-4,
+                             ["--blind", "--init", str(_ship_path("lrnet_s_x3_blind"))]),
+    "lrnet_s_x4_blind": _cmd(4, "lrnet_s", 8_000, 32, 96, 3e-4,
+                             ["--blind", "--init", str(_ship_path("lrnet_s_x3_blind"))]),
+}
+
+
+def train(name: str) -> None:
+    args = RUNS[name] + ["--out", f"runs/{name}"]
+    print(shlex.join(args), flush=True)
+    exe = str(Path(sys.executable).with_name("pixelsmith"))
+    subprocess.run([exe, *args[1:]], cwd=ROOT, check=True)
+
+
+def ship(name: str) -> None:
+    run = ROOT / "runs" / name
+    with open(run / "log.csv") as f:
+        log = list(csv.DictReader(f))
+    last = log[-1]
+    metrics = dict(kv.split("=") for kv in last["metrics"].split(";") if kv)
+    dst = _ship_path(name)
+    shutil.copyfile(run / "weights.safetensors", dst)
+    record = {
+        "command": shlex.join(RUNS[name] + ["--out", f"runs/{name}"]),
+        "data": [f"{DATA}/{d}" for d in TRAIN_SETS],
+        "validation": f"{DATA}/set5 (SRCNN protocol: Y, shave = scale)",
+        "set5": {k: float(v) for k, v in metrics.items()},
+        "steps": int(last["step"]),
+        "train_seconds_last_segment": float(last["elapsed_s"]),
+        "final_loss": float(last["loss"]),
+        "machine": "2-core CPU (see BENCHMARKS.md)",
+    }
+    dst.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+    print(f"shipped {dst.name}: {record['set5']}")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("names", nargs="*")
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("--ship", action="store_true", help="only ship an already trained run")
+    a = ap.parse_args()
+    if a.list or not a.names:
+        for n, args in RUNS.items():
+            print(f"{n}: {shlex.join(args)}")
+    for n in a.names:
+        if not a.ship:
+            train(n)
+        ship(n)
