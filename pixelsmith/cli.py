@@ -87,8 +87,12 @@ def _train_options(fn):
         if f.name == "model_kwargs":
             continue
         flag = "--" + f.name.replace("_", "-")
-        if f.type in ("list[str]",):
+        if f.type == "list[str]":
             fn = click.option(flag, f.name, multiple=True, help="Repeat for several.")(fn)
+        elif f.type == "bool":
+            no = "--no-" + f.name.replace("_", "-")
+            fn = click.option(f"{flag}/{no}", f.name, default=None,
+                              help=f"default {'on' if f.default else 'off'}")(fn)
         else:
             typ = {"int": int, "float": float, "str": str}[f.type]
             fn = click.option(flag, f.name, type=typ, default=None,

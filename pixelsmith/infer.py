@@ -3,7 +3,8 @@
 The image stays on the CPU; only batches of tiles move to the device. Tiles are windows of one fixed
 size (so they batch), each with ``pad`` pixels of real context around its core; a window at the
 image border is shifted inward instead of being padded, so the network sees exactly what it would
-see on the whole image. Neighbouring tiles overlap by ``blend`` pixels and are cross-faded there.
+see on the whole image. Neighbouring tiles overlap by ``2 * blend`` pixels and are cross-faded there with linear ramps that
+sum to one, so the output needs no weight buffer beside it.
 When the network's receptive-field radius is at most ``pad - blend``, the output equals whole-image
 inference (up to float rounding).
 """
@@ -62,7 +63,7 @@ def _axis_plan(size: int, tile: int, pad: int, blend: int):
 
 @torch.no_grad()
 def run_tiled(model: nn.Module, image: torch.Tensor, *, scale: int = 1, tile: int = 256,
-              pad: int | None = None, blend: int = 4, batch_size: int = 4,
+              pad: int | None = None, blend: int = 4, batch_size: int = 0,
               device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
               progress: bool = False) -> torch.Tensor:
     """Apply ``model`` to ``image`` tile by tile.
@@ -73,7 +74,8 @@ def run_tiled(model: nn.Module, image: torch.Tensor, *, scale: int = 1, tile: in
         scale: output/input size ratio of the model.
         tile: core tile side in input pixels (``tile <= 0`` processes the whole image at once).
         pad: context around each core, input pixels; default the receptive radius + ``blend``.
-        blend: width of the cross-fade between neighbouring tiles, input pixels.
+        blend: half-width of the cross-fade between neighbouring tiles, input pixels.
+        batch_size: tiles per model call; 0 picks about half a megapixel of input per call.
         device, dtype: where and in what precision the model runs (``torch.bfloat16`` uses autocast).
 
     Returns:
@@ -95,7 +97,9 @@ def run_tiled(model: nn.Module, image: torch.Tensor, *, scale: int = 1, tile: in
     s = scale
     rows, cols = _axis_plan(H, tile, pad, blend), _axis_plan(W, tile, pad, blend)
     jobs = [(r, c) for r in rows for c in cols]
-    out = acc = None
+    if batch_size <= 0:  # about half a megapixel of input per batch
+        batch_size = max(1, 2**19 // (rows[0][1] * cols[0][1]))
+    out = None
     for b0 in _progress(range(0, len(jobs), batch_size), progress, total=len(jobs), step=batch_size):
         batch = jobs[b0:b0 + batch_size]
         tiles = torch.cat([x[..., r[0]:r[0] + r[1], c[0]:c[0] + c[1]] for r, c in batch])
@@ -103,14 +107,11 @@ def run_tiled(model: nn.Module, image: torch.Tensor, *, scale: int = 1, tile: in
             y = model(tiles.to(device)).float().cpu()
         if out is None:
             out = torch.zeros(1, y.shape[1], H * s, W * s)
-            acc = torch.zeros(H * s, W * s)
         for k, (r, c) in enumerate(batch):
             (ry, _, t0y, t1y, wy), (cx, _, t0x, t1x, wx) = r, c
             piece = y[k, :, (t0y - ry) * s:(t1y - ry) * s, (t0x - cx) * s:(t1x - cx) * s]
             w = torch.outer(wy.repeat_interleave(s), wx.repeat_interleave(s))
             out[0, :, t0y * s:t1y * s, t0x * s:t1x * s] += piece * w
-            acc[t0y * s:t1y * s, t0x * s:t1x * s] += w
-    out /= acc
     return out if batched else out[0]
 
 

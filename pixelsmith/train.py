@@ -59,6 +59,7 @@ class TrainConfig:
     threads: int = 0
     device: str = "cpu"
     init: str = ""
+    cache_images: bool = True
     model_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def lr_at(self, step: int) -> float:
@@ -123,21 +124,21 @@ class Trainer:
         if dist.main:
             self.out.mkdir(parents=True, exist_ok=True)
 
-        data = self.task.load_data(cfg.data, cfg.patch_size)
+        data = self.task.load_data(cfg.data, cfg.patch_size, cache=cfg.cache_images)
         torch.manual_seed(cfg.seed)
         model = create_model(cfg.model, **self.task.model_kwargs(), **cfg.model_kwargs).to(device)
         if cfg.init:
             _init_from(model, cfg.init)
         ema = copy.deepcopy(model).requires_grad_(False) if cfg.ema else None
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        step, best = 0, {}
+        step, metrics = 0, {}
         if self.ckpt_path.exists():
             ck = torch.load(self.ckpt_path, map_location=device, weights_only=True)
             model.load_state_dict(ck["model"])
             opt.load_state_dict(ck["optimizer"])
             if ema is not None:
                 ema.load_state_dict(ck["ema"])
-            step, best = ck["step"], ck.get("metrics", {})
+            step, metrics = ck["step"], ck.get("metrics", {})
             if dist.main:
                 print(f"resuming from {self.ckpt_path} at step {step}", file=sys.stderr)
         net = model
@@ -149,7 +150,6 @@ class Trainer:
                    dynamic_ncols=True, mininterval=1.0)
         log = self._open_log(step) if dist.main else None
         t0, seen, loss_sum, loss_n = time.perf_counter(), 0, 0.0, 0
-        metrics = best
         while step < cfg.steps:
             model.train()
             gen = step_generator(cfg.seed, step, dist.rank)

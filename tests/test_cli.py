@@ -150,3 +150,10 @@ def test_real_entry_point_exit_code(tmp_path):
                         "bicubic"], capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0 and "zero-byte.png" in r.stderr
+
+
+def test_eval_superres_prints_the_bicubic_table(shared_data):
+    r = _invoke(["eval", "superres", "--data", str(shared_data / "set5"), "--scale", "3",
+                 "--model", "bicubic"])
+    assert r.exit_code == 0, r.output
+    assert "bicubic" in r.output and " 30.39 " in r.output

@@ -119,3 +119,23 @@ def test_torchrun_two_processes(photo_dir, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     model, info = load_model(out / "weights.safetensors")
     assert info.config["steps"] == 6
+
+
+def test_uncached_photo_folder_gives_the_same_crops(photo_dir):
+    from pixelsmith.data.photos import PhotoFolder, step_generator
+
+    cached, lazy = PhotoFolder([photo_dir]), PhotoFolder([photo_dir], cache=False)
+    assert lazy.images == [] and len(lazy) == len(cached) == 4
+    a = cached.random_crops(6, 32, step_generator(1, 2))
+    b = lazy.random_crops(6, 32, step_generator(1, 2))
+    assert torch.equal(a, b)
+
+
+def test_ema_weights_are_a_smoothed_copy(photo_dir, tmp_path, one_thread):
+    plain = Trainer(_config(photo_dir, tmp_path / "p", 20), SuperRes(2)).run()
+    ema = Trainer(_config(photo_dir, tmp_path / "e", 20, ema=0.9), SuperRes(2)).run()
+    a, _ = read_weights(plain)
+    b, _ = read_weights(ema)
+    assert any(not torch.equal(a[k], b[k]) for k in a)
+    ck = torch.load(tmp_path / "e" / "checkpoint.pt", weights_only=True)
+    assert ck["ema"] is not None and torch.equal(ck["ema"]["head.weight"], b["head.weight"])

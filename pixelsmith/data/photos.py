@@ -23,32 +23,40 @@ def step_generator(seed: int, step: int, rank: int = 0) -> torch.Generator:
 
 
 class PhotoFolder:
-    """Clean RGB photos from files, folders or globs, decoded once and kept as uint8 ``(3, H, W)``.
+    """Clean RGB photos from files, folders or globs, as uint8 ``(3, H, W)``.
 
-    Grey photos are replicated to three channels; images smaller than ``min_size`` on either side
-    are skipped (they cannot give a crop).
+    With ``cache`` (the default) every photo is decoded once and kept in RAM; without it only the
+    paths and sizes are kept and each crop decodes its photo again (slow, for folders that do not
+    fit in memory). Grey photos are replicated to three channels; photos smaller than
+    ``min_size`` on either side are skipped (they cannot give a crop).
     """
 
-    def __init__(self, sources: Iterable[str | Path], min_size: int = 0) -> None:
+    def __init__(self, sources: Iterable[str | Path], min_size: int = 0, cache: bool = True) -> None:
+        self.cache = cache
         self.paths: list[Path] = []
+        self.sizes: list[tuple[int, int]] = []
         self.images: list[torch.Tensor] = []
         for p in list_images(list(sources)):
-            img, _ = read_image(p)
+            img = _load_uint8(p)
             if min(img.shape[-2:]) < min_size:
                 continue
-            if img.shape[0] == 1:
-                img = img.expand(3, -1, -1)
             self.paths.append(p)
-            self.images.append((img * 255).round().to(torch.uint8).contiguous())
-        if not self.images:
+            self.sizes.append((img.shape[-2], img.shape[-1]))
+            if cache:
+                self.images.append(img)
+        if not self.paths:
             raise PixelsmithError(f"no usable training images (need sides >= {min_size} px) in {sources}")
 
     def __len__(self) -> int:
-        return len(self.images)
+        return len(self.paths)
 
     @property
     def pixels(self) -> int:
-        return sum(im.shape[-1] * im.shape[-2] for im in self.images)
+        return sum(h * w for h, w in self.sizes)
+
+    def image(self, i: int) -> torch.Tensor:
+        """Photo ``i`` as uint8 ``(3, H, W)``."""
+        return self.images[i] if self.cache else _load_uint8(self.paths[i])
 
     def random_crops(self, n: int, size: int, generator: torch.Generator,
                      augment: bool = True) -> torch.Tensor:
@@ -57,11 +65,11 @@ class PhotoFolder:
         Images are drawn in proportion to their area, then flipped/transposed at random (the 8
         symmetries of the square) when ``augment``.
         """
-        areas = torch.tensor([im.shape[-1] * im.shape[-2] for im in self.images], dtype=torch.float64)
+        areas = torch.tensor([h * w for h, w in self.sizes], dtype=torch.float64)
         idx = torch.multinomial(areas, n, replacement=True, generator=generator)
         out = torch.empty(n, 3, size, size, dtype=torch.uint8)
         for k, i in enumerate(idx.tolist()):
-            im = self.images[i]
+            im = self.image(i)
             h, w = im.shape[-2:]
             y = int(torch.randint(0, h - size + 1, (1,), generator=generator))
             x = int(torch.randint(0, w - size + 1, (1,), generator=generator))
@@ -76,3 +84,10 @@ class PhotoFolder:
                     crop = crop.transpose(-1, -2)
             out[k] = crop
         return out.float().div_(255)
+
+
+def _load_uint8(path: Path) -> torch.Tensor:
+    img, _ = read_image(path)
+    if img.shape[0] == 1:
+        img = img.expand(3, -1, -1)
+    return (img * 255).round().to(torch.uint8).contiguous()

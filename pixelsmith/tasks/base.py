@@ -17,8 +17,8 @@ class Task(Protocol):
     def model_kwargs(self) -> dict[str, Any]:
         """Constructor arguments the task imposes on the model (e.g. ``scale``)."""
 
-    def load_data(self, sources: list[str], patch_size: int) -> Any:
-        """The training data (for image tasks a :class:`PhotoFolder`), loaded once."""
+    def load_data(self, sources: list[str], patch_size: int, cache: bool = True) -> Any:
+        """The training data (for image tasks a :class:`PhotoFolder`, in RAM when ``cache``)."""
 
     def make_batch(self, data: Any, n: int, patch_size: int,
                    generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

@@ -60,8 +60,8 @@ class SuperRes:
     def crop_size(self, patch_size: int) -> int:
         return -(-patch_size // self.scale) * self.scale
 
-    def load_data(self, sources: list[str], patch_size: int) -> PhotoFolder:
-        return PhotoFolder(sources, min_size=self.crop_size(patch_size))
+    def load_data(self, sources: list[str], patch_size: int, cache: bool = True) -> PhotoFolder:
+        return PhotoFolder(sources, min_size=self.crop_size(patch_size), cache=cache)
 
     def make_batch(self, photos: PhotoFolder, n: int, patch_size: int,
                    generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -121,7 +121,7 @@ class LumaSR(nn.Module):
 
 
 @torch.no_grad()
-def upscale_image(model: nn.Module, image: torch.Tensor, *, tile: int = 256, batch_size: int = 4,
+def upscale_image(model: nn.Module, image: torch.Tensor, *, tile: int = 256, batch_size: int = 0,
                   device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
                   progress: bool = False) -> torch.Tensor:
     """Upscale ``image`` ``(C, H, W)`` in [0, 1] (C = 1 grey or 3 RGB) by ``model.scale``.
