@@ -1,0 +1,69 @@
+"""Conversions between tensors and pixel arrays: uint8 helpers, quantisation, layout checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def to_uint8(image: torch.Tensor) -> np.ndarray:
+    """``(C, H, W)`` float in [0, 1] -> ``(H, W, C)`` uint8 (``(H, W)`` if C = 1), rounded."""
+    arr = _quantise(_as_chw(image), 8)
+    return arr[..., 0] if arr.shape[2] == 1 else arr
+
+
+def from_uint8(array: np.ndarray) -> torch.Tensor:
+    """``(H, W)`` or ``(H, W, C)`` uint8 -> ``(C, H, W)`` float32 in [0, 1]."""
+    array = np.asarray(array)
+    if array.dtype != np.uint8:
+        raise TypeError(f"expected a uint8 array, got {array.dtype}")
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.ndim != 3:
+        raise ValueError(f"expected an (H, W) or (H, W, C) array, got shape {array.shape}")
+    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1))).float().div_(255.0)
+
+
+def _as_chw(image: torch.Tensor) -> torch.Tensor:
+    """Check ``image`` is float ``(C, H, W)`` or ``(1, C, H, W)``, C in {1, 3}; -> ``(C, H, W)``."""
+    if not isinstance(image, torch.Tensor):
+        raise TypeError(f"expected a torch.Tensor, got {type(image).__name__}")
+    if image.ndim == 4 and image.shape[0] == 1:
+        image = image[0]
+    if image.ndim != 3 or image.shape[0] not in (1, 3):
+        raise ValueError(
+            f"expected a (C, H, W) image with C = 1 or 3, got shape {tuple(image.shape)}"
+        )
+    if not image.is_floating_point():
+        raise TypeError(f"expected a floating-point image in [0, 1], got {image.dtype}")
+    if image.shape[1] == 0 or image.shape[2] == 0:
+        raise ValueError(f"image is empty: shape {tuple(image.shape)}")
+    return image
+
+
+def _quantise(image: torch.Tensor, bit_depth: int) -> np.ndarray:
+    """``(C, H, W)`` float in [0, 1] -> ``(H, W, C)`` uint8/uint16; clamped, round half to even."""
+    t = image.detach().to("cpu", torch.float32, copy=True)
+    if torch.isnan(t).any():
+        raise ValueError("image contains NaN")
+    t.clamp_(0.0, 1.0).mul_((1 << bit_depth) - 1).round_()
+    arr = t.numpy().transpose(1, 2, 0)
+    return np.ascontiguousarray(arr.astype(np.uint8 if bit_depth == 8 else np.uint16))
+
+
+def _to_chw_float(arr: np.ndarray) -> torch.Tensor:
+    """HxW or HxWxC uint8/uint16/float array -> ``(C, H, W)`` float32 in [0, 1]."""
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.dtype == np.uint8:
+        scale = 255.0
+    elif arr.dtype == np.uint16:
+        scale = 65535.0
+    else:
+        scale = 1.0
+    out = torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)).astype(np.float32))
+    return out.div_(scale) if scale != 1.0 else out
+
+
+def _squeeze_grey(colour: np.ndarray) -> np.ndarray:
+    return colour[..., 0] if colour.ndim == 3 and colour.shape[2] == 1 else colour

@@ -1,0 +1,20 @@
+"""One-line reasons for failures, for :class:`~pixelsmith.errors.PixelsmithError` messages."""
+
+from __future__ import annotations
+
+import errno
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
+
+
+def _os_reason(e: OSError) -> str:
+    reasons = {
+        errno.ENOSPC: "disk full (no space left on device)",
+        errno.EDQUOT: "disk quota exceeded",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.EROFS: "read-only file system",
+    }
+    return reasons.get(e.errno or 0) or e.strerror or _one_line(e)

@@ -1,0 +1,152 @@
+"""write_image: a float tensor to PNG, JPEG or TIFF (8 or 16 bits, alpha, ICC), atomically."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..errors import PixelsmithError
+from .atomic import _atomic_write
+from .convert import _as_chw, _quantise
+from .formats import WRITE_FORMATS
+from .meta import ImageMeta
+from .png16 import _png16_bytes
+from .reasons import _one_line
+
+
+def write_image(
+    path: str | os.PathLike[str],
+    image: torch.Tensor,
+    *,
+    meta: ImageMeta | None = None,
+    bit_depth: int = 8,
+    quality: int = 95,
+    overwrite: bool = False,
+    inputs: Iterable[str | os.PathLike[str]] = (),
+) -> Path:
+    """Write a ``(C, H, W)`` (or ``(1, C, H, W)``) float image in [0, 1], C in {1, 3}, atomically.
+
+    The format comes from the suffix: ``.png``, ``.jpg``/``.jpeg`` or ``.tif``/``.tiff``. Values are
+    clamped to [0, 1] and rounded to ``bit_depth`` (8, or 16 for PNG and TIFF). ``meta.alpha``,
+    when present, is written as an alpha channel to PNG and TIFF and dropped for JPEG. An ICC
+    profile that ``read_image`` did not convert (``meta.icc_converted`` False) is embedded again,
+    so colours keep their meaning; otherwise the file is plain sRGB. ``quality`` (1..100) is JPEG's.
+
+    The file is written to a temporary name in the same folder, flushed to disk, then renamed onto
+    ``path``, so a failure never leaves a partial file. An existing file is replaced only with
+    ``overwrite=True``; a file listed in ``inputs`` is never replaced without it either.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        PixelsmithError: unknown suffix, bit depth the format lacks, alpha of another size,
+            missing or unwritable output folder, existing file, disk full or other write failure.
+        ValueError, TypeError: ``image`` is not a float ``(C, H, W)`` tensor (C = 1, 3) or has NaN.
+    """
+    path = Path(path)
+    fmt = WRITE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        known = ", ".join(sorted(WRITE_FORMATS))
+        raise PixelsmithError(
+            f"unknown output format {path.suffix or '(no suffix)'!r} (use {known})", path
+        )
+    if bit_depth not in (8, 16):
+        raise PixelsmithError(f"bit depth must be 8 or 16, not {bit_depth}", path)
+    if fmt == "JPEG" and bit_depth != 8:
+        raise PixelsmithError("JPEG holds 8 bits per channel; write .png or .tif for 16 bits", path)
+    if fmt == "JPEG" and not 1 <= quality <= 100:
+        raise PixelsmithError(f"JPEG quality must be 1..100, not {quality}", path)
+    image = _as_chw(image)
+    pixels = _quantise(image, bit_depth)
+    alpha = None if meta is None else meta.alpha
+    if alpha is not None and fmt != "JPEG":
+        alpha = alpha.reshape(-1, *alpha.shape[-2:]) if alpha.ndim >= 2 else alpha
+        if alpha.ndim != 3 or alpha.shape[0] != 1 or alpha.shape[-2:] != image.shape[-2:]:
+            raise PixelsmithError(
+                f"alpha is {tuple(alpha.shape)} but the image is {tuple(image.shape)}: resize "
+                "meta.alpha to the image's height and width (or set it to None)",
+                path,
+            )
+        pixels = np.concatenate([pixels, _quantise(alpha.float(), bit_depth)], axis=2)
+    icc = None
+    if meta is not None and meta.icc_profile and not meta.icc_converted:
+        icc = meta.icc_profile
+    _check_target(path, overwrite=overwrite, inputs=inputs)
+    try:
+        data = _encode(fmt, pixels, quality=quality, icc=icc)
+    except (OSError, ValueError, KeyError) as e:
+        raise PixelsmithError(f"cannot encode the image as {fmt} ({_one_line(e)})", path) from e
+    _atomic_write(path, data, overwrite=overwrite)
+    return path
+
+
+def _check_target(path: Path, *, overwrite: bool, inputs: Iterable[str | os.PathLike[str]]) -> None:
+    folder = path.parent
+    if not folder.exists():
+        raise PixelsmithError(f"output folder does not exist: {folder}", path)
+    if not folder.is_dir():
+        raise PixelsmithError(f"output folder is not a folder: {folder}", path)
+    if path.is_dir():
+        raise PixelsmithError("is a folder, not a file", path)
+    if not overwrite:
+        target = path.resolve()
+        for inp in inputs:
+            q = Path(inp)
+            same = q.resolve() == target
+            if not same and q.exists() and path.exists():
+                with suppress(OSError):
+                    same = os.path.samefile(q, path)
+            if same:
+                raise PixelsmithError(
+                    "refusing to overwrite an input file (pass overwrite=True to allow it)", path
+                )
+        if path.exists() or path.is_symlink():
+            raise PixelsmithError("file already exists (pass overwrite=True to replace it)", path)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PixelsmithError(f"output folder is not writable: {folder}", path)
+
+
+def _encode(fmt: str, pixels: np.ndarray, *, quality: int, icc: bytes | None) -> bytes:
+    """``(H, W, C)`` uint8/uint16 pixels, C in 1..4 (grey, grey+alpha, RGB, RGBA) -> file bytes."""
+    channels = pixels.shape[2]
+    if fmt == "JPEG":
+        pixels = pixels[..., :1] if channels <= 2 else pixels[..., :3]
+        channels = pixels.shape[2]
+    buf = io.BytesIO()
+    if pixels.dtype == np.uint16 and fmt == "PNG":
+        return _png16_bytes(pixels, icc)
+    if pixels.dtype == np.uint16 and fmt == "TIFF":
+        import tifffile  # comes with scikit-image; Pillow cannot write 16-bit colour
+
+        tifffile.imwrite(
+            buf,
+            pixels[..., 0] if channels == 1 else pixels,
+            photometric="minisblack" if channels <= 2 else "rgb",
+            extrasamples=["unassalpha"] if channels in (2, 4) else None,
+            compression="zlib",
+            predictor=True,
+            iccprofile=icc,
+        )
+        return buf.getvalue()
+    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
+    im = Image.fromarray(pixels[..., 0] if channels == 1 else pixels)
+    if im.mode != mode:  # pragma: no cover - Pillow infers the mode from the shape
+        im = im.convert(mode)
+    options: dict[str, Any] = {}
+    if icc:
+        options["icc_profile"] = icc
+    if fmt == "JPEG":
+        options.update(quality=quality, optimize=True, subsampling=0 if quality >= 90 else 2)
+    elif fmt == "TIFF":
+        options.update(compression="tiff_adobe_deflate")
+    im.save(buf, format=fmt, **options)
+    return buf.getvalue()

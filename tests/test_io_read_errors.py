@@ -1,0 +1,122 @@
+"""Tests for read_image on bad files: missing, empty, corrupt, truncated, too large."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from io_helpers import H, W, _one_line_naming, _png16_reference, _png_chunk, _rgb, _u16
+from PIL import Image
+
+import pixelsmith.io.read as read_module
+from pixelsmith.errors import PixelsmithError
+from pixelsmith.io import read_image
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "nope.png"
+    with pytest.raises(PixelsmithError, match="file not found") as err:
+        read_image(path)
+    _one_line_naming(err, path)
+
+
+def test_directory(tmp_path: Path) -> None:
+    with pytest.raises(PixelsmithError, match="folder") as err:
+        read_image(tmp_path)
+    _one_line_naming(err, tmp_path)
+
+
+def test_zero_byte_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.png"
+    path.touch()
+    with pytest.raises(PixelsmithError, match="file is empty") as err:
+        read_image(path)
+    _one_line_naming(err, path)
+
+
+def test_text_file_is_not_an_image(tmp_path: Path) -> None:
+    for name in ("notes.png", "notes.tif", "notes.txt"):
+        path = tmp_path / name
+        path.write_text("hello, this is not a picture\n")
+        with pytest.raises(PixelsmithError, match="not an image file") as err:
+            read_image(path)
+        _one_line_naming(err, path)
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".tif", ".gif", ".webp"])
+@pytest.mark.parametrize("keep", [0.5, 0.9])
+def test_truncated_file_raises(tmp_path: Path, suffix: str, keep: float) -> None:
+    full = tmp_path / f"full{suffix}"
+    Image.fromarray(_rgb(10, (96, 128, 3))).save(full)
+    data = full.read_bytes()
+    path = tmp_path / f"cut{suffix}"
+    path.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(PixelsmithError, match="truncated or corrupt|not an image") as err:
+        read_image(path)
+    _one_line_naming(err, path)
+
+
+def test_truncated_16bit_png_raises(tmp_path: Path) -> None:
+    full = tmp_path / "full.png"
+    _png16_reference(full, _u16(11, (64, 64, 3)))
+    path = tmp_path / "cut.png"
+    path.write_bytes(full.read_bytes()[:3000])
+    with pytest.raises(PixelsmithError, match="truncated or corrupt"):
+        read_image(path)
+
+
+def test_raw_file_sent_to_read_raw(tmp_path: Path) -> None:
+    path = tmp_path / "photo.dng"
+    path.write_bytes(b"II*\0" + bytes(100))
+    with pytest.raises(PixelsmithError, match="read_raw"):
+        read_image(path)
+
+
+def test_pixel_limit_from_argument_and_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "img.png"
+    Image.fromarray(_rgb()).save(path)
+    with pytest.raises(PixelsmithError, match="over the limit of 100") as err:
+        read_image(path, max_pixels=100)
+    _one_line_naming(err, path)
+    assert read_image(path, max_pixels=H * W)[0].shape == (3, H, W)
+    monkeypatch.setenv("PIXELSMITH_MAX_PIXELS", "500")
+    with pytest.raises(PixelsmithError, match="over the limit of 500"):
+        read_image(path)
+    assert read_image(path, max_pixels=H * W)[0].shape == (3, H, W)  # the argument wins
+    monkeypatch.setenv("PIXELSMITH_MAX_PIXELS", "lots")
+    with pytest.raises(PixelsmithError, match="PIXELSMITH_MAX_PIXELS"):
+        read_image(path)
+
+
+def test_crafted_bomb_header_refused_before_decoding(tmp_path: Path) -> None:
+    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    path = tmp_path / "bomb.png"
+    idat = zlib.compress(bytes(100_000 * 3 + 1) * 4)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", idat)
+        + _png_chunk(b"IEND", b"")
+    )
+    pillow_limit = Image.MAX_IMAGE_PIXELS
+    with pytest.raises(PixelsmithError, match="100000x100000.*decompression bomb") as err:
+        read_image(path)
+    _one_line_naming(err, path)
+    assert Image.MAX_IMAGE_PIXELS == pillow_limit  # Pillow's own limit is restored
+
+
+def test_pillow_bomb_errors_become_ours(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "img.png"
+    Image.fromarray(_rgb()).save(path)
+
+    def bomb(*args: object) -> None:
+        raise Image.DecompressionBombError("Image size (1 pixels) exceeds limit")
+
+    monkeypatch.setattr(read_module, "_decode", bomb)
+    with pytest.raises(PixelsmithError, match="too large") as err:
+        read_image(path)
+    _one_line_naming(err, path)
