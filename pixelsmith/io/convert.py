@@ -42,13 +42,22 @@ def _as_chw(image: torch.Tensor) -> torch.Tensor:
 
 
 def _quantise(image: torch.Tensor, bit_depth: int) -> np.ndarray:
-    """``(C, H, W)`` float in [0, 1] -> ``(H, W, C)`` uint8/uint16; clamped, round half to even."""
-    t = image.detach().to("cpu", torch.float32, copy=True)
-    if torch.isnan(t).any():
+    """``(C, H, W)`` float in [0, 1] -> ``(H, W, C)`` uint8/uint16; clamped, round half to even.
+
+    Works in bands of rows, so a 50-megapixel image needs no full-size float copy.
+    """
+    image = image.detach()
+    if torch.isnan(image).any():
         raise ValueError("image contains NaN")
-    t.clamp_(0.0, 1.0).mul_((1 << bit_depth) - 1).round_()
-    arr = t.numpy().transpose(1, 2, 0)
-    return np.ascontiguousarray(arr.astype(np.uint8 if bit_depth == 8 else np.uint16))
+    c, h, w = image.shape
+    dtype = np.uint8 if bit_depth == 8 else np.uint16
+    out = np.empty((h, w, c), dtype=dtype)
+    band = max(1, 2**22 // max(1, w * c))
+    for r in range(0, h, band):
+        t = image[:, r : r + band].to("cpu", torch.float32, copy=True)
+        t.clamp_(0.0, 1.0).mul_((1 << bit_depth) - 1).round_()
+        out[r : r + band] = t.permute(1, 2, 0).numpy().astype(dtype)
+    return out
 
 
 def _to_chw_float(arr: np.ndarray) -> torch.Tensor:
