@@ -91,13 +91,10 @@ print(json.dumps({{"s_per_mp": dt / mp, "mp": mp,
 
 
 def macs_per_output_pixel(name: str, scale: int) -> float:
-    import torch
+    from pixelsmith.nn.accounting import summary
 
-    from pixelsmith.nn.accounting import count_macs
-
-    model = _model(name, scale)
     h = 60
-    return count_macs(model, (1, 1, h, h)) / (h * scale) ** 2
+    return summary(_model(name, scale), (1, h, h)).total_macs / (h * scale) ** 2
 
 
 def speed() -> None:

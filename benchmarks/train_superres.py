@@ -40,19 +40,23 @@ def _ship_path(name: str) -> Path:
     return ROOT / "pixelsmith" / "weights" / f"superres_{name}.safetensors"
 
 
+def _ship_rel(name: str) -> str:
+    return str(_ship_path(name).relative_to(ROOT))
+
+
 RUNS: dict[str, list[str]] = {
     "lrnet_s_x3": _cmd(3, "lrnet_s", 40_000, 32, 72, 1e-3),
-    "srcnn_955_x3": _cmd(3, "srcnn_955", 20_000, 32, 48, 1e-3),
-    "lrnet_s_x2": _cmd(2, "lrnet_s", 15_000, 32, 48, 5e-4, ["--init", str(_ship_path("lrnet_s_x3"))]),
-    "lrnet_s_x4": _cmd(4, "lrnet_s", 15_000, 32, 96, 5e-4, ["--init", str(_ship_path("lrnet_s_x3"))]),
-    "srcnn_955_x2": _cmd(2, "srcnn_955", 8_000, 32, 48, 3e-4, ["--init", str(_ship_path("srcnn_955_x3"))]),
-    "srcnn_955_x4": _cmd(4, "srcnn_955", 8_000, 32, 48, 3e-4, ["--init", str(_ship_path("srcnn_955_x3"))]),
-    "lrnet_s_x3_blind": _cmd(3, "lrnet_s", 15_000, 32, 72, 5e-4,
-                             ["--blind", "--init", str(_ship_path("lrnet_s_x3"))]),
+    "srcnn_955_x3": _cmd(3, "srcnn_955", 18_000, 32, 48, 1e-3),
+    "lrnet_s_x2": _cmd(2, "lrnet_s", 10_000, 32, 48, 5e-4, ["--init", _ship_rel("lrnet_s_x3")]),
+    "lrnet_s_x4": _cmd(4, "lrnet_s", 10_000, 32, 96, 5e-4, ["--init", _ship_rel("lrnet_s_x3")]),
+    "srcnn_955_x2": _cmd(2, "srcnn_955", 5_000, 32, 48, 3e-4, ["--init", _ship_rel("srcnn_955_x3")]),
+    "srcnn_955_x4": _cmd(4, "srcnn_955", 5_000, 32, 48, 3e-4, ["--init", _ship_rel("srcnn_955_x3")]),
+    "lrnet_s_x3_blind": _cmd(3, "lrnet_s", 10_000, 32, 72, 5e-4,
+                             ["--blind", "--init", _ship_rel("lrnet_s_x3")]),
     "lrnet_s_x2_blind": _cmd(2, "lrnet_s", 8_000, 32, 48, 3e-4,
-                             ["--blind", "--init", str(_ship_path("lrnet_s_x3_blind"))]),
+                             ["--blind", "--init", _ship_rel("lrnet_s_x3_blind")]),
     "lrnet_s_x4_blind": _cmd(4, "lrnet_s", 8_000, 32, 96, 3e-4,
-                             ["--blind", "--init", str(_ship_path("lrnet_s_x3_blind"))]),
+                             ["--blind", "--init", _ship_rel("lrnet_s_x3_blind")]),
 }
 
 

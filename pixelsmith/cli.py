@@ -65,18 +65,34 @@ def upscale(inputs, scale, model, blind, tile, out, overwrite, device, bf16) -> 
         click.echo(path)
 
 
-@main.command("eval")
-@click.argument("task", type=click.Choice(["superres"]))
+@main.group("eval")
+def evaluate() -> None:
+    """Measure models by a task's standard protocol."""
+
+
+@evaluate.command("superres")
 @click.option("--data", required=True, type=click.Path(), help="Folder of high-resolution images.")
 @click.option("--scale", type=SCALE, default="3", show_default=True)
 @click.option("--model", "models", multiple=True, default=("bicubic", "srcnn", "lrnet"),
               show_default=True, help="Model(s) to compare; repeat the option.")
 @click.option("--blind", is_flag=True, help="Evaluate the blind models.")
-def evaluate(task, data, scale, models, blind) -> None:
-    """Measure models on a folder of images by the task's standard protocol."""
+def eval_superres(data, scale, models, blind) -> None:
+    """PSNR/SSIM on Y, shave = scale, MATLAB-bicubic degradation (the SRCNN protocol)."""
     from pixelsmith.commands import eval_superres
 
     click.echo(eval_superres(data, int(scale), list(models), blind))
+
+
+@evaluate.command("classify")
+@click.option("--model", default="classify_smallconvnet_faces", show_default=True,
+              help="A shipped name or a .safetensors file.")
+def eval_classify(model) -> None:
+    """Held-out accuracy on scikit-image's faces vs non-faces (50 images)."""
+    from pixelsmith.tasks.classify import FacesTask
+    from pixelsmith.weights import load_model
+
+    r = FacesTask().evaluate(load_model(model)[0])
+    click.echo(f"accuracy {r['accuracy']:.3f}  loss {r['loss']:.4f}  (50 held-out images)")
 
 
 def _train_options(fn):
@@ -123,6 +139,33 @@ def train_superres(scale, blind, config_file, width, blocks, **overrides) -> Non
     cfg.model_kwargs.update({k: v for k, v in (("width", width), ("blocks", blocks)) if v})
     check_config(cfg)
     click.echo(Trainer(cfg, SuperRes(int(scale), blind)).run())
+
+
+@train.command("classify")
+@_train_options
+@click.option("--config", "config_file", type=click.Path(exists=True), default=None,
+              help="YAML file with TrainConfig fields (flags override it).")
+def train_classify(config_file, **overrides) -> None:
+    """Train the small ConvNet on scikit-image's faces vs non-faces (seconds on a CPU)."""
+    from pixelsmith.commands import CLASSIFY_DEFAULTS, build_config
+    from pixelsmith.tasks.classify import FacesTask
+    from pixelsmith.train import Trainer, check_config
+
+    cfg = build_config(config_file, overrides, CLASSIFY_DEFAULTS)
+    check_config(cfg)
+    click.echo(Trainer(cfg, FacesTask()).run())
+
+
+@main.command()
+@click.argument("model")
+@click.option("--input-shape", default=None,
+              help="C,H,W of the input (default: the model's task's example, e.g. 1,25,25).")
+def summary(model, input_shape) -> None:
+    """Per-layer output shape, parameters, multiply-adds and receptive field of MODEL
+    (an architecture name, a shipped weight name or a .safetensors file)."""
+    from pixelsmith.commands import model_summary
+
+    click.echo(model_summary(model, input_shape))
 
 
 @main.command("models")

@@ -72,9 +72,11 @@ def eval_superres(data: str, scale: int, models: list[str], blind: bool = False)
     return "\n".join(lines)
 
 
-def build_config(config_file: str | None, overrides: dict[str, Any]) -> TrainConfig:
-    """A TrainConfig from defaults, then an optional YAML file, then command-line flags."""
-    values: dict[str, Any] = {}
+def build_config(config_file: str | None, overrides: dict[str, Any],
+                 defaults: dict[str, Any] | None = None) -> TrainConfig:
+    """A TrainConfig from defaults (TrainConfig's, then the task's ``defaults``), then an optional
+    YAML file, then command-line flags."""
+    values: dict[str, Any] = dict(defaults or {})
     if config_file:
         import yaml
 
@@ -88,3 +90,39 @@ def build_config(config_file: str | None, overrides: dict[str, Any]) -> TrainCon
         if v is not None and v != ():
             values[k] = list(v) if isinstance(v, tuple) else v
     return TrainConfig(**values)
+
+
+#: ``pixelsmith train classify`` starts from these instead of the SR-oriented TrainConfig defaults.
+CLASSIFY_DEFAULTS: dict[str, Any] = {
+    "model": "smallconvnet", "data": ["lfw_subset"], "val_data": "lfw_subset", "out": "runs/classify",
+    "steps": 500, "batch_size": 32, "lr": 3e-3, "warmup_steps": 50, "weight_decay": 1e-4,
+    "val_every": 100, "ckpt_every": 100,
+}
+
+#: An input shape (C, H, W) that each task's models accept, for summaries.
+EXAMPLE_SHAPES = {"superres": (1, 64, 64), "classify": (1, 25, 25)}
+
+
+def resolve_model(name: str) -> torch.nn.Module:
+    """An architecture name (fresh weights), a shipped weight name, or a weight file."""
+    from pixelsmith.models import create_model, list_models
+    from pixelsmith.weights import load_model
+
+    if name in list_models():
+        return create_model(name)
+    return load_model(name)[0]
+
+
+def model_summary(name: str, input_shape: str | None) -> str:
+    from pixelsmith.models import model_task
+    from pixelsmith.nn.accounting import summary
+
+    model = resolve_model(name)
+    if input_shape:
+        try:
+            shape = tuple(int(v) for v in input_shape.split(","))
+        except ValueError:
+            raise PixelsmithError(f"--input-shape must be C,H,W integers, got {input_shape!r}") from None
+    else:
+        shape = EXAMPLE_SHAPES[model_task(model.pixelsmith_arch[0])]
+    return str(summary(model, shape))

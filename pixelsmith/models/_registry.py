@@ -1,9 +1,10 @@
 """Model registry: architectures register by decorator and are created by name.
 
-    @register_model
+    @register_model(task="superres")
     def srcnn_955(**kw) -> nn.Module: ...
 
     model = create_model("srcnn_955", scale=3)
+    list_models(task="superres")
 
 The registry holds *constructors* only; loading trained weights is :func:`pixelsmith.weights.load_model`.
 """
@@ -17,20 +18,30 @@ from torch import nn
 from pixelsmith.errors import PixelsmithError
 
 _MODELS: dict[str, Callable[..., nn.Module]] = {}
+_TASKS: dict[str, str] = {}
 
 
-def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-    """Register ``fn`` under its own name; a second registration of a name is an error."""
-    name = fn.__name__
-    if name in _MODELS:
-        raise ValueError(f"model {name!r} is already registered")
-    _MODELS[name] = fn
-    return fn
+def register_model(*, task: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    """Decorator: register a constructor under its own name, for ``task`` (e.g. ``"superres"``)."""
+
+    def register(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        name = fn.__name__
+        if name in _MODELS:
+            raise ValueError(f"model {name!r} is already registered")
+        _MODELS[name], _TASKS[name] = fn, task
+        return fn
+
+    return register
 
 
-def list_models() -> list[str]:
-    """Names of all registered architectures, sorted."""
-    return sorted(_MODELS)
+def list_models(task: str | None = None) -> list[str]:
+    """Names of the registered architectures (of one task, if given), sorted."""
+    return sorted(n for n in _MODELS if task is None or _TASKS[n] == task)
+
+
+def model_task(name: str) -> str:
+    """The task a registered architecture is for."""
+    return _TASKS[name]
 
 
 def create_model(name: str, **kwargs) -> nn.Module:

@@ -23,7 +23,7 @@ class Bicubic(nn.Module):
         return imresize(x, self.scale)
 
 
-@register_model
+@register_model(task="superres")
 def bicubic(scale: int = 3, **kw) -> Bicubic:
     """MATLAB bicubic (the SR baseline)."""
     return Bicubic(scale, **kw)

@@ -56,13 +56,13 @@ class LRNet(nn.Module):
         return out + F.interpolate(x, scale_factor=self.scale, mode="nearest")
 
 
-@register_model
+@register_model(task="superres")
 def lrnet_s(scale: int = 3, **kw) -> LRNet:
     """LRNet small: width 32, 3 residual blocks (about 60k parameters)."""
     return LRNet(scale, width=kw.pop("width", 32), blocks=kw.pop("blocks", 3), **kw)
 
 
-@register_model
+@register_model(task="superres")
 def lrnet_m(scale: int = 3, **kw) -> LRNet:
     """LRNet medium: width 48, 4 residual blocks (about 170k parameters)."""
     return LRNet(scale, width=kw.pop("width", 48), blocks=kw.pop("blocks", 4), **kw)

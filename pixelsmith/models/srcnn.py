@@ -55,19 +55,19 @@ class SRCNN(nn.Module):
         return self.conv3(x)
 
 
-@register_model
+@register_model(task="superres")
 def srcnn_915(scale: int = 3, **kw) -> SRCNN:
     """SRCNN 9-1-5 (ECCV 2014)."""
     return SRCNN(scale, 9, 1, 5, **kw)
 
 
-@register_model
+@register_model(task="superres")
 def srcnn_935(scale: int = 3, **kw) -> SRCNN:
     """SRCNN 9-3-5 (TPAMI 2016)."""
     return SRCNN(scale, 9, 3, 5, **kw)
 
 
-@register_model
+@register_model(task="superres")
 def srcnn_955(scale: int = 3, **kw) -> SRCNN:
     """SRCNN 9-5-5 (TPAMI 2016), the paper's best speed/quality trade-off."""
     return SRCNN(scale, 9, 5, 5, **kw)
