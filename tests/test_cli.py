@@ -14,7 +14,8 @@ from PIL import Image
 
 from pixelsmith.cli import main
 
-VERBS = [[], ["demo"], ["upscale"], ["eval"], ["train"], ["train", "superres"], ["models"]]
+VERBS = [[], ["demo"], ["upscale"], ["eval"], ["eval", "superres"], ["eval", "classify"], ["train"],
+         ["train", "superres"], ["train", "classify"], ["summary"], ["models"]]
 
 
 @pytest.mark.parametrize("verb", VERBS, ids=lambda v: " ".join(v) or "main")
@@ -157,3 +158,16 @@ def test_eval_superres_prints_the_bicubic_table(shared_data):
                  "--model", "bicubic"])
     assert r.exit_code == 0, r.output
     assert "bicubic" in r.output and " 30.39 " in r.output
+
+
+def test_summary_of_the_lecture_convolution_counts():
+    r = _invoke(["summary", "srcnn_955", "--input-shape", "1,10,10"])
+    assert r.exit_code == 0, r.output
+    # 9x9 conv, 64 filters on a 30x30 upscaled input: 64 * 81 weights + 64 biases
+    assert "5,248" in r.output and "57,281 parameters" in r.output
+
+
+def test_eval_classify_reports_held_out_accuracy():
+    r = _invoke(["eval", "classify"])
+    assert r.exit_code == 0, r.output
+    assert float(r.output.split()[1]) >= 0.9
