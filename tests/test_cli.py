@@ -15,7 +15,9 @@ from PIL import Image
 from pixelsmith.cli import main
 
 VERBS = [[], ["demo"], ["upscale"], ["eval"], ["eval", "superres"], ["eval", "classify"], ["train"],
-         ["train", "superres"], ["train", "classify"], ["summary"], ["models"]]
+         ["train", "superres"], ["train", "classify"], ["summary"], ["models"], ["viz"],
+         ["viz", "filters"], ["viz", "activations"], ["viz", "occlusion"], ["viz", "top-patches"],
+         ["viz", "features"], ["viz", "filtering"]]
 
 
 @pytest.mark.parametrize("verb", VERBS, ids=lambda v: " ".join(v) or "main")
@@ -171,3 +173,18 @@ def test_eval_classify_reports_held_out_accuracy():
     r = _invoke(["eval", "classify"])
     assert r.exit_code == 0, r.output
     assert float(r.output.split()[1]) >= 0.9
+
+
+def test_viz_unknown_layer_lists_the_valid_ones(good_png, tmp_path):
+    r = _invoke(["viz", "activations", "--image", str(good_png), "--layer", "conv9", "--out",
+                 str(tmp_path)])
+    _assert_one_line_error(r, "conv9")
+    assert "features.0.conv" in r.stderr
+
+
+def test_viz_verbs_write_pngs(good_png, tmp_path):
+    for args in (["filters"], ["activations"], ["activations", "--image", str(good_png), "--layer",
+                 "features.0.act"], ["occlusion", "--image", str(good_png), "--stride", "8"]):
+        r = _invoke(["viz", *args, "--out", str(tmp_path)])
+        assert r.exit_code == 0, r.output
+        assert Path(r.stdout.strip().splitlines()[-1]).is_file()

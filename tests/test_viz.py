@@ -14,15 +14,25 @@ from torch import nn
 
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.io import read_image
-from pixelsmith.models import create_model
+from pixelsmith.models import create_model, list_models
 from pixelsmith.resize import imresize
 from pixelsmith.viz import feature_vis as fv
 from pixelsmith.viz.activations import activation_grid, activation_maps, save_activation_grid
 from pixelsmith.viz.filters import filter_grid, save_filter_grid
 from pixelsmith.viz.grid import make_grid
-from pixelsmith.viz.layers import get_layer, layer_names, layer_outputs
+from pixelsmith.viz.layers import conv_layer_names, get_layer, layer_names, layer_outputs
 from pixelsmith.viz.occlusion import occlusion_map, parse_target, region_target, save_occlusion
 from pixelsmith.viz.top_patches import patch_grid, receptive_field, top_patches
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """These nets are tiny: one thread is faster than two fighting over a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 
 SOBEL = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]])
 
@@ -102,6 +112,29 @@ def test_layer_outputs_stop_early_and_keep_a_copy():
     out = layer_outputs(model, x, ["features.conv1"])["features.conv1"]
     assert (out < 0).any()  # the in-place ReLU that follows did not clip the copy
     torch.testing.assert_close(out, model.features.conv1(x))
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_registered_model_can_be_looked_into(name):
+    """Filters, activations, occlusion, top patches, feature vis: on every registered model."""
+    torch.manual_seed(0)
+    model = create_model(name).eval()
+    h, w = fv.input_size(model, default=(12, 12))
+    x = torch.rand(1, h, w, generator=torch.Generator().manual_seed(0))
+    names = layer_names(model)
+    convs = conv_layer_names(model)
+    if not convs:  # bicubic: nothing inside
+        assert names == []
+        return
+    assert filter_grid(model).dim() == 3
+    maps = activation_maps(model, x, convs[0])
+    assert maps.dim() == 3 and activation_grid(maps).dim() == 3
+    cells = occlusion_map(model, x, 0, patch=4, stride=4)
+    assert cells.shape == (-(-h // 4), -(-w // 4)) and torch.isfinite(cells).all()
+    patches = top_patches(model, [x, x.flip(-1)], convs[-1], 0, k=2)
+    assert len(patches) == 2 and patches[0].pixels.shape == patches[1].pixels.shape
+    result = fv.visualize_feature(model, convs[0], 0, size=(h, w), steps=2)
+    assert result.image.shape == (1, h, w)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -300,8 +333,10 @@ def test_receptive_field_by_gradient_and_by_nan():
         assert receptive_field(net, "3", (1, 24, 24), 5, 6, method=method) == (7, 9, 8, 8)
         assert receptive_field(net, "3", (1, 24, 24), 0, 0, method=method) == (0, 0, 5, 5)
         assert receptive_field(net, "3", (1, 24, 24), 11, 11, method=method) == (19, 19, 5, 5)
-    # one input is not enough for the gradient: max-pool and ReLU hide part of the field
-    assert receptive_field(net, "3", (1, 24, 24), 5, 6, samples=1)[2:] != (8, 8)
+    # one input is not enough for the gradient: a max-pool passes it to one pixel of its window
+    pooled = detector(pool=True)
+    assert receptive_field(pooled, "pool", (1, 20, 24), 5, 4, samples=1)[2:] == (3, 3)
+    assert receptive_field(pooled, "pool", (1, 20, 24), 5, 4) == (9, 7, 4, 4)
     with torch.no_grad():
         net[0].weight.zero_()  # NaN finds the structural field even with zero weights
     assert receptive_field(net, "3", (1, 24, 24), 5, 6, method="nan") == (7, 9, 8, 8)

@@ -108,34 +108,49 @@ def hstack(images: Sequence[torch.Tensor], pad: int = 4, pad_value: float = 1.0)
     return out
 
 
-def titled(images: Sequence[torch.Tensor], titles: Sequence[str], *, scale: float = 1.0,
-           dpi: int = 100) -> torch.Tensor:
-    """Images side by side with a title above each, rendered by matplotlib: ``(3, H, W)`` in [0, 1].
+def vstack(images: Sequence[torch.Tensor], pad: int = 4, pad_value: float = 1.0) -> torch.Tensor:
+    """Place ``(C, H_i, W_i)`` images one below the other, left-aligned (grey -> RGB if needed)."""
+    return hstack([im.transpose(1, 2) for im in images], pad, pad_value).transpose(1, 2)
 
-    Each ``(C, H, W)`` image (C = 1 or 3) is shown at ``scale`` screen pixels per image pixel.
-    """
+
+def text_image(text: str, fontsize: float = 9, dpi: int = 100) -> torch.Tensor:
+    """``text`` rendered by matplotlib (black on white), cropped to its width: ``(3, h, w)``."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     from pixelsmith.viz.figures import figure_to_tensor
 
-    widths = [im.shape[2] * scale / dpi for im in images]
-    height = max(im.shape[1] for im in images) * scale / dpi
-    fig = Figure(figsize=(sum(widths) + 0.15 * (len(images) + 1), height + 0.4))
+    height = 1.8 * fontsize / 72
+    fig = Figure(figsize=(0.2 + 0.75 * fontsize / 72 * max(len(text), 1), height))
     FigureCanvasAgg(fig)
     fig.patch.set_facecolor("white")
-    gs = fig.add_gridspec(1, len(images), width_ratios=widths, left=0.01, right=0.99, bottom=0.01,
-                          top=1 - 0.35 / (height + 0.4), wspace=0.05)
-    for i, (im, title) in enumerate(zip(images, titles, strict=True)):
-        ax = fig.add_subplot(gs[0, i])
-        arr = im.detach().float().cpu().clamp(0, 1)
-        if arr.shape[0] == 1:
-            ax.imshow(arr[0].numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        else:
-            ax.imshow(arr.permute(1, 2, 0).numpy(), interpolation="nearest")
-        ax.set_title(title, fontsize=9)
-        ax.axis("off")
-    return figure_to_tensor(fig, dpi=dpi)
+    fig.text(0.5, 0.5, text, ha="center", va="center", fontsize=fontsize)
+    image = figure_to_tensor(fig, dpi=dpi)
+    ink = (image < 0.99).any(0).any(0).nonzero()
+    if ink.numel() == 0:
+        return image[:, :, :1]
+    return image[:, :, max(0, int(ink[0]) - 2) : int(ink[-1]) + 3]
+
+
+def titled(images: Sequence[torch.Tensor], titles: Sequence[str], *, pad: int = 8,
+           fontsize: float = 9) -> torch.Tensor:
+    """Images side by side, each with a title above it: ``(3, H, W)`` in [0, 1].
+
+    The ``(C, H, W)`` images (C = 1 or 3) are pasted pixel for pixel (no resampling) and centred
+    under their titles; ``pad`` white pixels separate the panels.
+    """
+    panels = []
+    for im, title in zip(images, titles, strict=True):
+        im = im.detach().float().cpu().clamp(0, 1).expand(3, -1, -1)
+        text = text_image(title, fontsize)
+        w = max(im.shape[2], text.shape[2])
+        panel = torch.ones(3, text.shape[1] + 2 + im.shape[1], w)
+        left = (w - text.shape[2]) // 2
+        panel[:, : text.shape[1], left : left + text.shape[2]] = text
+        left = (w - im.shape[2]) // 2
+        panel[:, text.shape[1] + 2 :, left : left + im.shape[2]] = im
+        panels.append(panel)
+    return hstack(panels, pad)
 
 
 def save_image(path: str | Path, image: torch.Tensor) -> Path:

@@ -108,7 +108,7 @@ def occlusion_map(
     patch: int = 8,
     stride: int = 4,
     fill: float | torch.Tensor = 0.5,
-    batch_size: int = 64,
+    batch_size: int | None = None,
 ) -> torch.Tensor:
     """The drop of ``target``'s score as a grey patch slides over ``image``.
 
@@ -121,19 +121,21 @@ def occlusion_map(
         patch: side of the square patch, in input pixels.
         stride: distance between patch centres, in input pixels.
         fill: the patch's value (grey 0.5 by default), or a ``(C,)`` colour.
-        batch_size: occluded copies per forward pass.
+        batch_size: occluded copies per forward pass (default: 64, fewer for large images, about
+            2**18 input pixels per batch).
 
     Returns:
         ``(ceil(H/stride), ceil(W/stride))``: ``score(image) - score(occluded)`` per patch position
         (float32, on the CPU). :func:`to_pixels` spreads it over the image's pixels.
     """
-    if patch < 1 or stride < 1 or batch_size < 1:
+    if patch < 1 or stride < 1 or (batch_size is not None and batch_size < 1):
         raise PixelsmithError("patch, stride and batch_size must be at least 1")
     score = class_target(target) if isinstance(target, int) else target
     x = to_model_input(image, model_in_channels(model)).to(model_device(model))
     if x.shape[0] != 1:
         raise PixelsmithError("occlusion_map takes one image, not a batch")
     _, c, h, w = x.shape
+    batch_size = batch_size or max(1, min(64, 2**18 // (h * w)))
     fill_t = torch.as_tensor(fill, dtype=x.dtype, device=x.device).reshape(-1, 1, 1)
     rows, cols = _spans(h, patch, stride), _spans(w, patch, stride)
     boxes = [(r, q) for r in rows for q in cols]
@@ -180,7 +182,7 @@ def occlusion_figure(image: torch.Tensor, cells: torch.Tensor, stride: int, *,
 
 def save_occlusion(model: nn.Module, image: torch.Tensor, target: Target | int | str,
                    path: str | Path, *, patch: int = 8, stride: int = 4,
-                   fill: float = 0.5, batch_size: int = 64) -> tuple[Path, torch.Tensor]:
+                   fill: float = 0.5, batch_size: int | None = None) -> tuple[Path, torch.Tensor]:
     """Compute :func:`occlusion_map` (``target`` may be a :func:`parse_target` string) and write
     :func:`occlusion_figure` to ``path`` (PNG). Returns the path and the ``(ny, nx)`` map."""
     if isinstance(target, str):

@@ -54,9 +54,11 @@ def receptive_field(model: nn.Module, layer: str, shape: tuple[int, int, int], y
     """The input pixels that ``layer``'s output at ``(y, x)`` depends on, as a bounding box.
 
     ``method="gradient"`` (default): the support of the gradient of ``sum_c out[c, y, x]`` with
-    respect to the input, united over ``samples`` uniform-noise inputs of ``shape = (C, H, W)``
-    (run 8 at a time). One input is not enough: a ReLU that is off, or a max-pool that routes the
-    gradient to one pixel of its window, hides part of the field on any one input.
+    respect to the input, united over ``samples`` standard-normal noise inputs of ``shape = (C, H,
+    W)`` (run 8 at a time). One input is not enough: a ReLU that is off, or a max-pool that routes
+    the gradient to one pixel of its window, hides part of the field on any one input; zero-mean
+    noise (rather than images in [0, 1]) keeps about half of the ReLUs on, even in untrained nets.
+    A unit whose gradient is zero everywhere (zero weights) gets the ``"nan"`` field instead.
 
     ``method="nan"``: a band of NaN input rows (or columns) grown from each side of a grey image,
     binary-searched for where the NaN first reaches the output at ``(y, x)`` (``4 log2(max(H, W))``
@@ -120,15 +122,15 @@ def _gradient_field(model: nn.Module, layer: str, shape: tuple[int, int, int], y
     g = torch.Generator().manual_seed(seed)
     support = torch.zeros(shape[1:], dtype=torch.bool)
     for n in range(0, samples, 8):
-        noise = torch.rand(min(8, samples - n), *shape, generator=g)
+        noise = torch.randn(min(8, samples - n), *shape, generator=g)
         noise = noise.to(model_device(model)).requires_grad_()
         out = layer_outputs(model, noise, [layer], call=call, grad=True)[layer]
         _check_location(out, layer, y, x)
         (grad,) = torch.autograd.grad(out[:, :, y, x].sum(), noise)
         support |= (grad.abs().sum((0, 1)) > 0).cpu()
     rows, cols = support.any(1).nonzero()[:, 0], support.any(0).nonzero()[:, 0]
-    if rows.numel() == 0:
-        raise PixelsmithError(f"layer {layer!r} at ({y}, {x}) does not depend on the input")
+    if rows.numel() == 0:  # zero weights (an untrained layer): fall back to the structural field
+        return receptive_field(model, layer, shape, y, x, method="nan", call=call)
     top, left = int(rows[0]), int(cols[0])
     return top, left, int(rows[-1]) - top + 1, int(cols[-1]) - left + 1
 
