@@ -175,8 +175,10 @@ def test_eval_classify_reports_held_out_accuracy():
     assert float(r.output.split()[1]) >= 0.9
 
 
-def test_viz_unknown_layer_lists_the_valid_ones(good_png, tmp_path):
-    r = _invoke(["viz", "activations", "--image", str(good_png), "--layer", "conv9", "--out",
+def test_viz_unknown_layer_lists_the_valid_ones(tmp_path):
+    face = tmp_path / "face.png"
+    Image.fromarray(np.full((25, 25), 128, np.uint8)).save(face)
+    r = _invoke(["viz", "activations", "--image", str(face), "--layer", "conv9", "--out",
                  str(tmp_path)])
     _assert_one_line_error(r, "conv9")
     assert "features.0.conv" in r.stderr
