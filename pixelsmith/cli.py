@@ -133,12 +133,13 @@ def train_superres(scale, blind, config_file, width, blocks, **overrides) -> Non
     """Train a super-resolution model on folders of clean photos."""
     from pixelsmith.commands import build_config
     from pixelsmith.tasks.superres import SuperRes
-    from pixelsmith.train import Trainer, check_config
+    from pixelsmith.train import Trainer
 
     cfg = build_config(config_file, overrides)
-    cfg.model_kwargs.update({k: v for k, v in (("width", width), ("blocks", blocks)) if v})
-    check_config(cfg)
-    click.echo(Trainer(cfg, SuperRes(int(scale), blind)).run())
+    cfg.model_kwargs.update({k: v for k, v in (("width", width), ("blocks", blocks)) if v is not None})
+    final = Trainer(cfg, SuperRes(int(scale), blind)).run()
+    if final:
+        click.echo(final)
 
 
 @train.command("classify")
@@ -149,11 +150,11 @@ def train_classify(config_file, **overrides) -> None:
     """Train the small ConvNet on scikit-image's faces vs non-faces (seconds on a CPU)."""
     from pixelsmith.commands import CLASSIFY_DEFAULTS, build_config
     from pixelsmith.tasks.classify import FacesTask
-    from pixelsmith.train import Trainer, check_config
+    from pixelsmith.train import Trainer
 
-    cfg = build_config(config_file, overrides, CLASSIFY_DEFAULTS)
-    check_config(cfg)
-    click.echo(Trainer(cfg, FacesTask()).run())
+    final = Trainer(build_config(config_file, overrides, CLASSIFY_DEFAULTS), FacesTask()).run()
+    if final:
+        click.echo(final)
 
 
 @main.command()

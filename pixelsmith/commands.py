@@ -78,10 +78,18 @@ def build_config(config_file: str | None, overrides: dict[str, Any],
     YAML file, then command-line flags."""
     values: dict[str, Any] = dict(defaults or {})
     if config_file:
-        import yaml
-
-        with open(config_file) as f:
-            values.update(yaml.safe_load(f) or {})
+        try:
+            import yaml
+        except ImportError:
+            raise PixelsmithError("reading --config needs PyYAML: pip install 'pixelsmith[yaml]'") from None
+        try:
+            with open(config_file) as f:
+                loaded = yaml.safe_load(f) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise PixelsmithError(f"cannot read the config ({str(e).splitlines()[0]})", config_file) from None
+        if not isinstance(loaded, dict):
+            raise PixelsmithError("a config file holds `field: value` lines", config_file)
+        values.update(loaded)
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = set(values) - known
     if unknown:

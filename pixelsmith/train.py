@@ -15,11 +15,11 @@ from __future__ import annotations
 import copy
 import csv
 import dataclasses
+import io
 import math
 import os
 import shlex
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +31,8 @@ from tqdm import tqdm
 
 from pixelsmith.data.photos import step_generator
 from pixelsmith.errors import PixelsmithError
+from pixelsmith.infer import pick_device
+from pixelsmith.io import atomic_write
 from pixelsmith.models import create_model
 from pixelsmith.tasks import Task
 from pixelsmith.weights import WeightInfo, save_weights
@@ -38,7 +40,8 @@ from pixelsmith.weights import WeightInfo, save_weights
 
 @dataclass
 class TrainConfig:
-    """Everything a training run depends on. Each field is a ``--flag`` of ``pixelsmith train``."""
+    """Everything a training run depends on. Each field but ``model_kwargs`` is a ``--flag`` of
+    ``pixelsmith train``; ``model_kwargs`` comes from model-specific flags such as ``--width``."""
 
     model: str = "lrnet_s"
     data: list[str] = field(default_factory=list)
@@ -71,26 +74,28 @@ class TrainConfig:
 
 
 def _atomic_torch_save(obj: Any, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write(path, buf.getvalue(), overwrite=True)
+
+
+#: Fields that shape the trajectory: a resumed run must agree on them to be bit-exact.
+_TRAJECTORY = ("model", "model_kwargs", "data", "steps", "batch_size", "patch_size", "lr", "min_lr",
+               "warmup_steps", "weight_decay", "grad_clip", "ema", "seed", "init")
 
 
 class _Dist:
     """Rank and world size under torchrun; a single process otherwise."""
 
-    def __init__(self, device: str) -> None:
+    def __init__(self, device: torch.device) -> None:
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
+        self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
         self.enabled = self.world > 1
         if self.enabled and not torch.distributed.is_initialized():
-            backend = "nccl" if device.startswith("cuda") else "gloo"
-            torch.distributed.init_process_group(backend)
+            if device.type == "cuda":
+                torch.cuda.set_device(self.local_rank)
+            torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
 
     @property
     def main(self) -> bool:
@@ -105,24 +110,28 @@ class Trainer:
     """Train ``task``'s model as ``config`` says; ``run()`` resumes from ``out/checkpoint.pt`` if present."""
 
     def __init__(self, config: TrainConfig, task: Task, command: str | None = None) -> None:
+        check_config(config, task)
         self.config = config
         self.task = task
-        self.command = command or shlex.join(["pixelsmith", *sys.argv[1:]])
+        self.command = command or shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])
         self.out = Path(config.out)
         self.ckpt_path = self.out / "checkpoint.pt"
         self.log_path = self.out / "log.csv"
 
-    def run(self) -> Path:
+    def run(self) -> Path | None:
+        """Train to ``config.steps``; returns the final weight file (``None`` on ranks other than 0)."""
         cfg = self.config
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         torch.set_flush_denormal(True)  # denormal floats slow CPU training by 10x as weights settle
-        dist = _Dist(cfg.device)
-        device = torch.device(cfg.device)
+        device = pick_device(cfg.device)
+        dist = _Dist(device)
         if dist.enabled and device.type == "cuda":
-            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            device = torch.device("cuda", dist.local_rank)
         if dist.main:
             self.out.mkdir(parents=True, exist_ok=True)
+            for stale in self.out.glob(".*.tmp"):  # left by a run killed while writing a file
+                stale.unlink(missing_ok=True)
 
         data = self.task.load_data(cfg.data, cfg.patch_size, cache=cfg.cache_images)
         torch.manual_seed(cfg.seed)
@@ -134,6 +143,7 @@ class Trainer:
         step, metrics = 0, {}
         if self.ckpt_path.exists():
             ck = torch.load(self.ckpt_path, map_location=device, weights_only=True)
+            self._check_resumable(ck.get("config", {}))
             model.load_state_dict(ck["model"])
             opt.load_state_dict(ck["optimizer"])
             if ema is not None:
@@ -149,6 +159,9 @@ class Trainer:
         bar = tqdm(total=cfg.steps, initial=step, disable=not dist.main, unit="step",
                    dynamic_ncols=True, mininterval=1.0)
         log = self._open_log(step) if dist.main else None
+        if dist.main and step == 0 and cfg.val_data:  # a baseline, and bad validation data fails now
+            metrics = self.task.evaluate(model, cfg.val_data)
+            self._log(log, 0, float("nan"), 0.0, 0.0, metrics)
         t0, seen, loss_sum, loss_n = time.perf_counter(), 0, 0.0, 0
         while step < cfg.steps:
             model.train()
@@ -176,19 +189,21 @@ class Trainer:
             bar.set_postfix(loss=f"{loss.item():.4g}", patches_per_s=f"{rate:.0f}", refresh=False)
 
             last = step == cfg.steps
+            fresh = {}
             if dist.main and (step % cfg.val_every == 0 or last) and cfg.val_data:
-                metrics = self.task.evaluate(ema or model, cfg.val_data)
+                metrics = fresh = self.task.evaluate(ema or model, cfg.val_data)
                 bar.write(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
-            if dist.main and (step % cfg.ckpt_every == 0 or step % cfg.val_every == 0 or last):
-                self._log(log, step, loss_sum / loss_n, lr, rate, metrics)
+            if dist.main and (step % cfg.ckpt_every == 0 or fresh or last):
+                self._log(log, step, loss_sum / loss_n, lr, rate, fresh)
                 loss_sum, loss_n = 0.0, 0
                 _atomic_torch_save({
                     "step": step, "model": model.state_dict(), "optimizer": opt.state_dict(),
                     "ema": None if ema is None else ema.state_dict(), "metrics": metrics,
                     "config": dataclasses.asdict(cfg)}, self.ckpt_path)
         bar.close()
-        final = self.out / "weights.safetensors"
+        final = None
         if dist.main:
+            final = self.out / "weights.safetensors"
             name, kwargs = model.pixelsmith_arch
             info = WeightInfo(task=self.task.name, arch=name, arch_kwargs=kwargs,
                               config={**dataclasses.asdict(cfg), "task": self.task.options()},
@@ -198,11 +213,25 @@ class Trainer:
         dist.close()
         return final
 
+    def _check_resumable(self, saved: dict[str, Any]) -> None:
+        now = dataclasses.asdict(self.config)
+        differ = [k for k in _TRAJECTORY if k in saved and saved[k] != now[k]]
+        if differ:
+            changes = ", ".join(f"{k} {saved[k]!r} -> {now[k]!r}" for k in differ)
+            raise PixelsmithError(f"cannot resume: the checkpoint was trained with other settings "
+                                  f"({changes}); use another --out, or --init to start from it",
+                                  self.ckpt_path)
+
     def _open_log(self, step: int):
-        new = step == 0 or not self.log_path.exists()
-        f = open(self.log_path, "w" if new else "a", newline="")
-        if new:
-            f.write("step,loss,lr,patches_per_s,elapsed_s,metrics\n")
+        """The CSV log, without rows past ``step`` (written after the last checkpoint of a killed run)."""
+        header = "step,loss,lr,patches_per_s,elapsed_s,metrics\n"
+        rows = []
+        if step and self.log_path.exists():
+            with open(self.log_path, newline="") as f:
+                rows = [r for r in list(csv.reader(f))[1:] if r and int(r[0]) <= step]
+        f = open(self.log_path, "w", newline="")
+        f.write(header)
+        csv.writer(f).writerows(rows)
         self._t_start = time.perf_counter()
         return f
 
@@ -226,9 +255,17 @@ def _init_from(model: nn.Module, path: str) -> None:
         print(f"init from {path}: kept own initialisation for {', '.join(skipped)}", file=sys.stderr)
 
 
-def check_config(cfg: TrainConfig) -> None:
+def check_config(cfg: TrainConfig, task: Task | None = None) -> None:
     """Clear errors for a config that cannot run."""
+    from pixelsmith.models import list_models, model_task
+
     if not cfg.data:
         raise PixelsmithError("no training data: give --data FOLDER (one or more)")
-    if cfg.steps <= 0 or cfg.batch_size <= 0:
-        raise PixelsmithError("--steps and --batch-size must be positive")
+    for name in ("steps", "batch_size", "patch_size", "val_every", "ckpt_every"):
+        if getattr(cfg, name) <= 0:
+            raise PixelsmithError(f"--{name.replace('_', '-')} must be positive")
+    if not 0 <= cfg.ema < 1:
+        raise PixelsmithError("--ema is a decay in [0, 1): 0 turns it off, 0.999 is typical")
+    if task is not None and cfg.model in list_models() and model_task(cfg.model) != task.name:
+        raise PixelsmithError(f"{cfg.model} is a {model_task(cfg.model)} model; {task.name} models: "
+                              f"{', '.join(list_models(task.name))}")

@@ -14,18 +14,18 @@ A pixelsmith weight file holds the state dict and a string->string metadata tabl
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file
+from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
 from pixelsmith.errors import PixelsmithError
+from pixelsmith.io import atomic_write
 from pixelsmith.models import create_model
 from pixelsmith.paths import WEIGHTS_DIR
 
@@ -76,53 +76,38 @@ class WeightInfo:
 
 
 def save_weights(model: nn.Module, path: str | Path, info: WeightInfo) -> Path:
-    """Write ``model``'s state dict and ``info`` to ``path`` atomically (temp file, then rename)."""
+    """Write ``model``'s state dict and ``info`` to ``path`` atomically (replacing ``path``)."""
     path = Path(path)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(state, tmp, metadata=info.to_metadata())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, safetensors_bytes(state, metadata=info.to_metadata()), overwrite=True)
     return path
 
 
-def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], WeightInfo]:
-    """Read a pixelsmith ``.safetensors`` file: (state dict, metadata)."""
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """The string metadata of a ``.safetensors`` file, without loading its tensors."""
     path = Path(path)
     if not path.is_file():
         raise PixelsmithError("weight file not found", path)
     try:
-        from safetensors import safe_open
-
         with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-        state = load_file(str(path))
+            return f.metadata() or {}
     except (SafetensorError, OSError, ValueError) as e:
         raise PixelsmithError(f"cannot read weight file ({e})", path) from None
-    return state, WeightInfo.from_metadata(meta, path)
+
+
+def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], WeightInfo]:
+    """Read a pixelsmith ``.safetensors`` file: (state dict, metadata)."""
+    info = WeightInfo.from_metadata(read_metadata(path), path)
+    try:
+        return load_file(str(path)), info
+    except (SafetensorError, OSError, ValueError) as e:
+        raise PixelsmithError(f"cannot read weight file ({e})", path) from None
 
 
 def shipped_weights(task: str | None = None) -> dict[str, Path]:
     """Weight files that ship with the package, by name (file stem), optionally for one task."""
-    found = {}
-    for p in sorted(WEIGHTS_DIR.glob("*.safetensors")):
-        if task is None or p.stem.startswith(task + "_") or _task_of(p) == task:
-            found[p.stem] = p
-    return found
-
-
-def _task_of(path: Path) -> str:
-    try:
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="pt") as f:
-            return (f.metadata() or {}).get("task", "")
-    except Exception:  # an unreadable file simply does not match
-        return ""
+    return {p.stem: p for p in sorted(WEIGHTS_DIR.glob("*.safetensors"))
+            if task is None or read_metadata(p).get("task") == task}
 
 
 def load_model(name_or_path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, WeightInfo]:
@@ -131,6 +116,8 @@ def load_model(name_or_path: str | Path, device: str | torch.device = "cpu") -> 
     Returns the model in eval mode and the file's metadata.
     """
     p = Path(name_or_path)
+    if p.is_dir():
+        raise PixelsmithError("is a folder, not a weight file", p)
     if not p.suffix:
         shipped = shipped_weights()
         if str(name_or_path) not in shipped:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -85,8 +86,28 @@ def test_training_learns_and_records_everything(photo_dir, tmp_path, one_thread,
     assert info.metrics["psnr"] > nearest["psnr"] + 0.5
     log = (tmp_path / "log.csv").read_text().splitlines()
     assert log[0].startswith("step,loss,lr")
-    losses = [float(line.split(",")[1]) for line in log[1:]]
+    rows = [line.split(",") for line in log[1:]]
+    assert [int(r[0]) for r in rows] == [0, 10, 20, 30, 40, 50, 60]
+    # the step-0 row is the untrained model's validation; only it and the last row carry metrics
+    assert rows[0][5] == f"psnr={nearest['psnr']:.4f};ssim={nearest['ssim']:.4f}"
+    assert [bool(r[5]) for r in rows] == [True] + [False] * 5 + [True]
+    losses = [float(r[1]) for r in rows[1:]]
     assert losses[-1] < losses[0]
+
+
+def test_resume_refuses_other_settings(photo_dir, tmp_path, one_thread):
+    Trainer(_config(photo_dir, tmp_path, 4, ckpt_every=2), SuperRes(2)).run()
+    with pytest.raises(PixelsmithError, match="batch_size 4 -> 8"):
+        cfg = dataclasses.replace(_config(photo_dir, tmp_path, 4, ckpt_every=2), batch_size=8)
+        Trainer(cfg, SuperRes(2)).run()
+
+
+def test_config_errors_are_clear(photo_dir, tmp_path):
+    for bad, match in (({"val_every": 0}, "--val-every"), ({"ema": 1.0}, "--ema"),
+                       ({"model": "smallconvnet"}, "classify model")):
+        cfg = dataclasses.replace(_config(photo_dir, tmp_path, 4), **bad)
+        with pytest.raises(PixelsmithError, match=match):
+            Trainer(cfg, SuperRes(2))
 
 
 def test_learning_rate_schedule():

@@ -13,6 +13,7 @@ Misuse by the calling code (a tensor of the wrong shape) raises ``ValueError``/`
 
 from __future__ import annotations
 
+from .atomic import atomic_write
 from .checks import DEFAULT_MAX_PIXELS
 from .checks import MAX_PIXELS_ENV as MAX_PIXELS_ENV
 from .convert import from_uint8, to_uint8
@@ -24,6 +25,7 @@ from .read import read_image
 from .write import write_image
 
 __all__ = [
+    "atomic_write",
     "DEFAULT_MAX_PIXELS",
     "IMAGE_EXTENSIONS",
     "RAW_EXTENSIONS",

@@ -12,14 +12,18 @@ from ..errors import PixelsmithError
 from .reasons import _os_reason
 
 
-def _atomic_write(path: Path, data: bytes, *, overwrite: bool) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync it, and move it onto ``path``."""
+def atomic_write(path: Path, data: bytes, *, overwrite: bool) -> None:
+    """Write ``data`` to a temporary file beside ``path``, fsync it, and move it onto ``path``.
+
+    Any failure (disk full, permissions, a file that appeared meanwhile without ``overwrite``)
+    removes the temporary file and raises :class:`PixelsmithError` naming ``path``.
+    """
     folder = path.parent
     try:
         mode = os.stat(path).st_mode & 0o7777 if overwrite and path.exists() else _new_file_mode()
         fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name[:100]}.", suffix=".tmp")
     except OSError as e:
-        raise PixelsmithError(f"cannot write image: {_os_reason(e)}", path) from e
+        raise PixelsmithError(f"cannot write file: {_os_reason(e)}", path) from e
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -39,7 +43,7 @@ def _atomic_write(path: Path, data: bytes, *, overwrite: bool) -> None:
                 "file already exists (pass overwrite=True to replace it)", path
             ) from e
         if isinstance(e, OSError):
-            raise PixelsmithError(f"cannot write image: {_os_reason(e)}", path) from e
+            raise PixelsmithError(f"cannot write file: {_os_reason(e)}", path) from e
         raise
     _fsync_folder(folder)
 

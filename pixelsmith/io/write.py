@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from ..errors import PixelsmithError
-from .atomic import _atomic_write
+from .atomic import atomic_write
 from .convert import _as_chw, _quantise
 from .formats import WRITE_FORMATS
 from .meta import ImageMeta
@@ -85,7 +85,7 @@ def write_image(
         data = _encode(fmt, pixels, quality=quality, icc=icc)
     except (OSError, ValueError, KeyError) as e:
         raise PixelsmithError(f"cannot encode the image as {fmt} ({_one_line(e)})", path) from e
-    _atomic_write(path, data, overwrite=overwrite)
+    atomic_write(path, data, overwrite=overwrite)
     return path
 
 
