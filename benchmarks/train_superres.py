@@ -16,10 +16,15 @@ import argparse
 import csv
 import json
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import machine  # noqa: E402
+
+from pixelsmith.io import atomic_write  # noqa: E402
+from pixelsmith.weights import read_metadata  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = "../shared/data"
@@ -74,18 +79,20 @@ def ship(name: str) -> None:
     last = log[-1]
     metrics = dict(kv.split("=") for kv in last["metrics"].split(";") if kv)
     dst = _ship_path(name)
-    shutil.copyfile(run / "weights.safetensors", dst)
+    atomic_write(dst, (run / "weights.safetensors").read_bytes(), overwrite=True)
     record = {
-        "command": shlex.join(RUNS[name] + ["--out", f"runs/{name}"]),
+        "command": read_metadata(dst)["command"],
+        "rerun": f"python benchmarks/train_superres.py {name}",
         "data": [f"{DATA}/{d}" for d in TRAIN_SETS],
         "validation": f"{DATA}/set5 (SRCNN protocol: Y, shave = scale)",
         "set5": {k: float(v) for k, v in metrics.items()},
         "steps": int(last["step"]),
         "train_seconds_last_segment": float(last["elapsed_s"]),
         "final_loss": float(last["loss"]),
-        "machine": "2-core CPU (see BENCHMARKS.md)",
+        "machine": machine(),
     }
-    dst.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+    atomic_write(dst.with_suffix(".json"), (json.dumps(record, indent=2) + "\n").encode(),
+                 overwrite=True)
     print(f"shipped {dst.name}: {record['set5']}")
 
 

@@ -1,4 +1,4 @@
-"""The public Python API; the CLI and the web page call nothing else.
+"""The public Python API: what a script needs, with the defaults a user expects.
 
     >>> import pixelsmith
     >>> big = pixelsmith.upscale(image, scale=3)          # (C, H, W) in [0, 1] -> (C, 3H, 3W)
@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from pixelsmith.errors import PixelsmithError
+from pixelsmith.infer import pick_device
 from pixelsmith.tasks.superres import SuperRes, check_scale, upscale_image
 from pixelsmith.weights import WeightInfo, load_model, shipped_weights
 
@@ -31,9 +32,11 @@ def load_sr_model(model: str | Path = DEFAULT_SR_MODEL, scale: int = 3, blind: b
     """An SR model by short name (``srcnn``, ``lrnet``, ``bicubic``), shipped name, or weight file."""
     check_scale(scale)
     p = Path(str(model))
-    if p.suffix == ".safetensors" or p.exists():
+    if p.suffix == ".safetensors" or p.is_file():
         net, info = load_model(p, device)
-        if getattr(net, "scale", scale) != scale:
+        if info.task != "superres":
+            raise PixelsmithError(f"not a super-resolution model (task {info.task!r})", p)
+        if net.scale != scale:
             raise PixelsmithError(f"this model upscales x{net.scale}, not x{scale}", p)
         return net, info
     if model == "bicubic":
@@ -48,7 +51,7 @@ def load_sr_model(model: str | Path = DEFAULT_SR_MODEL, scale: int = 3, blind: b
 
 
 def upscale(image: torch.Tensor, scale: int = 3, model: str | Path | nn.Module = DEFAULT_SR_MODEL,
-            *, blind: bool = False, tile: int = 256, device: str = "cpu",
+            *, blind: bool = False, tile: int = 256, device: str = "auto",
             dtype: torch.dtype = torch.float32, progress: bool = False) -> torch.Tensor:
     """Super-resolve ``image`` ``(C, H, W)`` float in [0, 1] (C = 1 or 3) by ``scale``.
 
@@ -57,8 +60,15 @@ def upscale(image: torch.Tensor, scale: int = 3, model: str | Path | nn.Module =
     """
     if image.dim() != 3 or image.shape[0] not in (1, 3):
         raise PixelsmithError(f"expected an image (C, H, W) with C = 1 or 3, got {tuple(image.shape)}")
-    net = model if isinstance(model, nn.Module) else load_sr_model(model, scale, blind, device)[0]
-    return upscale_image(net, image, tile=tile, device=device, dtype=dtype, progress=progress)
+    dev = pick_device(device)
+    if isinstance(model, nn.Module):
+        check_scale(scale)
+        if getattr(model, "scale", None) != scale:
+            raise PixelsmithError(f"the model upscales x{getattr(model, 'scale', '?')}, not x{scale}")
+        net = model.to(dev)
+    else:
+        net = load_sr_model(model, scale, blind, dev)[0]
+    return upscale_image(net, image, tile=tile, device=dev, dtype=dtype, progress=progress)
 
 
 def evaluate(model: str | Path | nn.Module, data: str | Path, scale: int = 3,

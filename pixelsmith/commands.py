@@ -16,17 +16,33 @@ from pixelsmith.tasks.superres import SuperRes, upscale_image
 from pixelsmith.train import TrainConfig
 
 
-def _output_paths(inputs: list[Path], out: str | None, suffix: str) -> list[Path]:
+def _output_paths(inputs: list[Path], out: str | None, suffix: str, overwrite: bool) -> list[Path]:
+    """Where each input's result goes; every clash is found before any work is done."""
     if out is None:
-        return [p.with_name(f"{p.stem}{suffix}.png") for p in inputs]
-    o = Path(out)
-    if o.suffix.lower() in WRITE_FORMATS:
+        targets = [p.with_name(f"{p.stem}{suffix}.png") for p in inputs]
+    elif Path(out).suffix and not Path(out).is_dir():
+        o = Path(out)
+        if o.suffix.lower() not in WRITE_FORMATS:
+            raise PixelsmithError(f"cannot write {o.suffix} files (use {', '.join(WRITE_FORMATS)})", o)
         if len(inputs) > 1:
             raise PixelsmithError("--out names one file but there are several inputs; give a folder", o)
-        return [o]
-    if not o.is_dir():
-        raise PixelsmithError("output folder does not exist", o)
-    return [o / f"{p.stem}{suffix}.png" for p in inputs]
+        targets = [o]
+    else:
+        if not Path(out).is_dir():
+            raise PixelsmithError("output folder does not exist", out)
+        targets = [Path(out) / f"{p.stem}{suffix}.png" for p in inputs]
+    sources = {p.resolve() for p in inputs}
+    seen: dict[Path, Path] = {}
+    for src, dst in zip(inputs, targets, strict=True):
+        key = dst.resolve()
+        if key in sources:
+            raise PixelsmithError("is an input; pixelsmith never overwrites its inputs", dst)
+        if key in seen:
+            raise PixelsmithError(f"{seen[key].name} and {src.name} would both be written here", dst)
+        if dst.exists() and not overwrite:
+            raise PixelsmithError("file already exists (pass --overwrite to replace it)", dst)
+        seen[key] = src
+    return targets
 
 
 def upscale_files(inputs: list[str], scale: int, *, model: str = "lrnet", blind: bool = False,
@@ -40,9 +56,9 @@ def upscale_files(inputs: list[str], scale: int, *, model: str = "lrnet", blind:
     from pixelsmith.models.bicubic import Bicubic
 
     files = list_images(inputs)
+    targets = _output_paths(files, out, f"_x{scale}", overwrite)
     dev = pick_device(device)
     net, _ = load_sr_model(model, scale, blind, dev)
-    targets = _output_paths(files, out, f"_x{scale}")
     written = []
     for src, dst in tqdm(list(zip(files, targets, strict=True)), unit="image",
                          disable=len(files) < 2):

@@ -11,6 +11,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
+import torch
+
+from pixelsmith.resize import imresize
 
 from pixelsmith.cli import main
 
@@ -115,11 +118,37 @@ def test_never_overwrites_without_permission(good_png):
     assert Image.open(target).size == (60, 40)
 
 
-def test_input_is_never_the_output(good_png):
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_input_is_never_the_output(good_png, overwrite):
     before = good_png.read_bytes()
-    r = _invoke(["upscale", str(good_png), "--model", "bicubic", "--scale", "2", "--out", str(good_png)])
+    r = _invoke(["upscale", str(good_png), "--model", "bicubic", "--scale", "2", "--out",
+                 str(good_png), *overwrite])
     _assert_one_line_error(r, "good.png")
     assert good_png.read_bytes() == before
+
+
+def test_outputs_that_would_collide_are_refused_before_any_work(good_png, tmp_path):
+    Image.open(good_png).save(good_png.with_suffix(".jpg"))
+    out = tmp_path / "o"
+    out.mkdir()
+    r = _invoke(["upscale", str(good_png.parent), "--model", "bicubic", "--scale", "2", "--out",
+                 str(out), "--overwrite"])
+    _assert_one_line_error(r, "good_x2.png")
+    assert list(out.iterdir()) == []
+
+
+def test_a_classifier_is_not_an_upscaler(good_png):
+    from pixelsmith.weights import shipped_weights
+
+    clf = shipped_weights()["classify_smallconvnet_faces"]
+    r = _invoke(["upscale", str(good_png), "--model", str(clf)])
+    _assert_one_line_error(r, "not a super-resolution model")
+
+
+def test_eval_names_an_image_too_small(tmp_path):
+    Image.fromarray(np.zeros((5, 5, 3), np.uint8)).save(tmp_path / "tiny.png")
+    r = _invoke(["eval", "superres", "--data", str(tmp_path), "--model", "bicubic"])
+    _assert_one_line_error(r, "tiny.png")
 
 
 def test_unknown_model_and_missing_weights(good_png, tmp_path):
@@ -140,6 +169,11 @@ def test_upscale_folder_keeps_alpha_and_grey(tmp_path):
     a, g = Image.open(out / "a_x3.png"), Image.open(out / "g_x3.png")
     assert (a.mode, a.size) == ("RGBA", (36, 30))
     assert (g.mode, g.size) == ("L", (21, 27))
+    # alpha is MATLAB-bicubic upscaled (8-bit rounding apart)
+    src_alpha = torch.from_numpy(np.asarray(Image.open(src / "a.png"))[..., 3].copy()).float() / 255
+    expected = (imresize(src_alpha, 3).clamp(0, 1) * 255).round()
+    got = torch.from_numpy(np.asarray(a)[..., 3].copy()).float()
+    assert (got - expected).abs().max() <= 1
 
 
 def test_unsupported_scale_is_a_usage_error(good_png):

@@ -54,4 +54,6 @@ def test_bfloat16_runs_close_to_float32():
     ref = run_tiled(model, x, scale=2, tile=16)
     low = run_tiled(model, x, scale=2, tile=16, dtype=torch.bfloat16)
     assert low.dtype == torch.float32
-    assert (low - ref).abs().max() < 0.1
+    # bfloat16 keeps 8 significant bits: errors of a few parts in a thousand of the output's range
+    span = float(ref.max() - ref.min())
+    assert 0 < float((low - ref).abs().max()) < 0.02 * span

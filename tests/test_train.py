@@ -152,6 +152,16 @@ def test_uncached_photo_folder_gives_the_same_crops(photo_dir):
     assert torch.equal(a, b)
 
 
+def test_ema_after_one_step_follows_the_formula(photo_dir, tmp_path, one_thread):
+    """EMA with decay d after one step is d * init + (1 - d) * (the plain model after that step)."""
+    torch.manual_seed(7)  # the Trainer seeds, then builds the model
+    w0 = create_model("lrnet_s", scale=2, width=8, blocks=1).state_dict()
+    w1, _ = read_weights(Trainer(_config(photo_dir, tmp_path / "p", 1), SuperRes(2)).run())
+    we, _ = read_weights(Trainer(_config(photo_dir, tmp_path / "e", 1, ema=0.9), SuperRes(2)).run())
+    for k in w0:
+        torch.testing.assert_close(we[k], 0.9 * w0[k] + 0.1 * w1[k], atol=1e-7, rtol=1e-5)
+
+
 def test_ema_weights_are_a_smoothed_copy(photo_dir, tmp_path, one_thread):
     plain = Trainer(_config(photo_dir, tmp_path / "p", 20), SuperRes(2)).run()
     ema = Trainer(_config(photo_dir, tmp_path / "e", 20, ema=0.9), SuperRes(2)).run()

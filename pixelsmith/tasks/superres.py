@@ -21,9 +21,9 @@ from pixelsmith.data.photos import PhotoFolder
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.infer import run_tiled
 from pixelsmith.io import list_images, read_image
-from pixelsmith.metrics import evaluate_sr_pair, modcrop, sr_y_from_rgb_uint8
+from pixelsmith.metrics import (evaluate_sr_pair, make_lr, modcrop, quantize_uint8,
+                                sr_y_from_rgb_uint8)
 from pixelsmith.models.bicubic import Bicubic
-from pixelsmith.resize import imresize
 
 SCALES = (2, 3, 4)
 
@@ -36,7 +36,7 @@ def check_scale(scale: int) -> int:
 
 def sr_y(image: torch.Tensor) -> torch.Tensor:
     """The protocol's ground-truth Y of a decoded image ``(C, H, W)`` in [0, 1]: ``(1, H, W)`` on 8-bit levels."""
-    u8 = (image * 255).round().to(torch.uint8)
+    u8 = quantize_uint8(image).to(torch.uint8)
     return sr_y_from_rgb_uint8(u8) if image.shape[-3] == 3 else u8.float() / 255
 
 
@@ -72,8 +72,7 @@ class SuperRes:
 
             return rgb_to_y(real_world_degrade(rgb, self.scale, generator)), rgb_to_y(rgb)
         hr = rgb_to_y(rgb)
-        lr = imresize(hr, 1 / self.scale)
-        return lr, hr
+        return make_lr(hr, self.scale), hr
 
     def loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.mse_loss(prediction, target)
@@ -89,12 +88,16 @@ class SuperRes:
         """Per-image PSNR/SSIM by the SRCNN protocol: ``[{"image", "psnr", "ssim"}, ...]``."""
         was_training = model.training
         model.eval()
+        device = next(model.parameters(), torch.empty(0)).device
         rows = []
         for path in list_images([str(data)]):
             img, _ = read_image(path)
             hr = modcrop(sr_y(img), self.scale)
-            lr = imresize(hr, 1 / self.scale)
-            sr = run_tiled(model, lr, scale=self.scale, tile=0)
+            if min(hr.shape[-2:]) <= 2 * self.scale:
+                raise PixelsmithError(f"too small to evaluate at x{self.scale} "
+                                      f"({img.shape[-1]}x{img.shape[-2]})", path)
+            lr = make_lr(hr, self.scale)
+            sr = run_tiled(model, lr, scale=self.scale, tile=0, device=device)
             p, s = evaluate_sr_pair(sr, hr, self.scale)
             rows.append({"image": path.name, "psnr": float(p), "ssim": float(s)})
         model.train(was_training)
