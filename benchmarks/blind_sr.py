@@ -14,20 +14,18 @@ that mimic real low-quality pictures, then restored; PSNR/SSIM on Y against the 
 
 from __future__ import annotations
 
-import io
 import sys
 from pathlib import Path
 
 import kornia.filters
 import numpy as np
 import torch
-from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import markdown_table, update_section  # noqa: E402
 
 from pixelsmith.api import load_sr_model  # noqa: E402
-from pixelsmith.data.degrade import gaussian_kernel  # noqa: E402
+from pixelsmith.data.degrade import blur_with, gaussian_kernel, jpeg_compress  # noqa: E402
 from pixelsmith.io import list_images, read_image  # noqa: E402
 from pixelsmith.metrics import evaluate_sr_pair, modcrop  # noqa: E402
 from pixelsmith.paths import data_dir  # noqa: E402
@@ -35,33 +33,29 @@ from pixelsmith.resize import imresize  # noqa: E402
 from pixelsmith.tasks.superres import sr_y, upscale_image  # noqa: E402
 
 
-def _jpeg(x: torch.Tensor, q: int) -> torch.Tensor:
-    buf = io.BytesIO()
-    Image.fromarray((x.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()).save(
-        buf, format="JPEG", quality=q)
-    return torch.from_numpy(np.asarray(Image.open(buf), dtype=np.float32) / 255).permute(2, 0, 1)
-
-
-def _blur(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    return kornia.filters.filter2d(x[None], k[None], border_type="reflect")[0]
-
-
 def degrade(hr: torch.Tensor, scale: int, recipe: str, seed: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     if recipe == "clean":
         return imresize(hr, 1 / scale)
     if recipe == "jpeg+noise":
-        lr = imresize(hr, 1 / scale) + torch.randn(hr.shape[0], *[s // scale for s in hr.shape[1:]],
-                                                    generator=g) * 5 / 255
-        return _jpeg(lr, 60)
+        lr = (
+            imresize(hr, 1 / scale)
+            + torch.randn(hr.shape[0], *[s // scale for s in hr.shape[1:]], generator=g) * 5 / 255
+        )
+        return jpeg_compress(lr, 60)
     if recipe == "blur+noise+jpeg":
-        lr = imresize(_blur(hr, gaussian_kernel(11, 1.2, 1.2, 0.0)), 1 / scale).clamp(0, 1)
+        lr = imresize(blur_with(hr[None], gaussian_kernel(11, 1.2, 1.2, 0.0))[0], 1 / scale).clamp(
+            0, 1
+        )
         peak = 60.0  # photons at white: shot noise, plus read noise
-        lr = torch.poisson(lr * peak, generator=g) / peak + torch.randn(lr.shape, generator=g) * 2 / 255
-        return _jpeg(lr, 45)
+        lr = (
+            torch.poisson(lr * peak, generator=g) / peak
+            + torch.randn(lr.shape, generator=g) * 2 / 255
+        )
+        return jpeg_compress(lr, 45)
     if recipe == "shake+jpeg":
         k = kornia.filters.get_motion_kernel2d(7, 30.0, 0.0)[0]
-        return _jpeg(imresize(_blur(hr, k), 1 / scale), 70)
+        return jpeg_compress(imresize(blur_with(hr[None], k)[0], 1 / scale), 70)
     raise ValueError(recipe)
 
 
@@ -86,13 +80,22 @@ def main() -> None:
                 for name, model in models.items():
                     p, s = evaluate_sr_pair(sr_y(upscale_image(model, lr)), sr_y(hr), scale)
                     scores[name].append((float(p), float(s)))
-            rows.append([f"x{scale}", recipe] + [
-                f"{np.mean([p for p, _ in v]):.2f} / {np.mean([s for _, s in v]):.4f}"
-                if (v := scores.get(name)) else "-" for name in ("bicubic", "lrnet", "lrnet --blind")])
-    body = markdown_table(["scale", "degradation", "bicubic", "lrnet (bicubic-trained)",
-                           "lrnet --blind"], rows)
-    body += ("\n\nPSNR dB / SSIM on Y, mean over Kodak kodim01-12 (held out from training), "
-             "shave = scale. Recipes in the script's docstring; each image's noise is seeded.")
+            rows.append(
+                [f"x{scale}", recipe]
+                + [
+                    f"{np.mean([p for p, _ in v]):.2f} / {np.mean([s for _, s in v]):.4f}"
+                    if (v := scores.get(name))
+                    else "-"
+                    for name in ("bicubic", "lrnet", "lrnet --blind")
+                ]
+            )
+    body = markdown_table(
+        ["scale", "degradation", "bicubic", "lrnet (bicubic-trained)", "lrnet --blind"], rows
+    )
+    body += (
+        "\n\nPSNR dB / SSIM on Y, mean over Kodak kodim01-12 (held out from training), "
+        "shave = scale. Recipes in the script's docstring; each image's noise is seeded."
+    )
     update_section("superres-blind", "Blind super-resolution on degraded photos", body)
 
 

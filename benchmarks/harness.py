@@ -31,8 +31,10 @@ def cpu_name() -> str:
 
 
 def machine() -> str:
-    return (f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-            f"Python {platform.python_version()}")
+    return (
+        f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"Python {platform.python_version()}"
+    )
 
 
 def matmul_gflops(threads: int, n: int = 2048, repeats: int = 5) -> float:
@@ -60,12 +62,19 @@ def update_section(name: str, title: str, body: str) -> None:
     """Replace (or append) the section ``name`` of BENCHMARKS.md and print it."""
     cmd = shlex.join(["python", *sys.argv])
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    section = (f"<!-- begin {name} -->\n## {title}\n\n{body}\n\n"
-               f"Machine: {machine()}. Command: `{cmd}`. Date: {stamp}.\n<!-- end {name} -->")
+    section = (
+        f"<!-- begin {name} -->\n## {title}\n\n{body}\n\n"
+        f"Machine: {machine()}. Command: `{cmd}`. Date: {stamp}.\n<!-- end {name} -->"
+    )
     print(section)
-    text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else (
-        "# Benchmarks\n\nEvery figure here is written by a script in `benchmarks/`; re-run it to "
-        "refresh its section.\n")
+    text = (
+        BENCHMARKS_MD.read_text()
+        if BENCHMARKS_MD.exists()
+        else (
+            "# Benchmarks\n\nEvery figure here is written by a script in `benchmarks/`; re-run it to "
+            "refresh its section.\n"
+        )
+    )
     begin, end = f"<!-- begin {name} -->", f"<!-- end {name} -->"
     if begin in text:
         head, rest = text.split(begin, 1)

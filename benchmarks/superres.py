@@ -26,9 +26,15 @@ from pixelsmith.paths import data_dir  # noqa: E402
 from pixelsmith.tasks.superres import SuperRes  # noqa: E402
 
 PAPER = {  # Set5 PSNR (dB) as published
-    ("bicubic", 2): 33.66, ("bicubic", 3): 30.39, ("bicubic", 4): 28.42,
-    ("srcnn", 2): 36.66, ("srcnn", 3): 32.75, ("srcnn", 4): 30.49,  # TPAMI 2016, 9-5-5 ImageNet
-    ("srcnn-official", 2): 36.66, ("srcnn-official", 3): 32.75, ("srcnn-official", 4): 30.49,
+    ("bicubic", 2): 33.66,
+    ("bicubic", 3): 30.39,
+    ("bicubic", 4): 28.42,
+    ("srcnn", 2): 36.66,
+    ("srcnn", 3): 32.75,
+    ("srcnn", 4): 30.49,  # TPAMI 2016, 9-5-5 ImageNet
+    ("srcnn-official", 2): 36.66,
+    ("srcnn-official", 3): 32.75,
+    ("srcnn-official", 4): 30.49,
     ("lrnet", 3): 33.06,  # FSRCNN (ECCV 2016), the figure the successor must reach
 }
 MODELS = ["bicubic", "srcnn-official", "srcnn", "lrnet"]
@@ -51,17 +57,35 @@ def quality() -> None:
             try:
                 model = _model(name, scale)
             except Exception as e:  # a model not trained yet is reported, not hidden
-                rows.append([name, f"x{scale}", "-", "-", PAPER.get((name, scale), "-"),
-                             f"not available ({e})"])
+                rows.append(
+                    [
+                        name,
+                        f"x{scale}",
+                        "-",
+                        "-",
+                        PAPER.get((name, scale), "-"),
+                        f"not available ({e})",
+                    ]
+                )
                 continue
             r = SuperRes(scale).evaluate(model, set5)
-            rows.append([name, f"x{scale}", f"{r['psnr']:.2f}", f"{r['ssim']:.4f}",
-                         PAPER.get((name, scale), "-"), ""])
+            rows.append(
+                [
+                    name,
+                    f"x{scale}",
+                    f"{r['psnr']:.2f}",
+                    f"{r['ssim']:.4f}",
+                    PAPER.get((name, scale), "-"),
+                    "",
+                ]
+            )
     body = markdown_table(["model", "scale", "PSNR dB", "SSIM", "paper PSNR", "note"], rows)
-    body += ("\n\nsrcnn-official: the authors' 9-5-5 ImageNet weights (../shared/data/weights) in "
-             "pixelsmith's SRCNN; srcnn and lrnet: weights trained by pixelsmith (see "
-             "pixelsmith/weights/*.json for the commands). The lrnet paper column is FSRCNN's figure, "
-             "the floor the successor must reach.")
+    body += (
+        "\n\nsrcnn-official: the authors' 9-5-5 ImageNet weights (../shared/data/weights) in "
+        "pixelsmith's SRCNN; srcnn and lrnet: weights trained by pixelsmith (see "
+        "pixelsmith/weights/*.json for the commands). The lrnet paper column is FSRCNN's figure, "
+        "the floor the successor must reach."
+    )
     update_section("superres-quality", "Super-resolution quality: Set5 (SRCNN protocol)", body)
 
 
@@ -110,22 +134,46 @@ def speed() -> None:
             for threads in (1, 2):
                 r = _speed_probe(name, scale, threads, 4.0, 256)
                 gflops = 2 * macs * 1e6 / r["s_per_mp"] / 1e9
-                rows.append([name, f"x{scale}", threads, f"{macs / 1e3:.1f}k",
-                             f"{r['s_per_mp']:.3f}", f"{r['rss_mb']:.0f}",
-                             f"{gflops:.1f} / {peak[threads]:.0f}", ""])
-    body = markdown_table(["model", "scale", "threads", "MACs / output px", "s / output MP",
-                           "peak RSS MB", "GFLOP/s achieved / matmul peak", "note"], rows)
+                rows.append(
+                    [
+                        name,
+                        f"x{scale}",
+                        threads,
+                        f"{macs / 1e3:.1f}k",
+                        f"{r['s_per_mp']:.3f}",
+                        f"{r['rss_mb']:.0f}",
+                        f"{gflops:.1f} / {peak[threads]:.0f}",
+                        "",
+                    ]
+                )
+    body = markdown_table(
+        [
+            "model",
+            "scale",
+            "threads",
+            "MACs / output px",
+            "s / output MP",
+            "peak RSS MB",
+            "GFLOP/s achieved / matmul peak",
+            "note",
+        ],
+        rows,
+    )
     big = _speed_probe("lrnet", 4, 2, 50.0, 512)
-    body += (f"\n\nA 4-megapixel RGB output (random content; the network runs on Y, chroma is bicubic), "
-             f"tiles of 256 input pixels, fp32, CPU, each row in a fresh process.\n\n"
-             f"Tiled 50-megapixel output (lrnet x4, tiles of 512, 2 threads): "
-             f"{big['mp']:.1f} MP in {big['s_per_mp'] * big['mp']:.0f} s, "
-             f"peak RSS {big['rss_mb']:.0f} MB.")
+    body += (
+        f"\n\nA 4-megapixel RGB output (random content; the network runs on Y, chroma is bicubic), "
+        f"tiles of 256 input pixels, fp32, CPU, each row in a fresh process.\n\n"
+        f"Tiled 50-megapixel output (lrnet x4, tiles of 512, 2 threads): "
+        f"{big['mp']:.1f} MP in {big['s_per_mp'] * big['mp']:.0f} s, "
+        f"peak RSS {big['rss_mb']:.0f} MB."
+    )
     update_section("superres-speed", "Super-resolution speed and memory (CPU)", body)
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quality", action="store_true")
     ap.add_argument("--speed", action="store_true")
     a = ap.parse_args()

@@ -31,15 +31,28 @@ COMMAND = "python benchmarks/train_faces.py"
 
 
 def config(out: Path, steps: int = 500) -> TrainConfig:
-    return TrainConfig(model="smallconvnet", data=["lfw_subset"], val_data="lfw_subset",
-                       out=str(out), steps=steps, batch_size=32, lr=3e-3, min_lr=1e-5,
-                       warmup_steps=50, weight_decay=1e-4, val_every=100, ckpt_every=100,
-                       threads=1, seed=0)
+    return TrainConfig(
+        model="smallconvnet",
+        data=["lfw_subset"],
+        val_data="lfw_subset",
+        out=str(out),
+        steps=steps,
+        batch_size=32,
+        lr=3e-3,
+        min_lr=1e-5,
+        warmup_steps=50,
+        weight_decay=1e-4,
+        val_every=100,
+        ckpt_every=100,
+        threads=1,
+        seed=0,
+    )
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--steps", type=int, default=500)
     a = ap.parse_args()
     os.chdir(ROOT)  # the run folder is recorded relative to the checkout
@@ -67,8 +80,10 @@ def main() -> None:
     }
     dst.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
     size = dst.stat().st_size / 1024
-    print(f"shipped {dst.relative_to(ROOT)} ({size:.0f} kB): held-out accuracy "
-          f"{metrics['accuracy']:.3f}, loss {metrics['loss']:.4f} ({seconds:.0f} s)")
+    print(
+        f"shipped {dst.relative_to(ROOT)} ({size:.0f} kB): held-out accuracy "
+        f"{metrics['accuracy']:.3f}, loss {metrics['loss']:.4f} ({seconds:.0f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -31,13 +31,33 @@ DATA = "../shared/data"
 TRAIN_SETS = ["bsds500/train", "sun_hays80", "t91"]
 
 
-def _cmd(scale: int, model: str, steps: int, batch: int, patch: int, lr: float, extra=()) -> list[str]:
+def _cmd(
+    scale: int, model: str, steps: int, batch: int, patch: int, lr: float, extra=()
+) -> list[str]:
     args = ["pixelsmith", "train", "superres", "--scale", str(scale), "--model", model]
     for d in TRAIN_SETS:
         args += ["--data", f"{DATA}/{d}"]
-    args += ["--val-data", f"{DATA}/set5", "--steps", str(steps), "--batch-size", str(batch),
-             "--patch-size", str(patch), "--lr", str(lr), "--min-lr", "1e-5", "--val-every", "2000",
-             "--ckpt-every", "500", "--threads", "2", *extra]
+    args += [
+        "--val-data",
+        f"{DATA}/set5",
+        "--steps",
+        str(steps),
+        "--batch-size",
+        str(batch),
+        "--patch-size",
+        str(patch),
+        "--lr",
+        str(lr),
+        "--min-lr",
+        "1e-5",
+        "--val-every",
+        "2000",
+        "--ckpt-every",
+        "500",
+        "--threads",
+        "2",
+        *extra,
+    ]
     return args
 
 
@@ -54,14 +74,21 @@ RUNS: dict[str, list[str]] = {
     "srcnn_955_x3": _cmd(3, "srcnn_955", 18_000, 32, 48, 1e-3),
     "lrnet_s_x2": _cmd(2, "lrnet_s", 10_000, 32, 48, 5e-4, ["--init", _ship_rel("lrnet_s_x3")]),
     "lrnet_s_x4": _cmd(4, "lrnet_s", 10_000, 32, 96, 5e-4, ["--init", _ship_rel("lrnet_s_x3")]),
-    "srcnn_955_x2": _cmd(2, "srcnn_955", 5_000, 32, 48, 3e-4, ["--init", _ship_rel("srcnn_955_x3")]),
-    "srcnn_955_x4": _cmd(4, "srcnn_955", 5_000, 32, 48, 3e-4, ["--init", _ship_rel("srcnn_955_x3")]),
-    "lrnet_s_x3_blind": _cmd(3, "lrnet_s", 10_000, 32, 72, 5e-4,
-                             ["--blind", "--init", _ship_rel("lrnet_s_x3")]),
-    "lrnet_s_x2_blind": _cmd(2, "lrnet_s", 8_000, 32, 48, 3e-4,
-                             ["--blind", "--init", _ship_rel("lrnet_s_x3_blind")]),
-    "lrnet_s_x4_blind": _cmd(4, "lrnet_s", 8_000, 32, 96, 3e-4,
-                             ["--blind", "--init", _ship_rel("lrnet_s_x3_blind")]),
+    "srcnn_955_x2": _cmd(
+        2, "srcnn_955", 5_000, 32, 48, 3e-4, ["--init", _ship_rel("srcnn_955_x3")]
+    ),
+    "srcnn_955_x4": _cmd(
+        4, "srcnn_955", 5_000, 32, 48, 3e-4, ["--init", _ship_rel("srcnn_955_x3")]
+    ),
+    "lrnet_s_x3_blind": _cmd(
+        3, "lrnet_s", 10_000, 32, 72, 5e-4, ["--blind", "--init", _ship_rel("lrnet_s_x3")]
+    ),
+    "lrnet_s_x2_blind": _cmd(
+        2, "lrnet_s", 8_000, 32, 48, 3e-4, ["--blind", "--init", _ship_rel("lrnet_s_x3_blind")]
+    ),
+    "lrnet_s_x4_blind": _cmd(
+        4, "lrnet_s", 8_000, 32, 96, 3e-4, ["--blind", "--init", _ship_rel("lrnet_s_x3_blind")]
+    ),
 }
 
 
@@ -91,13 +118,16 @@ def ship(name: str) -> None:
         "final_loss": float(last["loss"]),
         "machine": machine(),
     }
-    atomic_write(dst.with_suffix(".json"), (json.dumps(record, indent=2) + "\n").encode(),
-                 overwrite=True)
+    atomic_write(
+        dst.with_suffix(".json"), (json.dumps(record, indent=2) + "\n").encode(), overwrite=True
+    )
     print(f"shipped {dst.name}: {record['set5']}")
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("names", nargs="*")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--ship", action="store_true", help="only ship an already trained run")

@@ -18,5 +18,15 @@ def train(config: TrainConfig, task) -> "object":
     return Trainer(config, task).run()
 
 
-__all__ = ["PixelsmithError", "TrainConfig", "Trainer", "create_model", "evaluate", "list_models",
-           "load_model", "train", "upscale", "__version__"]
+__all__ = [
+    "PixelsmithError",
+    "TrainConfig",
+    "Trainer",
+    "create_model",
+    "evaluate",
+    "list_models",
+    "load_model",
+    "train",
+    "upscale",
+    "__version__",
+]

@@ -1,7 +1,7 @@
 """The public Python API: what a script needs, with the defaults a user expects.
 
-    >>> import pixelsmith
-    >>> big = pixelsmith.upscale(image, scale=3)          # (C, H, W) in [0, 1] -> (C, 3H, 3W)
+>>> import pixelsmith
+>>> big = pixelsmith.upscale(image, scale=3)          # (C, H, W) in [0, 1] -> (C, 3H, 3W)
 """
 
 from __future__ import annotations
@@ -27,8 +27,12 @@ def superres_weight_name(model: str, scale: int, blind: bool = False) -> str:
     return f"superres_{arch}_x{scale}" + ("_blind" if blind else "")
 
 
-def load_sr_model(model: str | Path = DEFAULT_SR_MODEL, scale: int = 3, blind: bool = False,
-                  device: str | torch.device = "cpu") -> tuple[nn.Module, WeightInfo | None]:
+def load_sr_model(
+    model: str | Path = DEFAULT_SR_MODEL,
+    scale: int = 3,
+    blind: bool = False,
+    device: str | torch.device = "cpu",
+) -> tuple[nn.Module, WeightInfo | None]:
     """An SR model by short name (``srcnn``, ``lrnet``, ``bicubic``), shipped name, or weight file."""
     check_scale(scale)
     p = Path(str(model))
@@ -50,29 +54,42 @@ def load_sr_model(model: str | Path = DEFAULT_SR_MODEL, scale: int = 3, blind: b
     return load_model(name, device)
 
 
-def upscale(image: torch.Tensor, scale: int = 3, model: str | Path | nn.Module = DEFAULT_SR_MODEL,
-            *, blind: bool = False, tile: int = 256, device: str = "auto",
-            dtype: torch.dtype = torch.float32, progress: bool = False) -> torch.Tensor:
+def upscale(
+    image: torch.Tensor,
+    scale: int = 3,
+    model: str | Path | nn.Module = DEFAULT_SR_MODEL,
+    *,
+    blind: bool = False,
+    tile: int = 256,
+    device: str = "auto",
+    dtype: torch.dtype = torch.float32,
+    progress: bool = False,
+) -> torch.Tensor:
     """Super-resolve ``image`` ``(C, H, W)`` float in [0, 1] (C = 1 or 3) by ``scale``.
 
     ``model`` is a short name (``"lrnet"``, ``"srcnn"``, ``"bicubic"``), a weight file, or a module.
     Returns ``(C, scale*H, scale*W)`` in [0, 1].
     """
     if image.dim() != 3 or image.shape[0] not in (1, 3):
-        raise PixelsmithError(f"expected an image (C, H, W) with C = 1 or 3, got {tuple(image.shape)}")
+        raise PixelsmithError(
+            f"expected an image (C, H, W) with C = 1 or 3, got {tuple(image.shape)}"
+        )
     dev = pick_device(device)
     if isinstance(model, nn.Module):
         check_scale(scale)
         if getattr(model, "scale", None) != scale:
-            raise PixelsmithError(f"the model upscales x{getattr(model, 'scale', '?')}, not x{scale}")
+            raise PixelsmithError(
+                f"the model upscales x{getattr(model, 'scale', '?')}, not x{scale}"
+            )
         net = model.to(dev)
     else:
         net = load_sr_model(model, scale, blind, dev)[0]
     return upscale_image(net, image, tile=tile, device=dev, dtype=dtype, progress=progress)
 
 
-def evaluate(model: str | Path | nn.Module, data: str | Path, scale: int = 3,
-             blind: bool = False) -> list[dict]:
+def evaluate(
+    model: str | Path | nn.Module, data: str | Path, scale: int = 3, blind: bool = False
+) -> list[dict]:
     """Per-image PSNR/SSIM of an SR model on a folder of HR images, by the SRCNN protocol."""
     net = model if isinstance(model, nn.Module) else load_sr_model(model, scale, blind)[0]
     return SuperRes(scale).evaluate_images(net, data)

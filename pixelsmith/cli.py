@@ -31,9 +31,16 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--out", default="pixelsmith-demo", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for the before/after sheet (created if missing).")
-@click.option("--scale", type=SCALE, default="3", show_default=True, help="Super-resolution factor.")
+@click.option(
+    "--out",
+    default="pixelsmith-demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the before/after sheet (created if missing).",
+)
+@click.option(
+    "--scale", type=SCALE, default="3", show_default=True, help="Super-resolution factor."
+)
 def demo(out: str, scale: str) -> None:
     """Run every shipped model on scikit-image's astronaut and write a before/after sheet."""
     from pixelsmith.demo import run_demo
@@ -45,14 +52,27 @@ def demo(out: str, scale: str) -> None:
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--scale", type=SCALE, default="3", show_default=True)
-@click.option("--model", default="lrnet", show_default=True,
-              help="lrnet (fast, default), srcnn, bicubic, a shipped name or a .safetensors file.")
+@click.option(
+    "--model",
+    default="lrnet",
+    show_default=True,
+    help="lrnet (fast, default), srcnn, bicubic, a shipped name or a .safetensors file.",
+)
 @click.option("--blind", is_flag=True, help="Use the model trained for real, degraded photos.")
-@click.option("--tile", type=int, default=256, show_default=True,
-              help="Tile side in input pixels (0: whole image at once).")
-@click.option("--out", type=click.Path(), default=None,
-              help="Output folder (must exist), or a file name for a single input. "
-                   "Default: beside each input as NAME_x<scale>.png.")
+@click.option(
+    "--tile",
+    type=int,
+    default=256,
+    show_default=True,
+    help="Tile side in input pixels (0: whole image at once).",
+)
+@click.option(
+    "--out",
+    type=click.Path(),
+    default=None,
+    help="Output folder (must exist), or a file name for a single input. "
+    "Default: beside each input as NAME_x<scale>.png.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps or auto.")
 @click.option("--bf16", is_flag=True, help="Run the network in bfloat16.")
@@ -60,8 +80,17 @@ def upscale(inputs, scale, model, blind, tile, out, overwrite, device, bf16) -> 
     """Super-resolve images (files, folders or globs) by x2, x3 or x4."""
     from pixelsmith.commands import upscale_files
 
-    for path in upscale_files(list(inputs), int(scale), model=model, blind=blind, tile=tile,
-                              out=out, overwrite=overwrite, device=device, bf16=bf16):
+    for path in upscale_files(
+        list(inputs),
+        int(scale),
+        model=model,
+        blind=blind,
+        tile=tile,
+        out=out,
+        overwrite=overwrite,
+        device=device,
+        bf16=bf16,
+    ):
         click.echo(path)
 
 
@@ -73,8 +102,14 @@ def evaluate() -> None:
 @evaluate.command("superres")
 @click.option("--data", required=True, type=click.Path(), help="Folder of high-resolution images.")
 @click.option("--scale", type=SCALE, default="3", show_default=True)
-@click.option("--model", "models", multiple=True, default=("bicubic", "srcnn", "lrnet"),
-              show_default=True, help="Model(s) to compare; repeat the option.")
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    default=("bicubic", "srcnn", "lrnet"),
+    show_default=True,
+    help="Model(s) to compare; repeat the option.",
+)
 @click.option("--blind", is_flag=True, help="Evaluate the blind models.")
 def eval_superres(data, scale, models, blind) -> None:
     """PSNR/SSIM on Y, shave = scale, MATLAB-bicubic degradation (the SRCNN protocol)."""
@@ -84,8 +119,12 @@ def eval_superres(data, scale, models, blind) -> None:
 
 
 @evaluate.command("classify")
-@click.option("--model", default="classify_smallconvnet_faces", show_default=True,
-              help="A shipped name or a .safetensors file.")
+@click.option(
+    "--model",
+    default="classify_smallconvnet_faces",
+    show_default=True,
+    help="A shipped name or a .safetensors file.",
+)
 def eval_classify(model) -> None:
     """Held-out accuracy on scikit-image's faces vs non-faces (50 images)."""
     from pixelsmith.tasks.classify import FacesTask
@@ -107,12 +146,14 @@ def _train_options(fn):
             fn = click.option(flag, f.name, multiple=True, help="Repeat for several.")(fn)
         elif f.type == "bool":
             no = "--no-" + f.name.replace("_", "-")
-            fn = click.option(f"{flag}/{no}", f.name, default=None,
-                              help=f"default {'on' if f.default else 'off'}")(fn)
+            fn = click.option(
+                f"{flag}/{no}", f.name, default=None, help=f"default {'on' if f.default else 'off'}"
+            )(fn)
         else:
             typ = {"int": int, "float": float, "str": str}[f.type]
-            fn = click.option(flag, f.name, type=typ, default=None,
-                              help=f"default {f.default!r}")(fn)
+            fn = click.option(flag, f.name, type=typ, default=None, help=f"default {f.default!r}")(
+                fn
+            )
     return fn
 
 
@@ -125,8 +166,13 @@ def train() -> None:
 @_train_options
 @click.option("--scale", type=SCALE, default="3", show_default=True)
 @click.option("--blind", is_flag=True, help="Train on the real-photo degradation pipeline.")
-@click.option("--config", "config_file", type=click.Path(exists=True), default=None,
-              help="YAML file with TrainConfig fields (flags override it).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True),
+    default=None,
+    help="YAML file with TrainConfig fields (flags override it).",
+)
 @click.option("--width", type=int, default=None, help="Model width override.")
 @click.option("--blocks", type=int, default=None, help="LRNet residual blocks override.")
 def train_superres(scale, blind, config_file, width, blocks, **overrides) -> None:
@@ -136,7 +182,9 @@ def train_superres(scale, blind, config_file, width, blocks, **overrides) -> Non
     from pixelsmith.train import Trainer
 
     cfg = build_config(config_file, overrides)
-    cfg.model_kwargs.update({k: v for k, v in (("width", width), ("blocks", blocks)) if v is not None})
+    cfg.model_kwargs.update(
+        {k: v for k, v in (("width", width), ("blocks", blocks)) if v is not None}
+    )
     final = Trainer(cfg, SuperRes(int(scale), blind)).run()
     if final:
         click.echo(final)
@@ -144,8 +192,13 @@ def train_superres(scale, blind, config_file, width, blocks, **overrides) -> Non
 
 @train.command("classify")
 @_train_options
-@click.option("--config", "config_file", type=click.Path(exists=True), default=None,
-              help="YAML file with TrainConfig fields (flags override it).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True),
+    default=None,
+    help="YAML file with TrainConfig fields (flags override it).",
+)
 def train_classify(config_file, **overrides) -> None:
     """Train the small ConvNet on scikit-image's faces vs non-faces (seconds on a CPU)."""
     from pixelsmith.commands import CLASSIFY_DEFAULTS, build_config
@@ -159,8 +212,11 @@ def train_classify(config_file, **overrides) -> None:
 
 @main.command()
 @click.argument("model")
-@click.option("--input-shape", default=None,
-              help="C,H,W of the input (default: the model's task's example, e.g. 1,25,25).")
+@click.option(
+    "--input-shape",
+    default=None,
+    help="C,H,W of the input (default: the model's task's example, e.g. 1,25,25).",
+)
 def summary(model, input_shape) -> None:
     """Per-layer output shape, parameters, multiply-adds and receptive field of MODEL
     (an architecture name, a shipped weight name or a .safetensors file)."""
@@ -179,11 +235,21 @@ def viz() -> None:
 
 
 def _viz_model(fn):
-    fn = click.option("--out", default="pixelsmith-viz", show_default=True,
-                      type=click.Path(file_okay=False), help="Folder for the PNG (created).")(fn)
+    fn = click.option(
+        "--out",
+        default="pixelsmith-viz",
+        show_default=True,
+        type=click.Path(file_okay=False),
+        help="Folder for the PNG (created).",
+    )(fn)
     fn = click.option("--scale", type=SCALE, default="3", help="Scale of an SRCNN .mat model.")(fn)
-    return click.option("--model", "model_name", default="classify_smallconvnet_faces",
-                        show_default=True, help="Model to look inside.")(fn)
+    return click.option(
+        "--model",
+        "model_name",
+        default="classify_smallconvnet_faces",
+        show_default=True,
+        help="Model to look inside.",
+    )(fn)
 
 
 def _load_viz_model(name: str, scale: str):
@@ -205,8 +271,10 @@ def _read(image: str, model=None):
     if size and tuple(img.shape[-2:]) != (size, size):
         from pixelsmith.resize import imresize
 
-        click.echo(f"resizing {image} from {img.shape[-1]}x{img.shape[-2]} to the model's "
-                   f"{size}x{size}", err=True)
+        click.echo(
+            f"resizing {image} from {img.shape[-1]}x{img.shape[-2]} to the model's {size}x{size}",
+            err=True,
+        )
         img = imresize(img, size=(size, size)).clamp(0, 1)
     return img
 
@@ -220,7 +288,9 @@ def viz_filters(model_name, scale, out, layer, sort) -> None:
     from pixelsmith.viz.filters import save_filter_grid
 
     model = _load_viz_model(model_name, scale)
-    click.echo(save_filter_grid(model, Path(out) / f"filters_{layer or 'first'}.png", layer, sort=sort))
+    click.echo(
+        save_filter_grid(model, Path(out) / f"filters_{layer or 'first'}.png", layer, sort=sort)
+    )
 
 
 @viz.command("activations")
@@ -241,14 +311,22 @@ def viz_activations(model_name, scale, out, image, layer) -> None:
     from pixelsmith.viz.activations import save_activation_grid
 
     model = _load_viz_model(model_name, scale)
-    click.echo(save_activation_grid(model, _read(image, model), layer, Path(out) / f"activations_{layer}.png"))
+    click.echo(
+        save_activation_grid(
+            model, _read(image, model), layer, Path(out) / f"activations_{layer}.png"
+        )
+    )
 
 
 @viz.command("occlusion")
 @_viz_model
 @click.option("--image", type=click.Path(), required=True)
-@click.option("--target", default="class:1", show_default=True,
-              help="What to watch: class:K (logit or channel mean), pixel:Y,X[,C], region:T,L,H,W[,C].")
+@click.option(
+    "--target",
+    default="class:1",
+    show_default=True,
+    help="What to watch: class:K (logit or channel mean), pixel:Y,X[,C], region:T,L,H,W[,C].",
+)
 @click.option("--patch", type=int, default=8, show_default=True)
 @click.option("--stride", type=int, default=4, show_default=True)
 @click.option("--fill", type=float, default=0.5, show_default=True, help="Grey level of the patch.")
@@ -257,15 +335,27 @@ def viz_occlusion(model_name, scale, out, image, target, patch, stride, fill) ->
     from pixelsmith.viz.occlusion import save_occlusion
 
     model = _load_viz_model(model_name, scale)
-    path, _ = save_occlusion(model, _read(image, model), target, Path(out) / "occlusion.png", patch=patch,
-                             stride=stride, fill=fill)
+    path, _ = save_occlusion(
+        model,
+        _read(image, model),
+        target,
+        Path(out) / "occlusion.png",
+        patch=patch,
+        stride=stride,
+        fill=fill,
+    )
     click.echo(path)
 
 
 @viz.command("top-patches")
 @_viz_model
-@click.option("--image", "images", type=click.Path(), required=True,
-              help="A folder (or file) of images to search.")
+@click.option(
+    "--image",
+    "images",
+    type=click.Path(),
+    required=True,
+    help="A folder (or file) of images to search.",
+)
 @click.option("--layer", required=True)
 @click.option("--channel", type=int, required=True)
 @click.option("-k", type=int, default=9, show_default=True)
@@ -274,8 +364,9 @@ def viz_top_patches(model_name, scale, out, images, layer, channel, k) -> None:
     from pixelsmith.viz.top_patches import save_top_patches
 
     model = _load_viz_model(model_name, scale)
-    path, patches = save_top_patches(model, images, layer, channel,
-                                     Path(out) / f"top_patches_{layer}_{channel}.png", k)
+    path, patches = save_top_patches(
+        model, images, layer, channel, Path(out) / f"top_patches_{layer}_{channel}.png", k
+    )
     for p in patches:
         click.echo(f"{p.score:10.4f}  {p.source}", err=True)
     click.echo(path)
@@ -299,16 +390,27 @@ def viz_features(model_name, scale, out, layer, channels, steps, naive, compare,
     except ValueError:
         raise click.BadParameter(f"not a list of integers: {channels!r}") from None
     model = _load_viz_model(model_name, scale)
-    path, results = save_feature_vis(model, layer, chans, Path(out) / f"features_{layer}.png",
-                                     compare=compare, steps=steps, **(NAIVE if naive else {}))
+    path, results = save_feature_vis(
+        model,
+        layer,
+        chans,
+        Path(out) / f"features_{layer}.png",
+        compare=compare,
+        steps=steps,
+        **(NAIVE if naive else {}),
+    )
     for c, r in zip(chans * (2 if compare else 1), results, strict=True):
-        click.echo(f"channel {c}: activation {r.start_activation:.3f} -> {r.activation:.3f}", err=True)
+        click.echo(
+            f"channel {c}: activation {r.start_activation:.3f} -> {r.activation:.3f}", err=True
+        )
     click.echo(path)
 
 
 @viz.command("filtering")
 @click.option("--image", type=click.Path(), default=None, help="Default: a scikit-image photo.")
-@click.option("--out", default="pixelsmith-viz", show_default=True, type=click.Path(file_okay=False))
+@click.option(
+    "--out", default="pixelsmith-viz", show_default=True, type=click.Path(file_okay=False)
+)
 def viz_filtering(image, out) -> None:
     """An image and its filtered versions: [-1 0 1] edges, Sobel, Gaussian, box."""
     from pixelsmith.viz.filtering_plot import plot_filtering

@@ -23,9 +23,13 @@ def _output_paths(inputs: list[Path], out: str | None, suffix: str, overwrite: b
     elif Path(out).suffix and not Path(out).is_dir():
         o = Path(out)
         if o.suffix.lower() not in WRITE_FORMATS:
-            raise PixelsmithError(f"cannot write {o.suffix} files (use {', '.join(WRITE_FORMATS)})", o)
+            raise PixelsmithError(
+                f"cannot write {o.suffix} files (use {', '.join(WRITE_FORMATS)})", o
+            )
         if len(inputs) > 1:
-            raise PixelsmithError("--out names one file but there are several inputs; give a folder", o)
+            raise PixelsmithError(
+                "--out names one file but there are several inputs; give a folder", o
+            )
         targets = [o]
     else:
         if not Path(out).is_dir():
@@ -38,16 +42,27 @@ def _output_paths(inputs: list[Path], out: str | None, suffix: str, overwrite: b
         if key in sources:
             raise PixelsmithError("is an input; pixelsmith never overwrites its inputs", dst)
         if key in seen:
-            raise PixelsmithError(f"{seen[key].name} and {src.name} would both be written here", dst)
+            raise PixelsmithError(
+                f"{seen[key].name} and {src.name} would both be written here", dst
+            )
         if dst.exists() and not overwrite:
             raise PixelsmithError("file already exists (pass --overwrite to replace it)", dst)
         seen[key] = src
     return targets
 
 
-def upscale_files(inputs: list[str], scale: int, *, model: str = "lrnet", blind: bool = False,
-                  tile: int = 256, out: str | None = None, overwrite: bool = False,
-                  device: str = "cpu", bf16: bool = False) -> list[Path]:
+def upscale_files(
+    inputs: list[str],
+    scale: int,
+    *,
+    model: str = "lrnet",
+    blind: bool = False,
+    tile: int = 256,
+    out: str | None = None,
+    overwrite: bool = False,
+    device: str = "cpu",
+    bf16: bool = False,
+) -> list[Path]:
     """Upscale every image named by ``inputs``; returns the written paths.
 
     Alpha is upscaled bicubically and restored; grey stays grey; inputs are never overwritten.
@@ -60,16 +75,21 @@ def upscale_files(inputs: list[str], scale: int, *, model: str = "lrnet", blind:
     dev = pick_device(device)
     net, _ = load_sr_model(model, scale, blind, dev)
     written = []
-    for src, dst in tqdm(list(zip(files, targets, strict=True)), unit="image",
-                         disable=len(files) < 2):
+    for src, dst in tqdm(
+        list(zip(files, targets, strict=True)), unit="image", disable=len(files) < 2
+    ):
         img, meta = read_image(src)
-        big = upscale_image(net, img, tile=tile, device=dev,
-                            dtype=torch.bfloat16 if bf16 else torch.float32)
+        big = upscale_image(
+            net, img, tile=tile, device=dev, dtype=torch.bfloat16 if bf16 else torch.float32
+        )
         if meta.alpha is not None:
             meta.alpha = run_tiled(Bicubic(scale), meta.alpha, scale=scale, tile=tile).clamp_(0, 1)
         deep = meta.bit_depth > 8 and dst.suffix.lower() in (".png", ".tif", ".tiff")
-        written.append(write_image(dst, big, meta=meta, overwrite=overwrite, inputs=files,
-                                   bit_depth=16 if deep else 8))
+        written.append(
+            write_image(
+                dst, big, meta=meta, overwrite=overwrite, inputs=files, bit_depth=16 if deep else 8
+            )
+        )
     return written
 
 
@@ -78,8 +98,10 @@ def eval_superres(data: str, scale: int, models: list[str], blind: bool = False)
     if not Path(data).exists():
         raise PixelsmithError("data folder does not exist", data)
     task = SuperRes(scale)
-    lines = [f"Set: {data}  scale x{scale}  (Y channel, shave {scale}, MATLAB bicubic)",
-             f"{'model':<28}{'PSNR dB':>9}{'SSIM':>8}"]
+    lines = [
+        f"Set: {data}  scale x{scale}  (Y channel, shave {scale}, MATLAB bicubic)",
+        f"{'model':<28}{'PSNR dB':>9}{'SSIM':>8}",
+    ]
     for m in models:
         net, info = load_sr_model(m, scale, blind)
         r = task.evaluate(net, data)
@@ -88,8 +110,9 @@ def eval_superres(data: str, scale: int, models: list[str], blind: bool = False)
     return "\n".join(lines)
 
 
-def build_config(config_file: str | None, overrides: dict[str, Any],
-                 defaults: dict[str, Any] | None = None) -> TrainConfig:
+def build_config(
+    config_file: str | None, overrides: dict[str, Any], defaults: dict[str, Any] | None = None
+) -> TrainConfig:
     """A TrainConfig from defaults (TrainConfig's, then the task's ``defaults``), then an optional
     YAML file, then command-line flags."""
     values: dict[str, Any] = dict(defaults or {})
@@ -97,12 +120,16 @@ def build_config(config_file: str | None, overrides: dict[str, Any],
         try:
             import yaml
         except ImportError:
-            raise PixelsmithError("reading --config needs PyYAML: pip install 'pixelsmith[yaml]'") from None
+            raise PixelsmithError(
+                "reading --config needs PyYAML: pip install 'pixelsmith[yaml]'"
+            ) from None
         try:
             with open(config_file) as f:
                 loaded = yaml.safe_load(f) or {}
         except (OSError, yaml.YAMLError) as e:
-            raise PixelsmithError(f"cannot read the config ({str(e).splitlines()[0]})", config_file) from None
+            raise PixelsmithError(
+                f"cannot read the config ({str(e).splitlines()[0]})", config_file
+            ) from None
         if not isinstance(loaded, dict):
             raise PixelsmithError("a config file holds `field: value` lines", config_file)
         values.update(loaded)
@@ -118,9 +145,17 @@ def build_config(config_file: str | None, overrides: dict[str, Any],
 
 #: ``pixelsmith train classify`` starts from these instead of the SR-oriented TrainConfig defaults.
 CLASSIFY_DEFAULTS: dict[str, Any] = {
-    "model": "smallconvnet", "data": ["lfw_subset"], "val_data": "lfw_subset", "out": "runs/classify",
-    "steps": 500, "batch_size": 32, "lr": 3e-3, "warmup_steps": 50, "weight_decay": 1e-4,
-    "val_every": 100, "ckpt_every": 100,
+    "model": "smallconvnet",
+    "data": ["lfw_subset"],
+    "val_data": "lfw_subset",
+    "out": "runs/classify",
+    "steps": 500,
+    "batch_size": 32,
+    "lr": 3e-3,
+    "warmup_steps": 50,
+    "weight_decay": 1e-4,
+    "val_every": 100,
+    "ckpt_every": 100,
 }
 
 #: An input shape (C, H, W) that each task's models accept, for summaries.
@@ -146,7 +181,9 @@ def model_summary(name: str, input_shape: str | None) -> str:
         try:
             shape = tuple(int(v) for v in input_shape.split(","))
         except ValueError:
-            raise PixelsmithError(f"--input-shape must be C,H,W integers, got {input_shape!r}") from None
+            raise PixelsmithError(
+                f"--input-shape must be C,H,W integers, got {input_shape!r}"
+            ) from None
     else:
         shape = EXAMPLE_SHAPES[model_task(model.pixelsmith_arch[0])]
     return str(summary(model, shape))

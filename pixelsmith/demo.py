@@ -44,8 +44,12 @@ def run_demo(out: Path, scale: int = 3) -> list[Path]:
         written.append(write_image(out / f"astronaut_{name}.png", img, overwrite=True))
 
     crop = (slice(40, 220), slice(150, 330))  # the face
-    panels = [("low-res input (nearest)", torch.nn.functional.interpolate(
-        lr[None], scale_factor=scale, mode="nearest")[0])]
+    panels = [
+        (
+            "low-res input (nearest)",
+            torch.nn.functional.interpolate(lr[None], scale_factor=scale, mode="nearest")[0],
+        )
+    ]
     for name, img in results.items():
         p, _ = evaluate_sr_pair(sr_y(img), sr_y(hr), scale)
         panels.append((f"{name}: {float(p):.2f} dB", img))

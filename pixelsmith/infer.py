@@ -31,7 +31,9 @@ def pick_device(name: str = "auto") -> torch.device:
     dev = torch.device(name)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise PixelsmithError("device 'cuda' requested but no CUDA GPU is available")
-    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+    if dev.type == "mps" and not (
+        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+    ):
         raise PixelsmithError("device 'mps' requested but Apple MPS is not available")
     return dev
 
@@ -62,10 +64,19 @@ def _axis_plan(size: int, tile: int, pad: int, blend: int):
 
 
 @torch.no_grad()
-def run_tiled(model: nn.Module, image: torch.Tensor, *, scale: int = 1, tile: int = 256,
-              pad: int | None = None, blend: int = 4, batch_size: int = 0,
-              device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
-              progress: bool = False) -> torch.Tensor:
+def run_tiled(
+    model: nn.Module,
+    image: torch.Tensor,
+    *,
+    scale: int = 1,
+    tile: int = 256,
+    pad: int | None = None,
+    blend: int = 4,
+    batch_size: int = 0,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float32,
+    progress: bool = False,
+) -> torch.Tensor:
     """Apply ``model`` to ``image`` tile by tile.
 
     Args:
@@ -93,25 +104,27 @@ def run_tiled(model: nn.Module, image: torch.Tensor, *, scale: int = 1, tile: in
     pad = receptive_radius(model) + blend if pad is None else pad
     if pad < blend:
         raise ValueError("pad must be at least blend")
-    autocast = (torch.autocast(device.type, dtype=dtype) if dtype != torch.float32 else nullcontext())
+    autocast = torch.autocast(device.type, dtype=dtype) if dtype != torch.float32 else nullcontext()
     s = scale
     rows, cols = _axis_plan(H, tile, pad, blend), _axis_plan(W, tile, pad, blend)
     jobs = [(r, c) for r in rows for c in cols]
     if batch_size <= 0:  # about half a megapixel of input per batch
         batch_size = max(1, 2**19 // (rows[0][1] * cols[0][1]))
     out = None
-    for b0 in _progress(range(0, len(jobs), batch_size), progress, total=len(jobs), step=batch_size):
-        batch = jobs[b0:b0 + batch_size]
-        tiles = torch.cat([x[..., r[0]:r[0] + r[1], c[0]:c[0] + c[1]] for r, c in batch])
+    for b0 in _progress(
+        range(0, len(jobs), batch_size), progress, total=len(jobs), step=batch_size
+    ):
+        batch = jobs[b0 : b0 + batch_size]
+        tiles = torch.cat([x[..., r[0] : r[0] + r[1], c[0] : c[0] + c[1]] for r, c in batch])
         with autocast:
             y = model(tiles.to(device)).float().cpu()
         if out is None:
             out = torch.zeros(1, y.shape[1], H * s, W * s)
         for k, (r, c) in enumerate(batch):
             (ry, _, t0y, t1y, wy), (cx, _, t0x, t1x, wx) = r, c
-            piece = y[k, :, (t0y - ry) * s:(t1y - ry) * s, (t0x - cx) * s:(t1x - cx) * s]
+            piece = y[k, :, (t0y - ry) * s : (t1y - ry) * s, (t0x - cx) * s : (t1x - cx) * s]
             w = torch.outer(wy.repeat_interleave(s), wx.repeat_interleave(s))
-            out[0, :, t0y * s:t1y * s, t0x * s:t1x * s] += piece * w
+            out[0, :, t0y * s : t1y * s, t0x * s : t1x * s] += piece * w
     return out if batched else out[0]
 
 

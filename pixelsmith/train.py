@@ -80,8 +80,22 @@ def _atomic_torch_save(obj: Any, path: Path) -> None:
 
 
 #: Fields that shape the trajectory: a resumed run must agree on them to be bit-exact.
-_TRAJECTORY = ("model", "model_kwargs", "data", "steps", "batch_size", "patch_size", "lr", "min_lr",
-               "warmup_steps", "weight_decay", "grad_clip", "ema", "seed", "init")
+_TRAJECTORY = (
+    "model",
+    "model_kwargs",
+    "data",
+    "steps",
+    "batch_size",
+    "patch_size",
+    "lr",
+    "min_lr",
+    "warmup_steps",
+    "weight_decay",
+    "grad_clip",
+    "ema",
+    "seed",
+    "init",
+)
 
 
 class _Dist:
@@ -154,12 +168,21 @@ class Trainer:
         net = model
         if dist.enabled:
             net = nn.parallel.DistributedDataParallel(
-                model, device_ids=[device.index] if device.type == "cuda" else None)
+                model, device_ids=[device.index] if device.type == "cuda" else None
+            )
 
-        bar = tqdm(total=cfg.steps, initial=step, disable=not dist.main, unit="step",
-                   dynamic_ncols=True, mininterval=1.0)
+        bar = tqdm(
+            total=cfg.steps,
+            initial=step,
+            disable=not dist.main,
+            unit="step",
+            dynamic_ncols=True,
+            mininterval=1.0,
+        )
         log = self._open_log(step) if dist.main else None
-        if dist.main and step == 0 and cfg.val_data:  # a baseline, and bad validation data fails now
+        if (
+            dist.main and step == 0 and cfg.val_data
+        ):  # a baseline, and bad validation data fails now
             metrics = self.task.evaluate(model, cfg.val_data)
             self._log(log, 0, float("nan"), 0.0, 0.0, metrics)
         t0, seen, loss_sum, loss_n = time.perf_counter(), 0, 0.0, 0
@@ -196,18 +219,31 @@ class Trainer:
             if dist.main and (step % cfg.ckpt_every == 0 or fresh or last):
                 self._log(log, step, loss_sum / loss_n, lr, rate, fresh)
                 loss_sum, loss_n = 0.0, 0
-                _atomic_torch_save({
-                    "step": step, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                    "ema": None if ema is None else ema.state_dict(), "metrics": metrics,
-                    "config": dataclasses.asdict(cfg)}, self.ckpt_path)
+                _atomic_torch_save(
+                    {
+                        "step": step,
+                        "model": model.state_dict(),
+                        "optimizer": opt.state_dict(),
+                        "ema": None if ema is None else ema.state_dict(),
+                        "metrics": metrics,
+                        "config": dataclasses.asdict(cfg),
+                    },
+                    self.ckpt_path,
+                )
         bar.close()
         final = None
         if dist.main:
             final = self.out / "weights.safetensors"
             name, kwargs = model.pixelsmith_arch
-            info = WeightInfo(task=self.task.name, arch=name, arch_kwargs=kwargs,
-                              config={**dataclasses.asdict(cfg), "task": self.task.options()},
-                              data=", ".join(cfg.data), metrics=metrics, command=self.command)
+            info = WeightInfo(
+                task=self.task.name,
+                arch=name,
+                arch_kwargs=kwargs,
+                config={**dataclasses.asdict(cfg), "task": self.task.options()},
+                data=", ".join(cfg.data),
+                metrics=metrics,
+                command=self.command,
+            )
             save_weights(ema or model, final, info)
             log.close()
         dist.close()
@@ -218,9 +254,11 @@ class Trainer:
         differ = [k for k in _TRAJECTORY if k in saved and saved[k] != now[k]]
         if differ:
             changes = ", ".join(f"{k} {saved[k]!r} -> {now[k]!r}" for k in differ)
-            raise PixelsmithError(f"cannot resume: the checkpoint was trained with other settings "
-                                  f"({changes}); use another --out, or --init to start from it",
-                                  self.ckpt_path)
+            raise PixelsmithError(
+                f"cannot resume: the checkpoint was trained with other settings "
+                f"({changes}); use another --out, or --init to start from it",
+                self.ckpt_path,
+            )
 
     def _open_log(self, step: int):
         """The CSV log, without rows past ``step`` (written after the last checkpoint of a killed run)."""
@@ -237,8 +275,16 @@ class Trainer:
 
     def _log(self, f, step: int, loss: float, lr: float, rate: float, metrics: dict) -> None:
         m = ";".join(f"{k}={v:.4f}" for k, v in metrics.items())
-        csv.writer(f).writerow([step, f"{loss:.6g}", f"{lr:.3g}", f"{rate:.1f}",
-                                f"{time.perf_counter() - self._t_start:.1f}", m])
+        csv.writer(f).writerow(
+            [
+                step,
+                f"{loss:.6g}",
+                f"{lr:.3g}",
+                f"{rate:.1f}",
+                f"{time.perf_counter() - self._t_start:.1f}",
+                m,
+            ]
+        )
         f.flush()
 
 
@@ -252,7 +298,9 @@ def _init_from(model: nn.Module, path: str) -> None:
     model.load_state_dict(fits, strict=False)
     skipped = sorted(set(own) - set(fits))
     if skipped:
-        print(f"init from {path}: kept own initialisation for {', '.join(skipped)}", file=sys.stderr)
+        print(
+            f"init from {path}: kept own initialisation for {', '.join(skipped)}", file=sys.stderr
+        )
 
 
 def check_config(cfg: TrainConfig, task: Task | None = None) -> None:
@@ -267,5 +315,7 @@ def check_config(cfg: TrainConfig, task: Task | None = None) -> None:
     if not 0 <= cfg.ema < 1:
         raise PixelsmithError("--ema is a decay in [0, 1): 0 turns it off, 0.999 is typical")
     if task is not None and cfg.model in list_models() and model_task(cfg.model) != task.name:
-        raise PixelsmithError(f"{cfg.model} is a {model_task(cfg.model)} model; {task.name} models: "
-                              f"{', '.join(list_models(task.name))}")
+        raise PixelsmithError(
+            f"{cfg.model} is a {model_task(cfg.model)} model; {task.name} models: "
+            f"{', '.join(list_models(task.name))}"
+        )

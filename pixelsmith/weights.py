@@ -106,11 +106,16 @@ def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], WeightInfo]
 
 def shipped_weights(task: str | None = None) -> dict[str, Path]:
     """Weight files that ship with the package, by name (file stem), optionally for one task."""
-    return {p.stem: p for p in sorted(WEIGHTS_DIR.glob("*.safetensors"))
-            if task is None or read_metadata(p).get("task") == task}
+    return {
+        p.stem: p
+        for p in sorted(WEIGHTS_DIR.glob("*.safetensors"))
+        if task is None or read_metadata(p).get("task") == task
+    }
 
 
-def load_model(name_or_path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, WeightInfo]:
+def load_model(
+    name_or_path: str | Path, device: str | torch.device = "cpu"
+) -> tuple[nn.Module, WeightInfo]:
     """Load a trained model: a shipped weight name (e.g. ``"superres_lrnet_s_x3"``) or a file path.
 
     Returns the model in eval mode and the file's metadata.

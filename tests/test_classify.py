@@ -61,8 +61,12 @@ def test_augment_flips_and_shifts():
     assert out.shape == img.shape
     # every output is the input, maybe flipped, shifted by at most one pixel (borders replicated)
     pad = torch.nn.functional.pad(img[:1], (1, 1, 1, 1), mode="replicate")[0, 0]
-    candidates = [p[dy:dy + 5, dx:dx + 5] for p in (pad, pad.flip(-1))
-                  for dy in range(3) for dx in range(3)]
+    candidates = [
+        p[dy : dy + 5, dx : dx + 5]
+        for p in (pad, pad.flip(-1))
+        for dy in range(3)
+        for dx in range(3)
+    ]
     assert all(any(torch.equal(o[0], c) for c in candidates) for o in out)
     assert len({o.numpy().tobytes() for o in out}) > 8
     flipped_only = augment(img, torch.Generator().manual_seed(1), max_shift=0)
@@ -82,9 +86,20 @@ def test_a_short_training_beats_chance(tmp_path, one_thread):
     task = FacesTask()
     torch.manual_seed(0)
     untrained = task.evaluate(create_model("smallconvnet"))
-    cfg = TrainConfig(model="smallconvnet", data=["lfw_subset"], val_data="lfw_subset",
-                      out=str(tmp_path), steps=40, batch_size=32, lr=3e-3, warmup_steps=5,
-                      val_every=40, ckpt_every=40, threads=1, seed=0)
+    cfg = TrainConfig(
+        model="smallconvnet",
+        data=["lfw_subset"],
+        val_data="lfw_subset",
+        out=str(tmp_path),
+        steps=40,
+        batch_size=32,
+        lr=3e-3,
+        warmup_steps=5,
+        val_every=40,
+        ckpt_every=40,
+        threads=1,
+        seed=0,
+    )
     path = Trainer(cfg, task, command="test").run()
     model, info = load_model(path)
     got = task.evaluate(model)

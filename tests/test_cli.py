@@ -9,18 +9,33 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner
 from PIL import Image
-import torch
-
-from pixelsmith.resize import imresize
 
 from pixelsmith.cli import main
+from pixelsmith.resize import imresize
 
-VERBS = [[], ["demo"], ["upscale"], ["eval"], ["eval", "superres"], ["eval", "classify"], ["train"],
-         ["train", "superres"], ["train", "classify"], ["summary"], ["models"], ["viz"],
-         ["viz", "filters"], ["viz", "activations"], ["viz", "occlusion"], ["viz", "top-patches"],
-         ["viz", "features"], ["viz", "filtering"]]
+VERBS = [
+    [],
+    ["demo"],
+    ["upscale"],
+    ["eval"],
+    ["eval", "superres"],
+    ["eval", "classify"],
+    ["train"],
+    ["train", "superres"],
+    ["train", "classify"],
+    ["summary"],
+    ["models"],
+    ["viz"],
+    ["viz", "filters"],
+    ["viz", "activations"],
+    ["viz", "occlusion"],
+    ["viz", "top-patches"],
+    ["viz", "features"],
+    ["viz", "filtering"],
+]
 
 
 @pytest.mark.parametrize("verb", VERBS, ids=lambda v: " ".join(v) or "main")
@@ -121,8 +136,19 @@ def test_never_overwrites_without_permission(good_png):
 @pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
 def test_input_is_never_the_output(good_png, overwrite):
     before = good_png.read_bytes()
-    r = _invoke(["upscale", str(good_png), "--model", "bicubic", "--scale", "2", "--out",
-                 str(good_png), *overwrite])
+    r = _invoke(
+        [
+            "upscale",
+            str(good_png),
+            "--model",
+            "bicubic",
+            "--scale",
+            "2",
+            "--out",
+            str(good_png),
+            *overwrite,
+        ]
+    )
     _assert_one_line_error(r, "good.png")
     assert good_png.read_bytes() == before
 
@@ -131,8 +157,19 @@ def test_outputs_that_would_collide_are_refused_before_any_work(good_png, tmp_pa
     Image.open(good_png).save(good_png.with_suffix(".jpg"))
     out = tmp_path / "o"
     out.mkdir()
-    r = _invoke(["upscale", str(good_png.parent), "--model", "bicubic", "--scale", "2", "--out",
-                 str(out), "--overwrite"])
+    r = _invoke(
+        [
+            "upscale",
+            str(good_png.parent),
+            "--model",
+            "bicubic",
+            "--scale",
+            "2",
+            "--out",
+            str(out),
+            "--overwrite",
+        ]
+    )
     _assert_one_line_error(r, "good_x2.png")
     assert list(out.iterdir()) == []
 
@@ -183,15 +220,28 @@ def test_unsupported_scale_is_a_usage_error(good_png):
 
 def test_real_entry_point_exit_code(tmp_path):
     bad = _bad_inputs(tmp_path)["zero-byte"]
-    r = subprocess.run([sys.executable, "-m", "pixelsmith.cli", "upscale", str(bad), "--model",
-                        "bicubic"], capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "pixelsmith.cli", "upscale", str(bad), "--model", "bicubic"],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0 and "zero-byte.png" in r.stderr
 
 
 def test_eval_superres_prints_the_bicubic_table(shared_data):
-    r = _invoke(["eval", "superres", "--data", str(shared_data / "set5"), "--scale", "3",
-                 "--model", "bicubic"])
+    r = _invoke(
+        [
+            "eval",
+            "superres",
+            "--data",
+            str(shared_data / "set5"),
+            "--scale",
+            "3",
+            "--model",
+            "bicubic",
+        ]
+    )
     assert r.exit_code == 0, r.output
     assert "bicubic" in r.output and " 30.39 " in r.output
 
@@ -212,15 +262,20 @@ def test_eval_classify_reports_held_out_accuracy():
 def test_viz_unknown_layer_lists_the_valid_ones(tmp_path):
     face = tmp_path / "face.png"
     Image.fromarray(np.full((25, 25), 128, np.uint8)).save(face)
-    r = _invoke(["viz", "activations", "--image", str(face), "--layer", "conv9", "--out",
-                 str(tmp_path)])
+    r = _invoke(
+        ["viz", "activations", "--image", str(face), "--layer", "conv9", "--out", str(tmp_path)]
+    )
     _assert_one_line_error(r, "conv9")
     assert "features.0.conv" in r.stderr
 
 
 def test_viz_verbs_write_pngs(good_png, tmp_path):
-    for args in (["filters"], ["activations"], ["activations", "--image", str(good_png), "--layer",
-                 "features.0.act"], ["occlusion", "--image", str(good_png), "--stride", "8"]):
+    for args in (
+        ["filters"],
+        ["activations"],
+        ["activations", "--image", str(good_png), "--layer", "features.0.act"],
+        ["occlusion", "--image", str(good_png), "--stride", "8"],
+    ):
         r = _invoke(["viz", *args, "--out", str(tmp_path)])
         assert r.exit_code == 0, r.output
         assert Path(r.stdout.strip().splitlines()[-1]).is_file()

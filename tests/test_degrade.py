@@ -6,8 +6,13 @@ import math
 
 import torch
 
-from pixelsmith.data.degrade import (add_noise, gaussian_kernel, jpeg, random_blur_kernel,
-                                     real_world_degrade)
+from pixelsmith.data.degrade import (
+    add_noise,
+    gaussian_kernel,
+    jpeg,
+    random_blur_kernel,
+    real_world_degrade,
+)
 
 
 def test_gaussian_kernel_matches_the_formula():

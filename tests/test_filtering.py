@@ -18,8 +18,13 @@ from pixelsmith.nn.filtering import (
     sobel_kernels,
 )
 
-SCIPY_MODE = {"reflect": "mirror", "symmetric": "reflect", "replicate": "nearest",
-              "circular": "wrap", "zeros": "constant"}
+SCIPY_MODE = {
+    "reflect": "mirror",
+    "symmetric": "reflect",
+    "replicate": "nearest",
+    "circular": "wrap",
+    "zeros": "constant",
+}
 
 
 @pytest.mark.parametrize("border", BORDERS)

@@ -83,7 +83,9 @@ def test_official_srcnn_weights_reproduce_the_paper(shared_data, scale, paper):
     from pixelsmith.tasks.superres import SuperRes
     from pixelsmith.weights import load_srcnn_official
 
-    net = load_srcnn_official(shared_data / f"weights/srcnn_official/9-5-5_ImageNet_x{scale}.mat", scale)
+    net = load_srcnn_official(
+        shared_data / f"weights/srcnn_official/9-5-5_ImageNet_x{scale}.mat", scale
+    )
     got = SuperRes(scale).evaluate(net, shared_data / "set5")["psnr"]
     assert abs(got - paper) < 0.05, got
 

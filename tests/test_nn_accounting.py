@@ -46,8 +46,17 @@ def test_summary_counts_the_lecture_fully_connected_layer_without_allocating_it(
     assert s.rows[0].output_shape == (40_000,) and s.rows[0].receptive_field == (200, 200)
 
 
-@pytest.mark.parametrize("n,k,s,p,d", [(32, 5, 1, 0, 1), (25, 3, 2, 1, 1), (17, 3, 3, 2, 2),
-                                       (8, 8, 1, 0, 1), (9, 2, 2, 0, 1), (10, 4, 3, 3, 3)])
+@pytest.mark.parametrize(
+    "n,k,s,p,d",
+    [
+        (32, 5, 1, 0, 1),
+        (25, 3, 2, 1, 1),
+        (17, 3, 3, 2, 2),
+        (8, 8, 1, 0, 1),
+        (9, 2, 2, 0, 1),
+        (10, 4, 3, 3, 3),
+    ],
+)
 def test_conv_output_size_matches_conv2d(n, k, s, p, d):
     y = nn.Conv2d(1, 1, k, stride=s, padding=p, dilation=d)(torch.zeros(1, 1, n, n))
     assert conv_output_size(n, k, s, p, d) == y.shape[-1]
@@ -61,9 +70,18 @@ def test_conv_output_size_rejects_impossible_geometry():
 
 
 def _lenet() -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(3, 6, 5), nn.ReLU(), nn.AvgPool2d(2), nn.Conv2d(6, 16, 5),
-                         nn.ReLU(), nn.AvgPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(),
-                         nn.Linear(120, 10))
+    return nn.Sequential(
+        nn.Conv2d(3, 6, 5),
+        nn.ReLU(),
+        nn.AvgPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.ReLU(),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.Linear(400, 120),
+        nn.ReLU(),
+        nn.Linear(120, 10),
+    )
 
 
 def test_summary_rows_follow_the_network():
@@ -71,11 +89,23 @@ def test_summary_rows_follow_the_network():
     s = summary(_lenet(), (3, 32, 32))
     assert [r.name for r in s.rows] == [str(i) for i in range(10)]
     assert [r.output_shape for r in s.rows] == [
-        (6, 28, 28), (6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 10, 10), (16, 5, 5), (400,),
-        (120,), (120,), (10,)]
+        (6, 28, 28),
+        (6, 28, 28),
+        (6, 14, 14),
+        (16, 10, 10),
+        (16, 10, 10),
+        (16, 5, 5),
+        (400,),
+        (120,),
+        (120,),
+        (10,),
+    ]
     assert [r.receptive_field[0] for r in s.rows] == [5, 5, 6, 14, 14, 16, 16, 32, 32, 32]
-    assert s.total_params == sum(p.numel() for p in _lenet().parameters()) == sum(
-        r.params for r in s.rows)
+    assert (
+        s.total_params
+        == sum(p.numel() for p in _lenet().parameters())
+        == sum(r.params for r in s.rows)
+    )
     assert s.total_macs == 28 * 28 * 6 * 75 + 10 * 10 * 16 * 150 + 400 * 120 + 120 * 10
 
 
@@ -88,13 +118,21 @@ def _measured_receptive_field(model: nn.Module, size: int) -> int:
     return int(cols.max() - cols.min() + 1)
 
 
-@pytest.mark.parametrize("layers", [
-    [nn.Conv2d(1, 2, 3), nn.Conv2d(2, 2, 3)],
-    [nn.Conv2d(1, 2, 5), nn.AvgPool2d(2), nn.Conv2d(2, 2, 5)],
-    [nn.Conv2d(1, 2, 3, dilation=2), nn.Tanh(), nn.Conv2d(2, 2, 3, stride=2), nn.AvgPool2d(3, 2),
-     nn.Conv2d(2, 2, 3, dilation=3)],
-    [LocallyConnected2d(1, 2, 3, 41, stride=2), nn.Conv2d(2, 1, 4, stride=3)],
-])
+@pytest.mark.parametrize(
+    "layers",
+    [
+        [nn.Conv2d(1, 2, 3), nn.Conv2d(2, 2, 3)],
+        [nn.Conv2d(1, 2, 5), nn.AvgPool2d(2), nn.Conv2d(2, 2, 5)],
+        [
+            nn.Conv2d(1, 2, 3, dilation=2),
+            nn.Tanh(),
+            nn.Conv2d(2, 2, 3, stride=2),
+            nn.AvgPool2d(3, 2),
+            nn.Conv2d(2, 2, 3, dilation=3),
+        ],
+        [LocallyConnected2d(1, 2, 3, 41, stride=2), nn.Conv2d(2, 1, 4, stride=3)],
+    ],
+)
 def test_summary_receptive_field_is_the_measured_one(layers):
     torch.manual_seed(0)
     model = nn.Sequential(*layers)
@@ -104,10 +142,17 @@ def test_summary_receptive_field_is_the_measured_one(layers):
             p.uniform_(0.5, 1.5)  # no cancellations: the gradient is non-zero across the field
     rf = summary(model, (1, size, size)).rows[-1].receptive_field
     assert rf[0] == rf[1] == _measured_receptive_field(model, size)
-    geometry = [(m.kernel_size if isinstance(m.kernel_size, int) else m.kernel_size[0],
-                 m.stride if isinstance(m.stride, int) else m.stride[0],
-                 getattr(m, "dilation", 1) if isinstance(getattr(m, "dilation", 1), int)
-                 else m.dilation[0]) for m in layers if hasattr(m, "kernel_size")]
+    geometry = [
+        (
+            m.kernel_size if isinstance(m.kernel_size, int) else m.kernel_size[0],
+            m.stride if isinstance(m.stride, int) else m.stride[0],
+            getattr(m, "dilation", 1)
+            if isinstance(getattr(m, "dilation", 1), int)
+            else m.dilation[0],
+        )
+        for m in layers
+        if hasattr(m, "kernel_size")
+    ]
     assert receptive_field(geometry) == rf[0]
 
 
@@ -142,8 +187,11 @@ def test_summary_of_a_branching_net_with_a_shared_module():
     assert s.rows[3].params == 0, "a shared module's parameters are counted once"
     assert s.rows[-1].params == 1  # the root holds a parameter of its own
     assert s.rows[-1].receptive_field == s.rows[-2].receptive_field == (16, 16)
-    assert s.total_params == sum(p.numel() for p in model.parameters()) == sum(
-        r.params for r in s.rows)
+    assert (
+        s.total_params
+        == sum(p.numel() for p in model.parameters())
+        == sum(r.params for r in s.rows)
+    )
     assert model.training, "summary restores the training mode"
 
 

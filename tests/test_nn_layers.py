@@ -33,22 +33,27 @@ def naive_locally_connected(x, weight, bias, stride, padding, dilation):
             for k in range(o):
                 for u in range(kh):
                     for v in range(kw):
-                        out[:, k, i, j] += (weight[i, j, k, :, u, v]
-                                            * xp[:, :, i * sh + u * dh, j * sw + v * dw]).sum(1)
+                        out[:, k, i, j] += (
+                            weight[i, j, k, :, u, v] * xp[:, :, i * sh + u * dh, j * sw + v * dw]
+                        ).sum(1)
                 if bias is not None:
                     out[:, k, i, j] += bias[k, i, j]
     return out
 
 
-@pytest.mark.parametrize("kernel,stride,padding,dilation,bias", [
-    ((3, 3), (1, 1), (0, 0), (1, 1), True),
-    ((3, 2), (2, 1), (1, 0), (1, 1), True),
-    ((2, 3), (1, 2), (2, 1), (2, 1), False),
-])
+@pytest.mark.parametrize(
+    "kernel,stride,padding,dilation,bias",
+    [
+        ((3, 3), (1, 1), (0, 0), (1, 1), True),
+        ((3, 2), (2, 1), (1, 0), (1, 1), True),
+        ((2, 3), (1, 2), (2, 1), (2, 1), False),
+    ],
+)
 def test_locally_connected_matches_a_naive_loop(kernel, stride, padding, dilation, bias):
     torch.manual_seed(0)
-    layer = LocallyConnected2d(2, 3, kernel, (7, 6), stride, padding, dilation, bias=bias,
-                               dtype=torch.float64)
+    layer = LocallyConnected2d(
+        2, 3, kernel, (7, 6), stride, padding, dilation, bias=bias, dtype=torch.float64
+    )
     x = torch.randn(2, 2, 7, 6, dtype=torch.float64)
     want = naive_locally_connected(x, layer.weight, layer.bias, stride, padding, dilation)
     got = layer(x)
@@ -79,8 +84,11 @@ def test_locally_connected_gradcheck_and_parameter_count():
     torch.manual_seed(0)
     lc = LocallyConnected2d(2, 2, 2, (4, 3), stride=(1, 2), padding=1, dtype=torch.float64)
     x = torch.randn(1, 2, 4, 3, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda x, w, b: locally_connected2d(x, w, b, (1, 2), 1),
-                                    (x, lc.weight, lc.bias), fast_mode=True)
+    assert torch.autograd.gradcheck(
+        lambda x, w, b: locally_connected2d(x, w, b, (1, 2), 1),
+        (x, lc.weight, lc.bias),
+        fast_mode=True,
+    )
     # the lecture's 200x200 -> 40K units with 10x10 windows (209x209 gives 200x200 positions)
     big = LocallyConnected2d(1, 1, 10, 209, bias=False, device="meta")
     assert big.output_size == (200, 200)
@@ -110,7 +118,7 @@ def test_maxout_layers_take_the_max_of_their_pieces():
     mc = MaxoutConv2d(2, 3, 3, pieces=3, padding=1)
     x = torch.randn(2, 2, 6, 5)
     z = mc.conv(x)
-    want = torch.stack([z[:, 3 * j: 3 * j + 3].amax(1) for j in range(3)], 1)
+    want = torch.stack([z[:, 3 * j : 3 * j + 3].amax(1) for j in range(3)], 1)
     assert mc(x).shape == (2, 3, 6, 5)
     torch.testing.assert_close(mc(x), want)
 
@@ -118,8 +126,9 @@ def test_maxout_layers_take_the_max_of_their_pieces():
 def test_maxout_of_x_and_zero_is_relu_and_of_x_and_tenth_x_is_leaky_relu():
     x = torch.linspace(-3, 3, 61)
     torch.testing.assert_close(maxout(torch.stack([x, 0 * x], -1), 2, dim=-1)[..., 0], F.relu(x))
-    torch.testing.assert_close(maxout(torch.stack([x, 0.1 * x], -1), 2, dim=-1)[..., 0],
-                               LeakyReLU()(x))
+    torch.testing.assert_close(
+        maxout(torch.stack([x, 0.1 * x], -1), 2, dim=-1)[..., 0], LeakyReLU()(x)
+    )
     with pytest.raises(PixelsmithError, match="multiple"):
         maxout(torch.zeros(2, 5), 2)
 

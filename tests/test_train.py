@@ -20,8 +20,26 @@ from pixelsmith.tasks.superres import SuperRes
 from pixelsmith.train import TrainConfig, Trainer
 from pixelsmith.weights import load_model, read_weights
 
-SMALL = ["--model", "lrnet_s", "--width", "8", "--blocks", "1", "--batch-size", "4",
-         "--patch-size", "24", "--lr", "3e-3", "--warmup-steps", "2", "--threads", "1", "--seed", "7"]
+SMALL = [
+    "--model",
+    "lrnet_s",
+    "--width",
+    "8",
+    "--blocks",
+    "1",
+    "--batch-size",
+    "4",
+    "--patch-size",
+    "24",
+    "--lr",
+    "3e-3",
+    "--warmup-steps",
+    "2",
+    "--threads",
+    "1",
+    "--seed",
+    "7",
+]
 
 
 def _cli(*args: str) -> list[str]:
@@ -29,9 +47,20 @@ def _cli(*args: str) -> list[str]:
 
 
 def _config(photo_dir: Path, out: Path, steps: int, **kw) -> TrainConfig:
-    return TrainConfig(model="lrnet_s", model_kwargs={"width": 8, "blocks": 1}, data=[str(photo_dir)],
-                       out=str(out), steps=steps, batch_size=4, patch_size=24, lr=3e-3,
-                       warmup_steps=2, threads=1, seed=7, **kw)
+    return TrainConfig(
+        model="lrnet_s",
+        model_kwargs={"width": 8, "blocks": 1},
+        data=[str(photo_dir)],
+        out=str(out),
+        steps=steps,
+        batch_size=4,
+        patch_size=24,
+        lr=3e-3,
+        warmup_steps=2,
+        threads=1,
+        seed=7,
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -46,9 +75,25 @@ def test_resume_after_kill_is_bit_exact(photo_dir, tmp_path, one_thread):
     straight = Trainer(_config(photo_dir, tmp_path / "a", steps, ckpt_every=10), SuperRes(2)).run()
 
     out = tmp_path / "b"
-    proc = subprocess.Popen(_cli("train", "superres", "--scale", "2", *SMALL, "--data", str(photo_dir),
-                                 "--out", str(out), "--steps", str(steps), "--ckpt-every", "10"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        _cli(
+            "train",
+            "superres",
+            "--scale",
+            "2",
+            *SMALL,
+            "--data",
+            str(photo_dir),
+            "--out",
+            str(out),
+            "--steps",
+            str(steps),
+            "--ckpt-every",
+            "10",
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     ckpt = out / "checkpoint.pt"
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
@@ -71,8 +116,9 @@ def test_resume_after_kill_is_bit_exact(photo_dir, tmp_path, one_thread):
 
 
 def test_training_learns_and_records_everything(photo_dir, tmp_path, one_thread, shared_data):
-    cfg = _config(photo_dir, tmp_path, 60, val_every=60, ckpt_every=10,
-                  val_data=str(shared_data / "set5"))
+    cfg = _config(
+        photo_dir, tmp_path, 60, val_every=60, ckpt_every=10, val_data=str(shared_data / "set5")
+    )
     path = Trainer(cfg, SuperRes(2), command="pixelsmith train superres (test)").run()
     model, info = load_model(path)
     assert info.task == "superres" and info.arch == "lrnet_s"
@@ -81,8 +127,9 @@ def test_training_learns_and_records_everything(photo_dir, tmp_path, one_thread,
     assert info.command == "pixelsmith train superres (test)"
     assert set(info.metrics) == {"psnr", "ssim"}
     # an untrained LRNet is nearest-neighbour upsampling (its last layer starts at zero)
-    nearest = SuperRes(2).evaluate(create_model("lrnet_s", scale=2, width=8, blocks=1),
-                                   shared_data / "set5")
+    nearest = SuperRes(2).evaluate(
+        create_model("lrnet_s", scale=2, width=8, blocks=1), shared_data / "set5"
+    )
     assert info.metrics["psnr"] > nearest["psnr"] + 0.5
     log = (tmp_path / "log.csv").read_text().splitlines()
     assert log[0].startswith("step,loss,lr")
@@ -103,8 +150,11 @@ def test_resume_refuses_other_settings(photo_dir, tmp_path, one_thread):
 
 
 def test_config_errors_are_clear(photo_dir, tmp_path):
-    for bad, match in (({"val_every": 0}, "--val-every"), ({"ema": 1.0}, "--ema"),
-                       ({"model": "smallconvnet"}, "classify model")):
+    for bad, match in (
+        ({"val_every": 0}, "--val-every"),
+        ({"ema": 1.0}, "--ema"),
+        ({"model": "smallconvnet"}, "classify model"),
+    ):
         cfg = dataclasses.replace(_config(photo_dir, tmp_path, 4), **bad)
         with pytest.raises(PixelsmithError, match=match):
             Trainer(cfg, SuperRes(2))
@@ -133,10 +183,31 @@ def test_torchrun_two_processes(photo_dir, tmp_path):
     """DistributedDataParallel on CPU (gloo) under torchrun; rank 0 writes the weights."""
     out = tmp_path / "ddp"
     torchrun = Path(sys.executable).with_name("torchrun")
-    r = subprocess.run([str(torchrun), "--nproc_per_node", "2", "--master_port", "29517",
-                        "-m", "pixelsmith.cli", "train", "superres", "--scale", "2", *SMALL,
-                        "--data", str(photo_dir), "--out", str(out), "--steps", "6"],
-                       capture_output=True, text=True, timeout=240)
+    r = subprocess.run(
+        [
+            str(torchrun),
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            "29517",
+            "-m",
+            "pixelsmith.cli",
+            "train",
+            "superres",
+            "--scale",
+            "2",
+            *SMALL,
+            "--data",
+            str(photo_dir),
+            "--out",
+            str(out),
+            "--steps",
+            "6",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     model, info = load_model(out / "weights.safetensors")
     assert info.config["steps"] == 6

@@ -42,9 +42,15 @@ class TinyNet(nn.Module):
 
     def __init__(self, in_channels: int = 1) -> None:
         super().__init__()
-        self.features = nn.Sequential(OrderedDict(
-            conv1=nn.Conv2d(in_channels, 6, 3, padding=1), act1=nn.ReLU(inplace=True),
-            pool1=nn.MaxPool2d(2), conv2=nn.Conv2d(6, 8, 3, padding=1), act2=nn.ReLU()))
+        self.features = nn.Sequential(
+            OrderedDict(
+                conv1=nn.Conv2d(in_channels, 6, 3, padding=1),
+                act1=nn.ReLU(inplace=True),
+                pool1=nn.MaxPool2d(2),
+                conv2=nn.Conv2d(6, 8, 3, padding=1),
+                act2=nn.ReLU(),
+            )
+        )
         self.head = nn.Linear(8, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -58,9 +64,15 @@ def tiny(in_channels: int = 1) -> TinyNet:
 
 def edge_net(channels: int = 1) -> nn.Sequential:
     """Hand-set: Sobel x and y (bias 0.05) -> ReLU -> maxpool 2 -> 3x3 sum (x 0.25) -> ReLU."""
-    net = nn.Sequential(OrderedDict(
-        conv1=nn.Conv2d(channels, 2, 3, padding=1), act1=nn.ReLU(), pool1=nn.MaxPool2d(2),
-        conv2=nn.Conv2d(2, 1, 3, padding=1), act2=nn.ReLU()))
+    net = nn.Sequential(
+        OrderedDict(
+            conv1=nn.Conv2d(channels, 2, 3, padding=1),
+            act1=nn.ReLU(),
+            pool1=nn.MaxPool2d(2),
+            conv2=nn.Conv2d(2, 1, 3, padding=1),
+            act2=nn.ReLU(),
+        )
+    )
     with torch.no_grad():
         net.conv1.weight[0] = SOBEL / channels
         net.conv1.weight[1] = SOBEL.T / channels
@@ -75,19 +87,28 @@ def edge_net(channels: int = 1) -> nn.Sequential:
 
 
 def test_layer_names_are_convs_and_leaves_in_order():
-    assert layer_names(tiny()) == ["features.conv1", "features.act1", "features.pool1",
-                                   "features.conv2", "features.act2", "head"]
+    assert layer_names(tiny()) == [
+        "features.conv1",
+        "features.act1",
+        "features.pool1",
+        "features.conv2",
+        "features.act2",
+        "head",
+    ]
     assert layer_names(create_model("srcnn_955")) == ["conv1", "conv2", "conv3", "relu"]
     assert get_layer(create_model("lrnet_s"), "body.0.conv1") is not None  # a nested name
 
 
-@pytest.mark.parametrize("call", [
-    lambda m: get_layer(m, "conv9"),
-    lambda m: activation_maps(m, torch.rand(1, 8, 8), "conv9"),
-    lambda m: filter_grid(m, "conv9"),
-    lambda m: top_patches(m, [torch.rand(1, 8, 8)], "conv9", 0),
-    lambda m: fv.visualize_feature(m, "conv9", 0, steps=1),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m: get_layer(m, "conv9"),
+        lambda m: activation_maps(m, torch.rand(1, 8, 8), "conv9"),
+        lambda m: filter_grid(m, "conv9"),
+        lambda m: top_patches(m, [torch.rand(1, 8, 8)], "conv9", 0),
+        lambda m: fv.visualize_feature(m, "conv9", 0, steps=1),
+    ],
+)
 def test_unknown_layer_lists_the_valid_names(call):
     model = tiny()
     with pytest.raises(PixelsmithError, match="unknown layer 'conv9'") as err:
@@ -192,19 +213,22 @@ def test_activation_maps_equal_a_manual_forward(tmp_path):
     f = model.features
     manual = f.conv2(f.pool1(torch.relu(f.conv1(x[None]))))[0]
     torch.testing.assert_close(activation_maps(model, x, "features.conv2"), manual)
-    torch.testing.assert_close(activation_maps(model, x[None], "features.act2"),
-                               manual[None].relu())
+    torch.testing.assert_close(
+        activation_maps(model, x[None], "features.act2"), manual[None].relu()
+    )
     # SRCNN starts with bicubic upscaling; conv1 runs on the upscaled image
     srcnn = create_model("srcnn_955", scale=3).eval()
-    torch.testing.assert_close(activation_maps(srcnn, x, "conv1"),
-                               srcnn.conv1(imresize(x[None], 3))[0])
+    torch.testing.assert_close(
+        activation_maps(srcnn, x, "conv1"), srcnn.conv1(imresize(x[None], 3))[0]
+    )
     # the shared ReLU runs twice: call=1 is after conv2
     second = activation_maps(srcnn, x, "relu", call=1)
     assert second.shape == (32, 60, 60) and second.min() >= 0
     # colour input to a grey model goes through luma
     rgb = x.expand(3, -1, -1)
-    torch.testing.assert_close(activation_maps(model, rgb, "features.conv1"),
-                               activation_maps(model, x, "features.conv1"))
+    torch.testing.assert_close(
+        activation_maps(model, rgb, "features.conv1"), activation_maps(model, x, "features.conv1")
+    )
     grid = activation_grid(manual, zoom=1, pad=1)
     assert grid.shape == (1, 3 * 11 + 1, 3 * 11 + 1)  # 8 maps of 10x10, 3 per row
     tile = grid[0, 1:11, 1:11]
@@ -326,8 +350,9 @@ def test_top_patch_through_a_pooled_net_holds_the_pattern(tmp_path):
 
 def test_receptive_field_by_gradient_and_by_nan():
     torch.manual_seed(0)
-    net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                        nn.Conv2d(2, 2, 3, padding=1))
+    net = nn.Sequential(
+        nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(2, 2, 3, padding=1)
+    )
     # pooled (i, j) -> pooled i-1..i+1 -> conv rows 2i-2..2i+3 -> input rows 2i-3..2i+4
     for method in ("gradient", "nan"):
         assert receptive_field(net, "3", (1, 24, 24), 5, 6, method=method) == (7, 9, 8, 8)
@@ -390,8 +415,9 @@ def test_compare_feature_vis_puts_naive_above_full(tmp_path):
     grid, results = fv.compare_feature_vis(edge_net(), "act2", [0], size=(12, 12), steps=4, zoom=1)
     assert grid.shape == (1, 2 * 14 + 2, 14 + 2) and len(results) == 2
     torch.testing.assert_close(grid[0, 2:14, 2:14], results[0].image[0])
-    path, res = fv.save_feature_vis(edge_net(), "act2", [0], tmp_path / "fv.png", size=(12, 12),
-                                    steps=2)
+    path, res = fv.save_feature_vis(
+        edge_net(), "act2", [0], tmp_path / "fv.png", size=(12, 12), steps=2
+    )
     assert path.is_file() and len(res) == 1
 
 

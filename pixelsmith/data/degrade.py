@@ -48,9 +48,16 @@ def random_blur_kernel(g: torch.Generator, size: int = 15) -> torch.Tensor:
     return F.pad(k, [(size - length) // 2] * 4)
 
 
-def blur(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    kernels = torch.stack([random_blur_kernel(g) for _ in range(x.shape[0])])
+def blur_with(x: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
+    """Correlate each image of ``x`` ``(N, C, H, W)`` with its kernel ``(N, k, k)`` (or one ``(k, k)``)."""
+    if kernels.dim() == 2:
+        kernels = kernels.expand(x.shape[0], -1, -1)
     return kornia.filters.filter2d(x, kernels, border_type="reflect")
+
+
+def blur(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """A random blur (:func:`random_blur_kernel`) per image."""
+    return blur_with(x, torch.stack([random_blur_kernel(g) for _ in range(x.shape[0])]))
 
 
 def add_noise(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
@@ -69,27 +76,31 @@ def add_noise(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     return torch.stack(out)
 
 
+def jpeg_compress(img: torch.Tensor, quality: int) -> torch.Tensor:
+    """One image ``(C, H, W)`` through real JPEG (Pillow, 4:2:0 chroma) at ``quality``."""
+    arr = (img.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).squeeze(-1).numpy()
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="JPEG", quality=quality)
+    dec = torch.from_numpy(np.asarray(Image.open(buf), dtype=np.float32) / 255)
+    return dec[None] if dec.ndim == 2 else dec.permute(2, 0, 1)
+
+
 def jpeg(x: torch.Tensor, g: torch.Generator, quality: tuple[int, int] = (40, 95)) -> torch.Tensor:
-    """Real JPEG compression (Pillow, 4:2:0 chroma) at a random quality per image."""
-    out = []
-    for img in x.clamp(0, 1):
-        q = int(_u(g, *quality))
-        arr = (img * 255).round().byte().permute(1, 2, 0).squeeze(-1).numpy()
-        buf = io.BytesIO()
-        Image.fromarray(arr).save(buf, format="JPEG", quality=q)
-        dec = np.asarray(Image.open(io.BytesIO(buf.getvalue())), dtype=np.float32) / 255
-        t = torch.from_numpy(dec.copy())
-        out.append(t[None] if t.ndim == 2 else t.permute(2, 0, 1))
-    return torch.stack(out)
+    """JPEG compression at a random quality per image."""
+    return torch.stack([jpeg_compress(img, int(_u(g, *quality))) for img in x])
 
 
-def random_resize(x: torch.Tensor, g: torch.Generator, lo: float = 0.5, hi: float = 1.5) -> torch.Tensor:
+def random_resize(
+    x: torch.Tensor, g: torch.Generator, lo: float = 0.5, hi: float = 1.5
+) -> torch.Tensor:
     f = _u(g, lo, hi)
     size = (max(8, round(x.shape[-2] * f)), max(8, round(x.shape[-1] * f)))
     mode = ["bicubic", "bilinear", "area"][int(torch.randint(0, 3, (), generator=g))]
     if mode == "bicubic":
         return imresize(x, size=size)
-    return F.interpolate(x, size=size, mode=mode, **({} if mode == "area" else {"align_corners": False}))
+    return F.interpolate(
+        x, size=size, mode=mode, **({} if mode == "area" else {"align_corners": False})
+    )
 
 
 def real_world_degrade(hr: torch.Tensor, scale: int, g: torch.Generator) -> torch.Tensor:

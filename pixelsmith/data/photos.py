@@ -31,7 +31,9 @@ class PhotoFolder:
     ``min_size`` on either side are skipped (they cannot give a crop).
     """
 
-    def __init__(self, sources: Iterable[str | Path], min_size: int = 0, cache: bool = True) -> None:
+    def __init__(
+        self, sources: Iterable[str | Path], min_size: int = 0, cache: bool = True
+    ) -> None:
         self.cache = cache
         self.paths: list[Path] = []
         self.sizes: list[tuple[int, int]] = []
@@ -45,7 +47,9 @@ class PhotoFolder:
             if cache:
                 self.images.append(img)
         if not self.paths:
-            raise PixelsmithError(f"no usable training images (need sides >= {min_size} px) in {sources}")
+            raise PixelsmithError(
+                f"no usable training images (need sides >= {min_size} px) in {sources}"
+            )
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -58,8 +62,9 @@ class PhotoFolder:
         """Photo ``i`` as uint8 ``(3, H, W)``."""
         return self.images[i] if self.cache else _load_uint8(self.paths[i])
 
-    def random_crops(self, n: int, size: int, generator: torch.Generator,
-                     augment: bool = True) -> torch.Tensor:
+    def random_crops(
+        self, n: int, size: int, generator: torch.Generator, augment: bool = True
+    ) -> torch.Tensor:
         """``n`` random ``size x size`` crops as float32 ``(n, 3, size, size)`` in [0, 1].
 
         Images are drawn in proportion to their area, then flipped/transposed at random (the 8
@@ -73,7 +78,7 @@ class PhotoFolder:
             h, w = im.shape[-2:]
             y = int(torch.randint(0, h - size + 1, (1,), generator=generator))
             x = int(torch.randint(0, w - size + 1, (1,), generator=generator))
-            crop = im[:, y:y + size, x:x + size]
+            crop = im[:, y : y + size, x : x + size]
             if augment:
                 flips = torch.randint(0, 2, (3,), generator=generator).tolist()
                 if flips[0]:

@@ -23,19 +23,35 @@ class SmallConvNet(nn.Module):
     """Input ``(B, in_channels, input_size, input_size)`` in [0, 1]; output ``(B, num_classes)``
     logits."""
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 2, input_size: int = 25,
-                 widths: tuple[int, ...] = (8, 16, 32), hidden: int = 32) -> None:
+    def __init__(
+        self,
+        in_channels: int = 1,
+        num_classes: int = 2,
+        input_size: int = 25,
+        widths: tuple[int, ...] = (8, 16, 32),
+        hidden: int = 32,
+    ) -> None:
         super().__init__()
         self.in_channels, self.num_classes, self.input_size = in_channels, num_classes, input_size
         blocks, c, n = [], in_channels, input_size
         for w in widths:
-            blocks.append(nn.Sequential(OrderedDict(
-                conv=nn.Conv2d(c, w, 3, padding=1), act=nn.ReLU(), pool=nn.MaxPool2d(2))))
+            blocks.append(
+                nn.Sequential(
+                    OrderedDict(
+                        conv=nn.Conv2d(c, w, 3, padding=1), act=nn.ReLU(), pool=nn.MaxPool2d(2)
+                    )
+                )
+            )
             c, n = w, conv_output_size(n, 2, 2)
         self.features = nn.Sequential(*blocks)
-        self.classifier = nn.Sequential(OrderedDict(
-            flatten=nn.Flatten(), fc1=nn.Linear(c * n * n, hidden), act=nn.ReLU(),
-            fc2=nn.Linear(hidden, num_classes)))
+        self.classifier = nn.Sequential(
+            OrderedDict(
+                flatten=nn.Flatten(),
+                fc1=nn.Linear(c * n * n, hidden),
+                act=nn.ReLU(),
+                fc2=nn.Linear(hidden, num_classes),
+            )
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))

@@ -24,8 +24,16 @@ class SRCNN(nn.Module):
     Output ``(B, C, scale*h, scale*w)``: the restored image (not clamped).
     """
 
-    def __init__(self, scale: int = 3, f1: int = 9, f2: int = 5, f3: int = 5, n1: int = 64,
-                 n2: int = 32, channels: int = 1) -> None:
+    def __init__(
+        self,
+        scale: int = 3,
+        f1: int = 9,
+        f2: int = 5,
+        f3: int = 5,
+        n1: int = 64,
+        n2: int = 32,
+        channels: int = 1,
+    ) -> None:
         super().__init__()
         self.scale = scale
         self.in_channels = self.out_channels = channels

@@ -27,8 +27,9 @@ from torch.nn.modules.utils import _pair
 from pixelsmith.errors import PixelsmithError
 
 
-def conv_output_size(n: int, kernel: int, stride: int = 1, padding: int = 0,
-                     dilation: int = 1) -> int:
+def conv_output_size(
+    n: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1
+) -> int:
     """Output length of a convolution or pooling along one axis of length ``n``:
 
         floor((n + 2 padding - dilation (kernel - 1) - 1) / stride) + 1
@@ -39,24 +40,36 @@ def conv_output_size(n: int, kernel: int, stride: int = 1, padding: int = 0,
         PixelsmithError: kernel, stride or dilation below 1, negative padding, or an empty output.
     """
     if kernel < 1 or stride < 1 or dilation < 1 or padding < 0:
-        raise PixelsmithError(f"invalid geometry: kernel={kernel} stride={stride} "
-                              f"padding={padding} dilation={dilation}")
+        raise PixelsmithError(
+            f"invalid geometry: kernel={kernel} stride={stride} "
+            f"padding={padding} dilation={dilation}"
+        )
     out = (n + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
     if out < 1:
-        raise PixelsmithError(f"a kernel of {kernel} (dilation {dilation}) does not fit an input "
-                              f"of {n} with padding {padding}")
+        raise PixelsmithError(
+            f"a kernel of {kernel} (dilation {dilation}) does not fit an input "
+            f"of {n} with padding {padding}"
+        )
     return out
 
 
-def conv_output_shape(in_shape: Sequence[int], out_channels: int, kernel: int | tuple[int, int],
-                      stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
-                      dilation: int | tuple[int, int] = 1) -> tuple[int, int, int]:
+def conv_output_shape(
+    in_shape: Sequence[int],
+    out_channels: int,
+    kernel: int | tuple[int, int],
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+) -> tuple[int, int, int]:
     """``(C, H, W)`` through ``out_channels`` filters of size ``kernel`` gives
     ``(out_channels, H', W')``."""
     _, h, w = in_shape
     k, s, p, d = _pair(kernel), _pair(stride), _pair(padding), _pair(dilation)
-    return (out_channels, conv_output_size(h, k[0], s[0], p[0], d[0]),
-            conv_output_size(w, k[1], s[1], p[1], d[1]))
+    return (
+        out_channels,
+        conv_output_size(h, k[0], s[0], p[0], d[0]),
+        conv_output_size(w, k[1], s[1], p[1], d[1]),
+    )
 
 
 def fully_connected_params(in_shape: Sequence[int], hidden: int, bias: bool = False) -> int:
@@ -65,8 +78,9 @@ def fully_connected_params(in_shape: Sequence[int], hidden: int, bias: bool = Fa
     return math.prod(in_shape) * hidden + (hidden if bias else 0)
 
 
-def locally_connected_params(in_shape: Sequence[int], hidden: int, kernel: int | tuple[int, int],
-                             bias: bool = False) -> int:
+def locally_connected_params(
+    in_shape: Sequence[int], hidden: int, kernel: int | tuple[int, int], bias: bool = False
+) -> int:
     """Weights when each of ``hidden`` units sees its own ``kernel`` window through all channels.
 
     ``in_shape`` is ``(C, H, W)``: ``hidden * C * kh * kw`` (plus ``hidden`` biases). The number of
@@ -79,14 +93,20 @@ def locally_connected_params(in_shape: Sequence[int], hidden: int, kernel: int |
     return hidden * c * kh * kw + (hidden if bias else 0)
 
 
-def conv_params(in_channels: int, out_channels: int, kernel: int | tuple[int, int],
-                bias: bool = False, groups: int = 1) -> int:
+def conv_params(
+    in_channels: int,
+    out_channels: int,
+    kernel: int | tuple[int, int],
+    bias: bool = False,
+    groups: int = 1,
+) -> int:
     """Weights of a convolution: ``out_channels * in_channels / groups * kh * kw``, shared by all
     positions, whatever the image size (plus ``out_channels`` biases with ``bias``)."""
     kh, kw = _pair(kernel)
     if in_channels % groups or out_channels % groups:
-        raise PixelsmithError(f"groups={groups} must divide in_channels={in_channels} "
-                              f"and out_channels={out_channels}")
+        raise PixelsmithError(
+            f"groups={groups} must divide in_channels={in_channels} and out_channels={out_channels}"
+        )
     return out_channels * (in_channels // groups) * kh * kw + (out_channels if bias else 0)
 
 
@@ -136,8 +156,17 @@ class Summary:
 
     def table(self) -> str:
         head = ("layer", "kind", "output", "params", "mult-adds", "RF")
-        body = [(r.name, r.kind, "x".join(map(str, r.output_shape)) or "-", f"{r.params:,}",
-                 f"{r.macs:,}", _rf_text(r.receptive_field)) for r in self.rows]
+        body = [
+            (
+                r.name,
+                r.kind,
+                "x".join(map(str, r.output_shape)) or "-",
+                f"{r.params:,}",
+                f"{r.macs:,}",
+                _rf_text(r.receptive_field),
+            )
+            for r in self.rows
+        ]
         widths = [max(len(x[i]) for x in [head, *body]) for i in range(len(head))]
 
         def line(cells: Sequence[str]) -> str:
@@ -147,9 +176,16 @@ class Summary:
 
         rule = "-" * len(line(head))
         shape = "x".join(map(str, self.input_shape))
-        return "\n".join([line(head), rule, *map(line, body), rule,
-                          f"input {shape}: {self.total_params:,} parameters "
-                          f"({self.trainable_params:,} trainable), {self.total_macs:,} mult-adds"])
+        return "\n".join(
+            [
+                line(head),
+                rule,
+                *map(line, body),
+                rule,
+                f"input {shape}: {self.total_params:,} parameters "
+                f"({self.trainable_params:,} trainable), {self.total_macs:,} mult-adds",
+            ]
+        )
 
     __str__ = table
 
@@ -169,8 +205,9 @@ class _Geometry:
 
     def then(self, kernel, stride, dilation=1) -> _Geometry:
         k, s, d = _pair(kernel), _pair(stride), _pair(dilation)
-        rf = tuple(r + dd * (kk - 1) * j
-                   for r, kk, dd, j in zip(self.rf, k, d, self.jump, strict=True))
+        rf = tuple(
+            r + dd * (kk - 1) * j for r, kk, dd, j in zip(self.rf, k, d, self.jump, strict=True)
+        )
         return _Geometry(rf, tuple(j * ss for j, ss in zip(self.jump, s, strict=True)))
 
     def upsampled(self, factor) -> _Geometry:
@@ -178,8 +215,12 @@ class _Geometry:
         return _Geometry(self.rf, tuple(j / ff for j, ff in zip(self.jump, f, strict=True)))
 
 
-def _next_geometry(module: nn.Module, g: _Geometry, x: torch.Tensor, image_hw: tuple[int, int],
-                   ) -> _Geometry:
+def _next_geometry(
+    module: nn.Module,
+    g: _Geometry,
+    x: torch.Tensor,
+    image_hw: tuple[int, int],
+) -> _Geometry:
     from pixelsmith.nn.layers import LocallyConnected2d
 
     spatial = x.ndim == 4
@@ -191,21 +232,27 @@ def _next_geometry(module: nn.Module, g: _Geometry, x: torch.Tensor, image_hw: t
     if isinstance(module, nn.Conv2d | LocallyConnected2d):
         return g.then(module.kernel_size, module.stride, module.dilation)
     if isinstance(module, nn.MaxPool2d | nn.AvgPool2d | nn.LPPool2d) and spatial:
-        return g.then(module.kernel_size, module.stride or module.kernel_size,
-                      getattr(module, "dilation", 1))
+        return g.then(
+            module.kernel_size, module.stride or module.kernel_size, getattr(module, "dilation", 1)
+        )
     if isinstance(module, nn.AdaptiveMaxPool2d | nn.AdaptiveAvgPool2d) and spatial:
         n = x.shape[-2:]
         o = [a if b is None else b for a, b in zip(n, _pair(module.output_size), strict=True)]
-        return g.then([math.ceil(a / b) for a, b in zip(n, o, strict=True)],
-                      [max(1, a // b) for a, b in zip(n, o, strict=True)])
+        return g.then(
+            [math.ceil(a / b) for a, b in zip(n, o, strict=True)],
+            [max(1, a // b) for a, b in zip(n, o, strict=True)],
+        )
     if isinstance(module, nn.PixelUnshuffle):
         return g.then(module.downscale_factor, module.downscale_factor)
     if isinstance(module, nn.PixelShuffle):
         return g.upsampled(module.upscale_factor)
     if isinstance(module, nn.Upsample) and module.scale_factor is not None:
         up = g.upsampled(module.scale_factor)
-        return up if module.mode == "nearest" else _Geometry(
-            tuple(r + j for r, j in zip(up.rf, g.jump, strict=True)), up.jump)
+        return (
+            up
+            if module.mode == "nearest"
+            else _Geometry(tuple(r + j for r, j in zip(up.rf, g.jump, strict=True)), up.jump)
+        )
     if isinstance(module, nn.Linear | nn.Bilinear) and not spatial:
         return _Geometry((float(image_hw[0]), float(image_hw[1])), g.jump)
     return g
@@ -240,8 +287,13 @@ def _first_tensor(obj) -> torch.Tensor | None:
 
 
 @torch.no_grad()
-def summary(model: nn.Module, input_shape: Sequence[int], *,
-            device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> Summary:
+def summary(
+    model: nn.Module,
+    input_shape: Sequence[int],
+    *,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> Summary:
     """Run ``model`` once on a zero input of ``(1, *input_shape)`` and account for every layer.
 
     Works on any ``nn.Module``: forward hooks on its leaf modules (and on any module holding
@@ -265,10 +317,14 @@ def summary(model: nn.Module, input_shape: Sequence[int], *,
     """
     input_shape = tuple(int(n) for n in input_shape)
     first = next(model.parameters(), None)
-    device = torch.device(device) if device is not None else (
-        first.device if first is not None else torch.device("cpu"))
-    dtype = dtype or (first.dtype if first is not None and first.is_floating_point()
-                      else torch.float32)
+    device = (
+        torch.device(device)
+        if device is not None
+        else (first.device if first is not None else torch.device("cpu"))
+    )
+    dtype = dtype or (
+        first.dtype if first is not None and first.is_floating_point() else torch.float32
+    )
     x = torch.zeros((1, *input_shape), device=device, dtype=dtype)
     image_hw = input_shape[-2:] if len(input_shape) >= 3 else None
 
@@ -297,13 +353,22 @@ def summary(model: nn.Module, input_shape: Sequence[int], *,
             geometry[id(out)] = (out, g)
             state["last"] = g
             rf = (math.ceil(g.rf[0] - 1e-9), math.ceil(g.rf[1] - 1e-9))
-        rows.append(LayerRow(name=names.get(module) or type(module).__name__,
-                             kind=type(module).__name__, output_shape=tuple(out.shape[1:]),
-                             params=sum(p.numel() for p in own),
-                             macs=_macs(module, inp, out), receptive_field=rf))
+        rows.append(
+            LayerRow(
+                name=names.get(module) or type(module).__name__,
+                kind=type(module).__name__,
+                output_shape=tuple(out.shape[1:]),
+                params=sum(p.numel() for p in own),
+                macs=_macs(module, inp, out),
+                receptive_field=rf,
+            )
+        )
 
-    hooked = [m for m in model.modules() if not any(True for _ in m.children())
-              or any(True for _ in m.parameters(recurse=False))]
+    hooked = [
+        m
+        for m in model.modules()
+        if not any(True for _ in m.children()) or any(True for _ in m.parameters(recurse=False))
+    ]
     handles = [m.register_forward_hook(hook) for m in hooked]
     was_training = model.training
     try:
@@ -315,7 +380,10 @@ def summary(model: nn.Module, input_shape: Sequence[int], *,
         model.train(was_training)
 
     params = list(model.parameters())
-    return Summary(input_shape=input_shape, rows=rows,
-                   total_params=sum(p.numel() for p in params),
-                   trainable_params=sum(p.numel() for p in params if p.requires_grad),
-                   total_macs=sum(r.macs for r in rows))
+    return Summary(
+        input_shape=input_shape,
+        rows=rows,
+        total_params=sum(p.numel() for p in params),
+        trainable_params=sum(p.numel() for p in params if p.requires_grad),
+        total_macs=sum(r.macs for r in rows),
+    )

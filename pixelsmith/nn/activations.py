@@ -82,8 +82,9 @@ def _split_pieces(z: torch.Tensor, pieces: int, dim: int) -> tuple[torch.Tensor,
     dim = dim % z.ndim
     if pieces < 1 or z.shape[dim] % pieces:
         raise PixelsmithError(
-            f"maxout: dimension {dim} of size {z.shape[dim]} is not a multiple of pieces={pieces}")
-    shape = (*z.shape[:dim], z.shape[dim] // pieces, pieces, *z.shape[dim + 1:])
+            f"maxout: dimension {dim} of size {z.shape[dim]} is not a multiple of pieces={pieces}"
+        )
+    shape = (*z.shape[:dim], z.shape[dim] // pieces, pieces, *z.shape[dim + 1 :])
     return z.reshape(shape), dim + 1
 
 
@@ -113,8 +114,9 @@ class LeakyReLU(nn.LeakyReLU):
         super().__init__(negative_slope, inplace)
 
 
-ACTIVATIONS: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor],
-                             Callable[[torch.Tensor], torch.Tensor]]] = {
+ACTIVATIONS: dict[
+    str, tuple[Callable[[torch.Tensor], torch.Tensor], Callable[[torch.Tensor], torch.Tensor]]
+] = {
     "sigmoid": (sigmoid, sigmoid_grad),
     "tanh": (tanh, tanh_grad),
     "relu": (relu, relu_grad),

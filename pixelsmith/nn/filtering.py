@@ -41,8 +41,9 @@ def _border_index(n: int, before: int, after: int, border: str) -> torch.Tensor:
     return torch.where(i >= n, 2 * n - 2 - i, i)
 
 
-def pad_image(image: torch.Tensor, top: int, bottom: int, left: int, right: int,
-              border: str = "reflect") -> torch.Tensor:
+def pad_image(
+    image: torch.Tensor, top: int, bottom: int, left: int, right: int, border: str = "reflect"
+) -> torch.Tensor:
     """Pad the last two dims of ``(..., H, W)`` by the given amounts (any size, even beyond the
     image) in one of :data:`BORDERS`."""
     if border not in BORDERS:
@@ -55,8 +56,9 @@ def pad_image(image: torch.Tensor, top: int, bottom: int, left: int, right: int,
     return image.index_select(-2, rows).index_select(-1, cols)
 
 
-def filter_image(image: torch.Tensor, kernel: torch.Tensor,
-                 border: str = "reflect") -> torch.Tensor:
+def filter_image(
+    image: torch.Tensor, kernel: torch.Tensor, border: str = "reflect"
+) -> torch.Tensor:
     """Correlate every channel of ``image`` with ``kernel``; same size out.
 
     Args:
@@ -70,12 +72,15 @@ def filter_image(image: torch.Tensor, kernel: torch.Tensor,
         The filtered image, same shape and dtype as ``image``.
     """
     if image.ndim not in (3, 4) or not image.is_floating_point():
-        raise PixelsmithError(f"filter_image needs a float (C, H, W) or (B, C, H, W) image, got "
-                              f"{image.dtype} {tuple(image.shape)}")
+        raise PixelsmithError(
+            f"filter_image needs a float (C, H, W) or (B, C, H, W) image, got "
+            f"{image.dtype} {tuple(image.shape)}"
+        )
     kernel = torch.as_tensor(kernel, dtype=image.dtype, device=image.device)
     if kernel.ndim != 2 or kernel.numel() == 0:
         raise PixelsmithError(
-            f"the kernel must be a non-empty (kh, kw) matrix, got {tuple(kernel.shape)}")
+            f"the kernel must be a non-empty (kh, kw) matrix, got {tuple(kernel.shape)}"
+        )
     batched = image if image.ndim == 4 else image[None]
     c = batched.shape[1]
     kh, kw = kernel.shape

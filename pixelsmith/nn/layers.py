@@ -31,8 +31,13 @@ class FullyConnected(nn.Module):
     (build it on ``device="meta"`` to count them without allocating 6.4 GB).
     """
 
-    def __init__(self, in_shape: tuple[int, int, int], out_features: int, bias: bool = True,
-                 device: torch.device | str | None = None) -> None:
+    def __init__(
+        self,
+        in_shape: tuple[int, int, int],
+        out_features: int,
+        bias: bool = True,
+        device: torch.device | str | None = None,
+    ) -> None:
         super().__init__()
         self.in_shape = tuple(in_shape)
         self.linear = nn.Linear(math.prod(self.in_shape), out_features, bias=bias, device=device)
@@ -43,9 +48,14 @@ class FullyConnected(nn.Module):
         return self.linear(x.flatten(1))
 
 
-def locally_connected2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
-                        stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
-                        dilation: int | tuple[int, int] = 1) -> torch.Tensor:
+def locally_connected2d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+) -> torch.Tensor:
     """Correlate ``x`` with a different filter at every output position (zero padding).
 
     Args:
@@ -64,8 +74,10 @@ def locally_connected2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tenso
         raise ValueError(f"locally_connected2d: expected (B, {c}, H, W), got {tuple(x.shape)}")
     cols = F.unfold(x, (kh, kw), dilation=dilation, padding=padding, stride=stride)  # (B, K, L)
     if cols.shape[-1] != oh * ow:
-        raise ValueError(f"locally_connected2d: input {tuple(x.shape[-2:])} gives "
-                         f"{cols.shape[-1]} output positions, the weights have {oh}x{ow}")
+        raise ValueError(
+            f"locally_connected2d: input {tuple(x.shape[-2:])} gives "
+            f"{cols.shape[-1]} output positions, the weights have {oh}x{ow}"
+        )
     out = torch.einsum("bkl,lok->bol", cols, weight.reshape(oh * ow, o, c * kh * kw))
     out = out.reshape(x.shape[0], o, oh, ow)
     return out if bias is None else out + bias
@@ -84,24 +96,41 @@ class LocallyConnected2d(nn.Module):
     bias gives exactly that Conv2d. Initialised like ``nn.Conv2d`` (uniform, ``+-1/sqrt(fan_in)``).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
-                 input_size: int | tuple[int, int], stride: int | tuple[int, int] = 1,
-                 padding: int | tuple[int, int] = 0, dilation: int | tuple[int, int] = 1,
-                 bias: bool = True, device: torch.device | str | None = None,
-                 dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        input_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        dilation: int | tuple[int, int] = 1,
+        bias: bool = True,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.input_size = _pair(kernel_size), _pair(input_size)
         self.stride, self.padding, self.dilation = _pair(stride), _pair(padding), _pair(dilation)
         self.output_size = tuple(
-            conv_output_size(n, k, s, p, d) for n, k, s, p, d in
-            zip(self.input_size, self.kernel_size, self.stride, self.padding, self.dilation,
-                strict=True))
+            conv_output_size(n, k, s, p, d)
+            for n, k, s, p, d in zip(
+                self.input_size,
+                self.kernel_size,
+                self.stride,
+                self.padding,
+                self.dilation,
+                strict=True,
+            )
+        )
         kw = {"device": device, "dtype": dtype}
-        self.weight = nn.Parameter(torch.empty(*self.output_size, out_channels, in_channels,
-                                               *self.kernel_size, **kw))
-        self.bias = (nn.Parameter(torch.empty(out_channels, *self.output_size, **kw))
-                     if bias else None)
+        self.weight = nn.Parameter(
+            torch.empty(*self.output_size, out_channels, in_channels, *self.kernel_size, **kw)
+        )
+        self.bias = (
+            nn.Parameter(torch.empty(out_channels, *self.output_size, **kw)) if bias else None
+        )
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -112,15 +141,19 @@ class LocallyConnected2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if tuple(x.shape[-2:]) != self.input_size:
-            raise ValueError(f"LocallyConnected2d built for {self.input_size} inputs, "
-                             f"got {tuple(x.shape[-2:])}")
-        return locally_connected2d(x, self.weight, self.bias, self.stride, self.padding,
-                                   self.dilation)
+            raise ValueError(
+                f"LocallyConnected2d built for {self.input_size} inputs, got {tuple(x.shape[-2:])}"
+            )
+        return locally_connected2d(
+            x, self.weight, self.bias, self.stride, self.padding, self.dilation
+        )
 
     def extra_repr(self) -> str:
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"input_size={self.input_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, bias={self.bias is not None}")
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"input_size={self.input_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}, bias={self.bias is not None}"
+        )
 
 
 class Maxout(nn.Module):
@@ -130,8 +163,9 @@ class Maxout(nn.Module):
     outputs, then :func:`~pixelsmith.nn.activations.maxout` over consecutive groups of ``pieces``.
     """
 
-    def __init__(self, in_features: int, out_features: int, pieces: int = 2,
-                 bias: bool = True) -> None:
+    def __init__(
+        self, in_features: int, out_features: int, pieces: int = 2, bias: bool = True
+    ) -> None:
         super().__init__()
         self.pieces = pieces
         self.linear = nn.Linear(in_features, out_features * pieces, bias=bias)
@@ -147,8 +181,14 @@ class MaxoutConv2d(nn.Module):
     to it), then the maximum over each channel's ``pieces`` responses at every pixel.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
-                 pieces: int = 2, **conv_kwargs) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        pieces: int = 2,
+        **conv_kwargs,
+    ) -> None:
         super().__init__()
         self.pieces = pieces
         self.conv = nn.Conv2d(in_channels, out_channels * pieces, kernel_size, **conv_kwargs)
@@ -157,9 +197,12 @@ class MaxoutConv2d(nn.Module):
         return maxout(self.conv(x), self.pieces, dim=1)
 
 
-def max_pool2d(x: torch.Tensor, size: int | tuple[int, int] = 2,
-               stride: int | tuple[int, int] | None = None,
-               padding: int | tuple[int, int] = 0) -> torch.Tensor:
+def max_pool2d(
+    x: torch.Tensor,
+    size: int | tuple[int, int] = 2,
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+) -> torch.Tensor:
     """Maximum over ``size`` windows every ``stride`` pixels (default: ``stride = size``).
 
     ``(B, C, H, W)`` or ``(C, H, W)`` -> same leading dims, ``conv_output_size(H, size, stride,
@@ -169,12 +212,16 @@ def max_pool2d(x: torch.Tensor, size: int | tuple[int, int] = 2,
     return F.max_pool2d(x, size, stride if stride is not None else size, padding)
 
 
-def avg_pool2d(x: torch.Tensor, size: int | tuple[int, int] = 2,
-               stride: int | tuple[int, int] | None = None,
-               padding: int | tuple[int, int] = 0) -> torch.Tensor:
+def avg_pool2d(
+    x: torch.Tensor,
+    size: int | tuple[int, int] = 2,
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+) -> torch.Tensor:
     """Mean over ``size`` windows every ``stride`` pixels (default: ``stride = size``).
 
     Shapes as :func:`max_pool2d`; padded pixels are left out of each mean (not counted as zeros).
     """
-    return F.avg_pool2d(x, size, stride if stride is not None else size, padding,
-                        count_include_pad=False)
+    return F.avg_pool2d(
+        x, size, stride if stride is not None else size, padding, count_include_pad=False
+    )

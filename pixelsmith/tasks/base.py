@@ -7,7 +7,6 @@ from typing import Any, Protocol
 import torch
 
 
-
 class Task(Protocol):
     name: str
 
@@ -20,8 +19,9 @@ class Task(Protocol):
     def load_data(self, sources: list[str], patch_size: int, cache: bool = True) -> Any:
         """The training data (for image tasks a :class:`PhotoFolder`, in RAM when ``cache``)."""
 
-    def make_batch(self, data: Any, n: int, patch_size: int,
-                   generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    def make_batch(
+        self, data: Any, n: int, patch_size: int, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``n`` training pairs ``(model input, target)``, a pure function of ``generator``'s state:
         for image tasks, clean crops and their degraded versions."""
 

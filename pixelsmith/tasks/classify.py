@@ -56,8 +56,10 @@ def load_lfw_subset() -> FacesData:
 
 def _check_source(source: str) -> None:
     if source != DATASET:
-        raise PixelsmithError(f"the classify task trains on {DATASET!r} (scikit-image's faces vs "
-                              f"non-faces); got {source!r}")
+        raise PixelsmithError(
+            f"the classify task trains on {DATASET!r} (scikit-image's faces vs "
+            f"non-faces); got {source!r}"
+        )
 
 
 def augment(images: torch.Tensor, generator: torch.Generator, max_shift: int = 2) -> torch.Tensor:
@@ -105,14 +107,16 @@ class FacesTask:
             self._data = load_lfw_subset()
         return self._data
 
-    def load_data(self, sources: list[str], patch_size: int = IMAGE_SIZE,
-                  cache: bool = True) -> FacesData:
+    def load_data(
+        self, sources: list[str], patch_size: int = IMAGE_SIZE, cache: bool = True
+    ) -> FacesData:
         for s in sources:
             _check_source(str(s))
         return self.data
 
-    def make_batch(self, data: FacesData, n: int, patch_size: int,
-                   generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    def make_batch(
+        self, data: FacesData, n: int, patch_size: int, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(images (n, 1, 25, 25), labels (n,))``: random training images, flipped and shifted."""
         idx = torch.randint(len(data.train_labels), (n,), generator=generator)
         return augment(data.train_images[idx], generator, self.max_shift), data.train_labels[idx]
@@ -133,5 +137,7 @@ class FacesTask:
             logits = model(d.test_images.to(device)).float().cpu()
         finally:
             model.train(was_training)
-        return {"accuracy": (logits.argmax(1) == d.test_labels).float().mean().item(),
-                "loss": F.cross_entropy(logits, d.test_labels).item()}
+        return {
+            "accuracy": (logits.argmax(1) == d.test_labels).float().mean().item(),
+            "loss": F.cross_entropy(logits, d.test_labels).item(),
+        }

@@ -21,8 +21,13 @@ from pixelsmith.data.photos import PhotoFolder
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.infer import run_tiled
 from pixelsmith.io import list_images, read_image
-from pixelsmith.metrics import (evaluate_sr_pair, make_lr, modcrop, quantize_uint8,
-                                sr_y_from_rgb_uint8)
+from pixelsmith.metrics import (
+    evaluate_sr_pair,
+    make_lr,
+    modcrop,
+    quantize_uint8,
+    sr_y_from_rgb_uint8,
+)
 from pixelsmith.models.bicubic import Bicubic
 
 SCALES = (2, 3, 4)
@@ -30,7 +35,9 @@ SCALES = (2, 3, 4)
 
 def check_scale(scale: int) -> int:
     if scale not in SCALES:
-        raise PixelsmithError(f"unsupported scale {scale}: pixelsmith super-resolves by x2, x3 or x4")
+        raise PixelsmithError(
+            f"unsupported scale {scale}: pixelsmith super-resolves by x2, x3 or x4"
+        )
     return scale
 
 
@@ -63,8 +70,9 @@ class SuperRes:
     def load_data(self, sources: list[str], patch_size: int, cache: bool = True) -> PhotoFolder:
         return PhotoFolder(sources, min_size=self.crop_size(patch_size), cache=cache)
 
-    def make_batch(self, photos: PhotoFolder, n: int, patch_size: int,
-                   generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    def make_batch(
+        self, photos: PhotoFolder, n: int, patch_size: int, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(LR Y (n, 1, p/s, p/s), HR Y (n, 1, p, p))`` from random crops of ``photos``."""
         rgb = photos.random_crops(n, self.crop_size(patch_size), generator)
         if self.blind:
@@ -80,8 +88,10 @@ class SuperRes:
     def evaluate(self, model: nn.Module, data: str | Path) -> dict[str, float]:
         """Mean PSNR (dB) and SSIM over the images of ``data`` by the SRCNN protocol."""
         rows = self.evaluate_images(model, data)
-        return {"psnr": sum(r["psnr"] for r in rows) / len(rows),
-                "ssim": sum(r["ssim"] for r in rows) / len(rows)}
+        return {
+            "psnr": sum(r["psnr"] for r in rows) / len(rows),
+            "ssim": sum(r["ssim"] for r in rows) / len(rows),
+        }
 
     @torch.no_grad()
     def evaluate_images(self, model: nn.Module, data: str | Path) -> list[dict[str, Any]]:
@@ -94,8 +104,10 @@ class SuperRes:
             img, _ = read_image(path)
             hr = modcrop(sr_y(img), self.scale)
             if min(hr.shape[-2:]) <= 2 * self.scale:
-                raise PixelsmithError(f"too small to evaluate at x{self.scale} "
-                                      f"({img.shape[-1]}x{img.shape[-2]})", path)
+                raise PixelsmithError(
+                    f"too small to evaluate at x{self.scale} ({img.shape[-1]}x{img.shape[-2]})",
+                    path,
+                )
             lr = make_lr(hr, self.scale)
             sr = run_tiled(model, lr, scale=self.scale, tile=0, device=device)
             p, s = evaluate_sr_pair(sr, hr, self.scale)
@@ -124,9 +136,16 @@ class LumaSR(nn.Module):
 
 
 @torch.no_grad()
-def upscale_image(model: nn.Module, image: torch.Tensor, *, tile: int = 256, batch_size: int = 0,
-                  device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
-                  progress: bool = False) -> torch.Tensor:
+def upscale_image(
+    model: nn.Module,
+    image: torch.Tensor,
+    *,
+    tile: int = 256,
+    batch_size: int = 0,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float32,
+    progress: bool = False,
+) -> torch.Tensor:
     """Upscale ``image`` ``(C, H, W)`` in [0, 1] (C = 1 grey or 3 RGB) by ``model.scale``.
 
     A one-channel model restores Y; for RGB input, Cb and Cr are upscaled by bicubic interpolation
@@ -134,6 +153,14 @@ def upscale_image(model: nn.Module, image: torch.Tensor, *, tile: int = 256, bat
     """
     if image.shape[0] == 3 and getattr(model, "in_channels", 1) == 1:
         model = LumaSR(model)
-    out = run_tiled(model, image, scale=model.scale, tile=tile, batch_size=batch_size,
-                    device=device, dtype=dtype, progress=progress)
+    out = run_tiled(
+        model,
+        image,
+        scale=model.scale,
+        tile=tile,
+        batch_size=batch_size,
+        device=device,
+        dtype=dtype,
+        progress=progress,
+    )
     return out.clamp_(0, 1)

@@ -20,8 +20,9 @@ from pixelsmith.viz.grid import auto_zoom, colormap, make_grid, normalise_tiles,
 from pixelsmith.viz.layers import layer_outputs, model_device, model_in_channels, to_model_input
 
 
-def activation_maps(model: nn.Module, image: torch.Tensor, layer: str, *,
-                    call: int = 0) -> torch.Tensor:
+def activation_maps(
+    model: nn.Module, image: torch.Tensor, layer: str, *, call: int = 0
+) -> torch.Tensor:
     """The output of ``layer`` when ``model`` runs on ``image``.
 
     Args:
@@ -88,7 +89,8 @@ def activation_grid(
     return make_grid(tiles, ncol, pad=pad, zoom=zoom or auto_zoom(*maps.shape[1:]))
 
 
-def save_activation_grid(model: nn.Module, image: torch.Tensor, layer: str, path: str | Path,
-                         **kwargs) -> Path:
+def save_activation_grid(
+    model: nn.Module, image: torch.Tensor, layer: str, path: str | Path, **kwargs
+) -> Path:
     """Write the :func:`activation_grid` of ``layer`` for ``image`` to ``path`` (PNG)."""
     return save_image(path, activation_grid(activation_maps(model, image, layer), **kwargs))

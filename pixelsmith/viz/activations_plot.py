@@ -34,8 +34,9 @@ def activation_curves(x: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Te
     return curves
 
 
-def plot_activations(out_path: str | Path, x_range: tuple[float, float] = (-5.0, 5.0),
-                     dpi: int = 100) -> Path:
+def plot_activations(
+    out_path: str | Path, x_range: tuple[float, float] = (-5.0, 5.0), dpi: int = 100
+) -> Path:
     """Write a 2x3 PNG grid: each activation (solid) and its derivative (dashed) over ``x_range``.
 
     Returns the written path (replaced if it exists; written atomically).

@@ -51,8 +51,17 @@ class PixelImage(nn.Module):
     ``forward()`` -> ``(batch, channels, height, width)`` in (0, 1).
     """
 
-    def __init__(self, channels: int, height: int, width: int, *, batch: int = 1, sd: float = 0.01,
-                 decorrelate: bool = False, generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        channels: int,
+        height: int,
+        width: int,
+        *,
+        batch: int = 1,
+        sd: float = 0.01,
+        decorrelate: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.decorrelate = decorrelate
         start = torch.randn(batch, channels, height, width, generator=generator) * sd
@@ -79,9 +88,18 @@ class FourierImage(nn.Module):
     ``forward()`` -> ``(batch, channels, height, width)`` in (0, 1).
     """
 
-    def __init__(self, channels: int, height: int, width: int, *, batch: int = 1, sd: float = 0.01,
-                 decay_power: float = 1.0, decorrelate: bool = True,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        channels: int,
+        height: int,
+        width: int,
+        *,
+        batch: int = 1,
+        sd: float = 0.01,
+        decay_power: float = 1.0,
+        decorrelate: bool = True,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.size = (height, width)
         self.decorrelate = decorrelate
@@ -97,9 +115,14 @@ class FourierImage(nn.Module):
         return _to_valid(image, self.decorrelate)
 
 
-def random_transform(images: torch.Tensor, *, jitter: float,
-                     scales: tuple[float, float] = (0.9, 1.1), degrees: float = 10.0,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
+def random_transform(
+    images: torch.Tensor,
+    *,
+    jitter: float,
+    scales: tuple[float, float] = (0.9, 1.1),
+    degrees: float = 10.0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Shift each image by up to ``jitter`` pixels, scale it by a factor in ``scales`` and rotate it
     by up to ``degrees``, all drawn at random per image (bilinear, borders reflected).
 
@@ -116,12 +139,14 @@ def random_transform(images: torch.Tensor, *, jitter: float,
     cos, sin = angle.cos() * inv_scale, angle.sin() * inv_scale
     theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
     grid = F.affine_grid(theta.to(images), list(images.shape), align_corners=False)
-    return F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection",
-                         align_corners=False)
+    return F.grid_sample(
+        images, grid, mode="bilinear", padding_mode="reflection", align_corners=False
+    )
 
 
-def channel_activation(model: nn.Module, layer: str, channel: int, images: torch.Tensor,
-                       *, call: int = 0) -> float:
+def channel_activation(
+    model: nn.Module, layer: str, channel: int, images: torch.Tensor, *, call: int = 0
+) -> float:
     """Mean activation of ``channel`` of ``layer`` over ``(B, C, H, W)`` images (no gradient)."""
     out = layer_outputs(model, images.to(model_device(model)), [layer], call=call)[layer]
     return float(_objective(out, channel, layer))
@@ -129,8 +154,9 @@ def channel_activation(model: nn.Module, layer: str, channel: int, images: torch
 
 def _objective(out: torch.Tensor, channel: int, layer: str) -> torch.Tensor:
     if out.dim() < 2 or not 0 <= channel < out.shape[1]:
-        raise PixelsmithError(f"channel {channel} out of range for layer {layer!r} (output "
-                              f"{tuple(out.shape)})")
+        raise PixelsmithError(
+            f"channel {channel} out of range for layer {layer!r} (output {tuple(out.shape)})"
+        )
     return out[:, channel].mean()
 
 
@@ -201,8 +227,9 @@ def visualize_feature(
     g = torch.Generator().manual_seed(seed)
     device = model_device(model)
     if fourier:
-        param = FourierImage(c, h, w, sd=sd, decay_power=decay_power, decorrelate=decorrelate,
-                             generator=g)
+        param = FourierImage(
+            c, h, w, sd=sd, decay_power=decay_power, decorrelate=decorrelate, generator=g
+        )
     else:
         param = PixelImage(c, h, w, sd=sd, decorrelate=decorrelate, generator=g)
     param = param.to(device)
@@ -216,8 +243,13 @@ def visualize_feature(
     for _ in range(steps):
         image = param()
         if transforms:
-            image = random_transform(image.expand(copies, -1, -1, -1), jitter=jitter, scales=scales,
-                                     degrees=degrees, generator=g)
+            image = random_transform(
+                image.expand(copies, -1, -1, -1),
+                jitter=jitter,
+                scales=scales,
+                degrees=degrees,
+                generator=g,
+            )
         out = layer_outputs(model, image, [layer], call=call, grad=True)[layer]
         objective = _objective(out, channel, layer)
         grads = torch.autograd.grad(-objective, params)
@@ -235,8 +267,9 @@ NAIVE = {"fourier": False, "decorrelate": False, "transforms": False}
 """Keyword arguments of :func:`visualize_feature` for the naive method (pixels, no transforms)."""
 
 
-def compare_feature_vis(model: nn.Module, layer: str, channels: Sequence[int], *,
-                        zoom: int | None = None, **kwargs) -> tuple[torch.Tensor, list[FeatureVis]]:
+def compare_feature_vis(
+    model: nn.Module, layer: str, channels: Sequence[int], *, zoom: int | None = None, **kwargs
+) -> tuple[torch.Tensor, list[FeatureVis]]:
     """Naive and full feature visualisation of each channel, side by side.
 
     ``kwargs`` go to :func:`visualize_feature`. Returns a grid ``(C, H', W')`` with a column per
@@ -251,8 +284,15 @@ def compare_feature_vis(model: nn.Module, layer: str, channels: Sequence[int], *
     return make_grid(tiles, len(channels), pad=2, zoom=zoom), results
 
 
-def feature_grid(model: nn.Module, layer: str, channels: Sequence[int], *, ncol: int | None = None,
-                 zoom: int | None = None, **kwargs) -> tuple[torch.Tensor, list[FeatureVis]]:
+def feature_grid(
+    model: nn.Module,
+    layer: str,
+    channels: Sequence[int],
+    *,
+    ncol: int | None = None,
+    zoom: int | None = None,
+    **kwargs,
+) -> tuple[torch.Tensor, list[FeatureVis]]:
     """:func:`visualize_feature` for each channel (``kwargs`` passed on), tiled: ``(C, H', W')``."""
     results = [visualize_feature(model, layer, ch, **kwargs) for ch in channels]
     tiles = torch.stack([r.image for r in results])
@@ -260,8 +300,15 @@ def feature_grid(model: nn.Module, layer: str, channels: Sequence[int], *, ncol:
     return make_grid(tiles, ncol, pad=2, zoom=zoom), results
 
 
-def save_feature_vis(model: nn.Module, layer: str, channels: Sequence[int], path: str | Path, *,
-                     compare: bool = False, **kwargs) -> tuple[Path, list[FeatureVis]]:
+def save_feature_vis(
+    model: nn.Module,
+    layer: str,
+    channels: Sequence[int],
+    path: str | Path,
+    *,
+    compare: bool = False,
+    **kwargs,
+) -> tuple[Path, list[FeatureVis]]:
     """Write :func:`feature_grid`, or :func:`compare_feature_vis` if ``compare``, to ``path``."""
     draw = compare_feature_vis if compare else feature_grid
     grid, results = draw(model, layer, channels, **kwargs)

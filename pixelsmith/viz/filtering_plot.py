@@ -42,8 +42,12 @@ def filtered_versions(image: torch.Tensor, border: str = "reflect") -> dict[str,
     }
 
 
-def plot_filtering(out_path: str | Path, image: torch.Tensor | str | Path | None = None,
-                   border: str = "reflect", dpi: int = 100) -> Path:
+def plot_filtering(
+    out_path: str | Path,
+    image: torch.Tensor | str | Path | None = None,
+    border: str = "reflect",
+    dpi: int = 100,
+) -> Path:
     """Write a 2x3 figure (PNG or JPEG, by suffix) of ``image`` and its filtered versions.
 
     ``image`` is ``(C, H, W)`` in [0, 1], an image file, or by default the camera man. Signed edge

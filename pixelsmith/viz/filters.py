@@ -102,7 +102,8 @@ def filter_grid(
     return make_grid(tiles, ncol or per_row or None, pad=pad, zoom=zoom)
 
 
-def save_filter_grid(model: nn.Module, path: str | Path, layer: str | None = None,
-                     **kwargs) -> Path:
+def save_filter_grid(
+    model: nn.Module, path: str | Path, layer: str | None = None, **kwargs
+) -> Path:
     """Write :func:`filter_grid` (same keyword arguments) to ``path`` as PNG; returns the path."""
     return save_image(path, filter_grid(model, layer, **kwargs))

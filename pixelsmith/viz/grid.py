@@ -58,8 +58,12 @@ def make_grid(
         h, w = h * zoom, w * zoom
     ncol = max(1, min(ncol or math.ceil(math.sqrt(n)), max(n, 1)))
     nrow = max(1, math.ceil(n / ncol))
-    grid = torch.full((c, nrow * (h + pad) + pad, ncol * (w + pad) + pad), float(pad_value),
-                      dtype=tiles.dtype, device=tiles.device)
+    grid = torch.full(
+        (c, nrow * (h + pad) + pad, ncol * (w + pad) + pad),
+        float(pad_value),
+        dtype=tiles.dtype,
+        device=tiles.device,
+    )
     for i in range(n):
         r, q = divmod(i, ncol)
         top, left = pad + r * (h + pad), pad + q * (w + pad)
@@ -67,8 +71,12 @@ def make_grid(
     return grid
 
 
-def colormap(values: torch.Tensor, cmap: str = "viridis", vmin: float | None = None,
-             vmax: float | None = None) -> torch.Tensor:
+def colormap(
+    values: torch.Tensor,
+    cmap: str = "viridis",
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> torch.Tensor:
     """Map ``(*, H, W)`` values through matplotlib colour map ``cmap``: ``(*, 3, H, W)`` in [0, 1].
 
     ``vmin``/``vmax`` default to the values' min and max.
@@ -78,8 +86,9 @@ def colormap(values: torch.Tensor, cmap: str = "viridis", vmin: float | None = N
     lo = float(values.min()) if vmin is None else vmin
     hi = float(values.max()) if vmax is None else vmax
     t = ((values.detach().float().cpu() - lo) / max(hi - lo, 1e-12)).clamp(0, 1)
-    lut = torch.tensor(matplotlib.colormaps[cmap](torch.linspace(0, 1, 256).numpy())[:, :3],
-                       dtype=torch.float32)
+    lut = torch.tensor(
+        matplotlib.colormaps[cmap](torch.linspace(0, 1, 256).numpy())[:, :3], dtype=torch.float32
+    )
     rgb = lut[(t * 255).round().long()]  # (*, H, W, 3)
     return rgb.movedim(-1, -3).contiguous()
 
@@ -132,8 +141,9 @@ def text_image(text: str, fontsize: float = 9, dpi: int = 100) -> torch.Tensor:
     return image[:, :, max(0, int(ink[0]) - 2) : int(ink[-1]) + 3]
 
 
-def titled(images: Sequence[torch.Tensor], titles: Sequence[str], *, pad: int = 8,
-           fontsize: float = 9) -> torch.Tensor:
+def titled(
+    images: Sequence[torch.Tensor], titles: Sequence[str], *, pad: int = 8, fontsize: float = 9
+) -> torch.Tensor:
     """Images side by side, each with a title above it: ``(3, H, W)`` in [0, 1].
 
     The ``(C, H, W)`` images (C = 1 or 3) are pasted pixel for pixel (no resampling) and centred

@@ -31,8 +31,9 @@ def layer_names(model: nn.Module) -> list[str]:
     """
     names = []
     for name, module in model.named_modules():
-        if name and (isinstance(module, nn.modules.conv._ConvNd) or next(module.children(), None)
-                     is None):
+        if name and (
+            isinstance(module, nn.modules.conv._ConvNd) or next(module.children(), None) is None
+        ):
             names.append(name)
     return names
 

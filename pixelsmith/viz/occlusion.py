@@ -51,8 +51,9 @@ def pixel_target(y: int, x: int, channel: int = 0) -> Target:
     return score
 
 
-def region_target(top: int, left: int, height: int, width: int,
-                  channel: int | None = None) -> Target:
+def region_target(
+    top: int, left: int, height: int, width: int, channel: int | None = None
+) -> Target:
     """Score = mean of the output over rows ``top:top+height``, columns ``left:left+width`` (all
     channels, or one)."""
 
@@ -86,8 +87,11 @@ def parse_target(spec: str) -> Target:
         nums = [int(v) for v in rest.split(",")] if rest else []
     except ValueError:
         nums = None
-    makers = {"class": (class_target, (1,)), "pixel": (pixel_target, (2, 3)),
-              "region": (region_target, (4, 5))}
+    makers = {
+        "class": (class_target, (1,)),
+        "pixel": (pixel_target, (2, 3)),
+        "region": (region_target, (4, 5)),
+    }
     if kind not in makers or nums is None or len(nums) not in makers[kind][1]:
         raise PixelsmithError(
             f"bad occlusion target {spec!r}; use class:K, pixel:Y,X[,C] or region:TOP,LEFT,H,W[,C]"
@@ -158,9 +162,15 @@ def to_pixels(cells: torch.Tensor, stride: int, size: tuple[int, int]) -> torch.
     return full[: size[0], : size[1]]
 
 
-def occlusion_figure(image: torch.Tensor, cells: torch.Tensor, stride: int, *,
-                     cmap: str = "RdBu_r", alpha: float = 0.6,
-                     zoom: int | None = None) -> torch.Tensor:
+def occlusion_figure(
+    image: torch.Tensor,
+    cells: torch.Tensor,
+    stride: int,
+    *,
+    cmap: str = "RdBu_r",
+    alpha: float = 0.6,
+    zoom: int | None = None,
+) -> torch.Tensor:
     """The image, the heat map and the heat map over the image, side by side.
 
     ``image`` is ``(C, H, W)`` in [0, 1]; returns ``(3, zoom*H + 8, 3*zoom*W + 16)`` with ``zoom``
@@ -180,13 +190,22 @@ def occlusion_figure(image: torch.Tensor, cells: torch.Tensor, stride: int, *,
     return hstack(panels)
 
 
-def save_occlusion(model: nn.Module, image: torch.Tensor, target: Target | int | str,
-                   path: str | Path, *, patch: int = 8, stride: int = 4,
-                   fill: float = 0.5, batch_size: int | None = None) -> tuple[Path, torch.Tensor]:
+def save_occlusion(
+    model: nn.Module,
+    image: torch.Tensor,
+    target: Target | int | str,
+    path: str | Path,
+    *,
+    patch: int = 8,
+    stride: int = 4,
+    fill: float = 0.5,
+    batch_size: int | None = None,
+) -> tuple[Path, torch.Tensor]:
     """Compute :func:`occlusion_map` (``target`` may be a :func:`parse_target` string) and write
     :func:`occlusion_figure` to ``path`` (PNG). Returns the path and the ``(ny, nx)`` map."""
     if isinstance(target, str):
         target = parse_target(target)
-    cells = occlusion_map(model, image, target, patch=patch, stride=stride, fill=fill,
-                          batch_size=batch_size)
+    cells = occlusion_map(
+        model, image, target, patch=patch, stride=stride, fill=fill, batch_size=batch_size
+    )
     return save_image(path, occlusion_figure(image, cells, stride)), cells

@@ -48,9 +48,18 @@ class Patch:
     """Where ``pixels`` lies in the input image; may reach outside the image at its border."""
 
 
-def receptive_field(model: nn.Module, layer: str, shape: tuple[int, int, int], y: int, x: int, *,
-                    method: str = "gradient", samples: int = 16, seed: int = 0,
-                    call: int = 0) -> Box:
+def receptive_field(
+    model: nn.Module,
+    layer: str,
+    shape: tuple[int, int, int],
+    y: int,
+    x: int,
+    *,
+    method: str = "gradient",
+    samples: int = 16,
+    seed: int = 0,
+    call: int = 0,
+) -> Box:
     """The input pixels that ``layer``'s output at ``(y, x)`` depends on, as a bounding box.
 
     ``method="gradient"`` (default): the support of the gradient of ``sum_c out[c, y, x]`` with
@@ -94,8 +103,12 @@ def receptive_field(model: nn.Module, layer: str, shape: tuple[int, int, int], y
     # [r, H) reaching it is the bottom row; the same for columns
     lo, hi = [1, 0, 1, 0], [h, h - 1, w, w - 1]
     while any(a < b for a, b in zip(lo, hi, strict=True)):
-        mid = [(lo[0] + hi[0]) // 2, (lo[1] + hi[1] + 1) // 2,
-               (lo[2] + hi[2]) // 2, (lo[3] + hi[3] + 1) // 2]
+        mid = [
+            (lo[0] + hi[0]) // 2,
+            (lo[1] + hi[1] + 1) // 2,
+            (lo[2] + hi[2]) // 2,
+            (lo[3] + hi[3] + 1) // 2,
+        ]
         hit = reached([(0, mid[0], 0, w), (mid[1], h, 0, w), (0, h, 0, mid[2]), (0, h, mid[3], w)])
         for i in range(4):
             if lo[i] >= hi[i]:
@@ -117,8 +130,16 @@ def _check_location(out: torch.Tensor, layer: str, y: int, x: int) -> None:
         )
 
 
-def _gradient_field(model: nn.Module, layer: str, shape: tuple[int, int, int], y: int, x: int,
-                    samples: int, seed: int, call: int) -> Box:
+def _gradient_field(
+    model: nn.Module,
+    layer: str,
+    shape: tuple[int, int, int],
+    y: int,
+    x: int,
+    samples: int,
+    seed: int,
+    call: int,
+) -> Box:
     g = torch.Generator().manual_seed(seed)
     support = torch.zeros(shape[1:], dtype=torch.bool)
     for n in range(0, samples, 8):
@@ -236,14 +257,19 @@ def top_patches(
     want_h, want_w = max(ref[2], *(b[2] for b in boxes)), max(ref[3], *(b[3] for b in boxes))
     patches = []
     for (score, _, name, img, loc, _), (top, left, h, w) in zip(best, boxes, strict=True):
-        box = (_extend(top, h, img.shape[1], want_h), _extend(left, w, img.shape[2], want_w),
-               want_h, want_w)
+        box = (
+            _extend(top, h, img.shape[1], want_h),
+            _extend(left, w, img.shape[2], want_w),
+            want_h,
+            want_w,
+        )
         patches.append(Patch(_crop(img, box, pad_value), score, name, loc, box))
     return patches
 
 
-def patch_grid(patches: Sequence[Patch], *, ncol: int | None = None, zoom: int | None = None,
-               pad: int = 1) -> torch.Tensor:
+def patch_grid(
+    patches: Sequence[Patch], *, ncol: int | None = None, zoom: int | None = None, pad: int = 1
+) -> torch.Tensor:
     """The patches' pixels as a grid, strongest first: ``(C, H, W)`` in [0, 1]."""
     if not patches:
         raise PixelsmithError("no patches to draw")
@@ -251,8 +277,15 @@ def patch_grid(patches: Sequence[Patch], *, ncol: int | None = None, zoom: int |
     return make_grid(tiles, ncol, pad=pad, zoom=zoom or auto_zoom(*tiles.shape[-2:]))
 
 
-def save_top_patches(model: nn.Module, images: Images, layer: str, channel: int,
-                     path: str | Path, k: int = 9, **kwargs) -> tuple[Path, list[Patch]]:
+def save_top_patches(
+    model: nn.Module,
+    images: Images,
+    layer: str,
+    channel: int,
+    path: str | Path,
+    k: int = 9,
+    **kwargs,
+) -> tuple[Path, list[Patch]]:
     """Find :func:`top_patches` and write their :func:`patch_grid` to ``path`` (PNG)."""
     patches = top_patches(model, images, layer, channel, k, **kwargs)
     return save_image(path, patch_grid(patches)), patches
