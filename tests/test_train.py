@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -179,38 +180,45 @@ def test_config_layers_yaml_then_flags(tmp_path):
         build_config(str(f), {})
 
 
-def test_torchrun_two_processes(photo_dir, tmp_path):
-    """DistributedDataParallel on CPU (gloo) under torchrun; rank 0 writes the weights."""
-    out = tmp_path / "ddp"
+def test_torchrun_equals_one_process_on_both_ranks_batches(photo_dir, tmp_path, one_thread):
+    """DistributedDataParallel on CPU (gloo) under torchrun: two ranks averaging their gradients
+    give the weights of one process stepping on the mean of both ranks' losses."""
+    out, steps = tmp_path / "ddp", 3
     torchrun = Path(sys.executable).with_name("torchrun")
+    with socket.socket() as sock:  # a free port for the rendezvous
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
     r = subprocess.run(
-        [
-            str(torchrun),
-            "--nproc_per_node",
-            "2",
-            "--master_port",
-            "29517",
-            "-m",
-            "pixelsmith.cli",
-            "train",
-            "superres",
-            "--scale",
-            "2",
-            *SMALL,
-            "--data",
-            str(photo_dir),
-            "--out",
-            str(out),
-            "--steps",
-            "6",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=240,
+        [str(torchrun), "--nproc_per_node", "2", "--master_port", str(port), "-m", "pixelsmith.cli",
+         "train", "superres", "--scale", "2", *SMALL, "--grad-clip", "0", "--data", str(photo_dir),
+         "--out", str(out), "--steps", str(steps)],
+        capture_output=True, text=True, timeout=240,
     )
     assert r.returncode == 0, r.stderr[-2000:]
-    model, info = load_model(out / "weights.safetensors")
-    assert info.config["steps"] == 6
+    assert r.stdout.count("weights.safetensors") == 1, "only rank 0 reports the weight file"
+    ddp, info = read_weights(out / "weights.safetensors")
+    assert info.config["steps"] == steps
+
+    from pixelsmith.data.photos import step_generator
+
+    cfg = _config(photo_dir, tmp_path / "unused", steps, grad_clip=0.0)
+    task = SuperRes(2)
+    data = task.load_data(cfg.data, cfg.patch_size)
+    torch.manual_seed(cfg.seed)
+    model = create_model("lrnet_s", scale=2, width=8, blocks=1)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    for step in range(steps):
+        losses = []
+        for rank in (0, 1):
+            x, y = task.make_batch(data, cfg.batch_size, cfg.patch_size, step_generator(7, step, rank))
+            losses.append(task.loss(model(x), y))
+        for group in opt.param_groups:
+            group["lr"] = cfg.lr_at(step)
+        opt.zero_grad()
+        (sum(losses) / 2).backward()
+        opt.step()
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(ddp[k], v, atol=1e-6, rtol=1e-5)
 
 
 def test_uncached_photo_folder_gives_the_same_crops(photo_dir):
