@@ -255,11 +255,7 @@ def _viz_model(fn):
 def _load_viz_model(name: str, scale: str):
     from pixelsmith.commands import resolve_model
 
-    if name.endswith(".mat"):
-        from pixelsmith.weights import load_srcnn_official
-
-        return load_srcnn_official(name, int(scale))
-    return resolve_model(name)
+    return resolve_model(name, int(scale))
 
 
 def _read(image: str, model=None):

@@ -162,13 +162,16 @@ CLASSIFY_DEFAULTS: dict[str, Any] = {
 EXAMPLE_SHAPES = {"superres": (1, 64, 64), "classify": (1, 25, 25)}
 
 
-def resolve_model(name: str) -> torch.nn.Module:
-    """An architecture name (fresh weights), a shipped weight name, or a weight file."""
+def resolve_model(name: str, scale: int = 3) -> torch.nn.Module:
+    """An architecture name (fresh weights), a shipped weight name, a weight file, or an SRCNN
+    authors' ``.mat`` file (which does not record its ``scale``)."""
     from pixelsmith.models import create_model, list_models
-    from pixelsmith.weights import load_model
+    from pixelsmith.weights import load_model, load_srcnn_official
 
     if name in list_models():
         return create_model(name)
+    if name.endswith(".mat"):
+        return load_srcnn_official(name, scale)
     return load_model(name)[0]
 
 

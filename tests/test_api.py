@@ -38,7 +38,8 @@ def test_unsupported_scale():
 def test_shipped_sr_models_load_and_run():
     from pixelsmith.weights import shipped_weights
 
-    names = [n for n in shipped_weights("superres")]
+    names = list(shipped_weights("superres"))
+    assert "superres_lrnet_s_x3" in names
     for name in names:
         model, info = pixelsmith.load_model(name)
         assert info.task == "superres" and info.command and info.metrics
