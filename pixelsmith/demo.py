@@ -64,4 +64,52 @@ def run_demo(out: Path, scale: int = 3) -> list[Path]:
     sheet = figure_to_tensor(fig)
     plt.close(fig)
     written.append(write_image(out / "sheet.png", sheet, overwrite=True))
+    if "classify_smallconvnet_faces" in shipped_weights():
+        written.append(_classifier_sheet(out / "classifier.png"))
     return written
+
+
+#: 25x25 windows (after resizing a square crop) of scikit-image photos: (image, top, left, side).
+_CLASSIFIER_CROPS = {
+    "astronaut's face": ("astronaut", 40, 160, 140),
+    "cat's face": ("chelsea", 20, 110, 200),
+    "coffee cup": ("coffee", 30, 180, 300),
+    "rocket": ("rocket", 100, 230, 180),
+}
+
+
+def _classifier_sheet(path: Path) -> Path:
+    """The shipped face/non-face ConvNet on a few crops, with an occlusion map for each."""
+    import matplotlib.pyplot as plt
+    from skimage import data
+
+    from pixelsmith.color import rgb_to_y
+    from pixelsmith.viz.occlusion import class_target, occlusion_map
+    from pixelsmith.weights import load_model
+
+    model, _ = load_model("classify_smallconvnet_faces")
+    fig, axes = plt.subplots(2, len(_CLASSIFIER_CROPS), figsize=(2.4 * len(_CLASSIFIER_CROPS), 5))
+    for k, (label, (name, top, left, side)) in enumerate(_CLASSIFIER_CROPS.items()):
+        rgb = torch.from_numpy(np.ascontiguousarray(getattr(data, name)())).permute(2, 0, 1) / 255
+        crop = rgb_to_y(rgb[:, top : top + side, left : left + side].float())
+        x = imresize(crop, size=(25, 25)).clamp(0, 1)
+        with torch.no_grad():
+            p_face = float(model(x[None]).softmax(1)[0, 1])
+        heat = occlusion_map(model, x, class_target(1), patch=5, stride=1)
+        axes[0, k].imshow(x[0].numpy(), cmap="gray", vmin=0, vmax=1)
+        axes[0, k].set_title(f"{label}\nP(face) = {p_face:.2f}", fontsize=9)
+        lim = float(heat.abs().max()) or 1.0
+        axes[1, k].imshow(heat.numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim)
+        axes[1, k].set_title("occlusion: drop of the face logit", fontsize=8)
+        for ax in axes[:, k]:
+            ax.axis("off")
+    fig.suptitle(
+        "pixelsmith demo: the small face classifier, trained on 150 grey 25x25 LFW crops.\n"
+        "Outside that world it errs: whatever its answer, the occlusion map shows where "
+        "it looked (docs/seeing-inside.md)",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    sheet = figure_to_tensor(fig)
+    plt.close(fig)
+    return write_image(path, sheet, overwrite=True)

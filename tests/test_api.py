@@ -55,3 +55,4 @@ def test_demo_writes_a_sheet(tmp_path):
     assert sheet in paths
     assert Image.open(sheet).size[0] > 600
     assert Image.open(tmp_path / "demo" / "astronaut_bicubic.png").size == (510, 510)
+    assert tmp_path / "demo" / "classifier.png" in paths
