@@ -72,16 +72,16 @@ def _ship_rel(name: str) -> str:
 RUNS: dict[str, list[str]] = {
     "lrnet_s_x3": _cmd(3, "lrnet_s", 40_000, 32, 72, 1e-3),
     "srcnn_955_x3": _cmd(3, "srcnn_955", 18_000, 32, 48, 1e-3),
-    "lrnet_s_x2": _cmd(2, "lrnet_s", 10_000, 32, 48, 5e-4, ["--init", _ship_rel("lrnet_s_x3")]),
-    "lrnet_s_x4": _cmd(4, "lrnet_s", 10_000, 32, 96, 5e-4, ["--init", _ship_rel("lrnet_s_x3")]),
+    "lrnet_s_x2": _cmd(2, "lrnet_s", 6_000, 32, 48, 5e-4, ["--init", _ship_rel("lrnet_s_x3")]),
+    "lrnet_s_x4": _cmd(4, "lrnet_s", 6_000, 32, 96, 5e-4, ["--init", _ship_rel("lrnet_s_x3")]),
     "srcnn_955_x2": _cmd(
-        2, "srcnn_955", 5_000, 32, 48, 3e-4, ["--init", _ship_rel("srcnn_955_x3")]
+        2, "srcnn_955", 3_000, 32, 48, 3e-4, ["--init", _ship_rel("srcnn_955_x3")]
     ),
     "srcnn_955_x4": _cmd(
-        4, "srcnn_955", 5_000, 32, 48, 3e-4, ["--init", _ship_rel("srcnn_955_x3")]
+        4, "srcnn_955", 3_000, 32, 48, 3e-4, ["--init", _ship_rel("srcnn_955_x3")]
     ),
     "lrnet_s_x3_blind": _cmd(
-        3, "lrnet_s", 10_000, 32, 72, 5e-4, ["--blind", "--init", _ship_rel("lrnet_s_x3")]
+        3, "lrnet_s", 8_000, 32, 72, 5e-4, ["--blind", "--init", _ship_rel("lrnet_s_x3")]
     ),
     "lrnet_s_x2_blind": _cmd(
         2, "lrnet_s", 8_000, 32, 48, 3e-4, ["--blind", "--init", _ship_rel("lrnet_s_x3_blind")]
