@@ -16,6 +16,8 @@ from pathlib import Path
 
 import torch
 
+from pixelsmith.io import atomic_write
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 
@@ -81,4 +83,4 @@ def update_section(name: str, title: str, body: str) -> None:
         text = head + section + rest.split(end, 1)[1]
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
-    BENCHMARKS_MD.write_text(text)
+    atomic_write(BENCHMARKS_MD, text.encode(), overwrite=True)
