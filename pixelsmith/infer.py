@@ -86,7 +86,7 @@ def run_tiled(
         tile: core tile side in input pixels (``tile <= 0`` processes the whole image at once).
         pad: context around each core, input pixels; default the receptive radius + ``blend``.
         blend: half-width of the cross-fade between neighbouring tiles, input pixels.
-        batch_size: tiles per model call; 0 picks about half a megapixel of input per call.
+        batch_size: tiles per model call; 0 picks about a megapixel of output per call.
         device, dtype: where and in what precision the model runs (``torch.bfloat16`` uses autocast).
 
     Returns:
@@ -108,8 +108,8 @@ def run_tiled(
     s = scale
     rows, cols = _axis_plan(H, tile, pad, blend), _axis_plan(W, tile, pad, blend)
     jobs = [(r, c) for r in rows for c in cols]
-    if batch_size <= 0:  # about half a megapixel of input per batch
-        batch_size = max(1, 2**19 // (rows[0][1] * cols[0][1]))
+    if batch_size <= 0:  # about a megapixel of output per call (SRCNN works at output size)
+        batch_size = max(1, 2**20 // (rows[0][1] * cols[0][1] * s * s))
     out = None
     for b0 in _progress(
         range(0, len(jobs), batch_size), progress, total=len(jobs), step=batch_size
