@@ -135,7 +135,7 @@ def eval_classify(model) -> None:
 
 
 def _train_options(fn):
-    """One ``--flag`` per TrainConfig field (lists repeat the flag)."""
+    """One ``--flag`` per TrainConfig field (lists repeat the flag), and ``--config FILE``."""
     from pixelsmith.train import TrainConfig
 
     for f in reversed(dataclasses.fields(TrainConfig)):
@@ -154,7 +154,13 @@ def _train_options(fn):
             fn = click.option(flag, f.name, type=typ, default=None, help=f"default {f.default!r}")(
                 fn
             )
-    return fn
+    return click.option(
+        "--config",
+        "config_file",
+        type=click.Path(exists=True),
+        default=None,
+        help="YAML file with TrainConfig fields (flags override it).",
+    )(fn)
 
 
 @main.group()
@@ -166,13 +172,6 @@ def train() -> None:
 @_train_options
 @click.option("--scale", type=SCALE, default="3", show_default=True)
 @click.option("--blind", is_flag=True, help="Train on the real-photo degradation pipeline.")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(exists=True),
-    default=None,
-    help="YAML file with TrainConfig fields (flags override it).",
-)
 @click.option("--width", type=int, default=None, help="Model width override.")
 @click.option("--blocks", type=int, default=None, help="LRNet residual blocks override.")
 def train_superres(scale, blind, config_file, width, blocks, **overrides) -> None:
@@ -192,13 +191,6 @@ def train_superres(scale, blind, config_file, width, blocks, **overrides) -> Non
 
 @train.command("classify")
 @_train_options
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(exists=True),
-    default=None,
-    help="YAML file with TrainConfig fields (flags override it).",
-)
 def train_classify(config_file, **overrides) -> None:
     """Train the small ConvNet on scikit-image's faces vs non-faces (seconds on a CPU)."""
     from pixelsmith.commands import CLASSIFY_DEFAULTS, build_config
