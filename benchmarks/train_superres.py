@@ -80,6 +80,22 @@ RUNS: dict[str, list[str]] = {
     "srcnn_955_x4": _cmd(
         4, "srcnn_955", 3_000, 32, 48, 3e-4, ["--init", _ship_rel("srcnn_955_x3")]
     ),
+    "srcnn_915_x3": _cmd(3, "srcnn_915", 18_000, 32, 48, 1e-3),
+    "srcnn_915_x2": _cmd(
+        2, "srcnn_915", 3_000, 32, 48, 3e-4, ["--init", _ship_rel("srcnn_915_x3")]
+    ),
+    "srcnn_915_x4": _cmd(
+        4, "srcnn_915", 3_000, 32, 48, 3e-4, ["--init", _ship_rel("srcnn_915_x3")]
+    ),
+    "srcnn_935_x3": _cmd(3, "srcnn_935", 18_000, 32, 48, 1e-3),
+    "srcnn_935_x2": _cmd(
+        2, "srcnn_935", 3_000, 32, 48, 3e-4, ["--init", _ship_rel("srcnn_935_x3")]
+    ),
+    "srcnn_935_x4": _cmd(
+        4, "srcnn_935", 3_000, 32, 48, 3e-4, ["--init", _ship_rel("srcnn_935_x3")]
+    ),
+    # the bigger-net trade-off: 3x the parameters of lrnet_s, ~2.5x slower per step
+    "lrnet_m_x3": _cmd(3, "lrnet_m", 12_000, 32, 72, 1e-3),
     "lrnet_s_x3_blind": _cmd(
         3, "lrnet_s", 8_000, 32, 72, 5e-4, ["--blind", "--init", _ship_rel("lrnet_s_x3")]
     ),

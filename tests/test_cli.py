@@ -246,6 +246,20 @@ def test_eval_superres_prints_the_bicubic_table(shared_data):
     assert "bicubic" in r.output and " 30.39 " in r.output
 
 
+def test_shipped_x3_models_reach_the_issue_floors(shared_data):
+    """Done means: shipped SRCNN x3 >= 32.39 dB (ECCV 2014) and the successor >= 33.0 on Set5."""
+    r = _invoke(["eval", "superres", "--data", str(shared_data / "set5"), "--scale", "3"])
+    assert r.exit_code == 0, r.output
+    psnr = {
+        line.split()[0]: float(line.split()[1])
+        for line in r.output.splitlines()
+        if line.split() and line.split()[0] in {"bicubic", "srcnn_955", "lrnet_s"}
+    }
+    assert abs(psnr["bicubic"] - 30.39) < 0.05, psnr
+    assert psnr["srcnn_955"] >= 32.39, psnr
+    assert psnr["lrnet_s"] >= 33.0, psnr
+
+
 def test_summary_of_the_lecture_convolution_counts():
     r = _invoke(["summary", "srcnn_955", "--input-shape", "1,10,10"])
     assert r.exit_code == 0, r.output

@@ -77,15 +77,25 @@ def test_parameter_counts_match_the_architectures():
     assert sum(p.numel() for p in create_model("bicubic").parameters()) == 0
 
 
-@pytest.mark.parametrize("scale,paper", [(2, 36.66), (3, 32.75), (4, 30.49)])
-def test_official_srcnn_weights_reproduce_the_paper(shared_data, scale, paper):
-    """The authors' 9-5-5 ImageNet models, loaded into our SRCNN, give the TPAMI table on Set5."""
+@pytest.mark.parametrize(
+    "name,scale,paper",
+    [
+        ("9-5-5_ImageNet", 2, 36.66),  # TPAMI 2016, Table 2
+        ("9-5-5_ImageNet", 3, 32.75),
+        ("9-5-5_ImageNet", 4, 30.49),
+        ("9-3-5_ImageNet", 3, 32.66),  # TPAMI 2016, filter-size study
+        ("9-1-5_ImageNet", 3, 32.52),
+        ("9-1-5_91images", 2, 36.34),  # ECCV 2014, Table 1
+        ("9-1-5_91images", 3, 32.39),
+        ("9-1-5_91images", 4, 30.09),
+    ],
+)
+def test_official_srcnn_weights_reproduce_the_paper(shared_data, name, scale, paper):
+    """The authors' models, loaded into our SRCNN, give their published Set5 figures."""
     from pixelsmith.tasks.superres import SuperRes
     from pixelsmith.weights import load_srcnn_official
 
-    net = load_srcnn_official(
-        shared_data / f"weights/srcnn_official/9-5-5_ImageNet_x{scale}.mat", scale
-    )
+    net = load_srcnn_official(shared_data / f"weights/srcnn_official/{name}_x{scale}.mat", scale)
     got = SuperRes(scale).evaluate(net, shared_data / "set5")["psnr"]
     assert abs(got - paper) < 0.05, got
 
