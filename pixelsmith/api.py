@@ -36,8 +36,9 @@ def load_sr_model(
     """An SR model by short name (``srcnn``, ``lrnet``, ``bicubic``), shipped name, or weight file."""
     check_scale(scale)
     p = Path(str(model))
-    if p.suffix == ".safetensors" or p.is_file():
-        net, info = load_model(p, device)
+    is_file = p.suffix == ".safetensors" or p.is_file()
+    if is_file or str(model) in shipped_weights():  # a weight file, or a shipped weight name
+        net, info = load_model(p if is_file else str(model), device)
         if info.task != "superres":
             raise PixelsmithError(f"not a super-resolution model (task {info.task!r})", p)
         if net.scale != scale:
@@ -52,6 +53,20 @@ def load_sr_model(
         available = ", ".join(shipped_weights("superres")) or "none"
         raise PixelsmithError(f"no shipped model {name!r}; shipped SR models: {available}")
     return load_model(name, device)
+
+
+def _sr_net(
+    model: str | Path | nn.Module, scale: int, blind: bool, device: str | torch.device
+) -> nn.Module:
+    """A module as given (its scale checked) or an SR model loaded by name or path."""
+    if isinstance(model, nn.Module):
+        check_scale(scale)
+        if getattr(model, "scale", None) != scale:
+            raise PixelsmithError(
+                f"the model upscales x{getattr(model, 'scale', '?')}, not x{scale}"
+            )
+        return model.to(device)
+    return load_sr_model(model, scale, blind, device)[0]
 
 
 def upscale(
@@ -75,15 +90,7 @@ def upscale(
             f"expected an image (C, H, W) with C = 1 or 3, got {tuple(image.shape)}"
         )
     dev = pick_device(device)
-    if isinstance(model, nn.Module):
-        check_scale(scale)
-        if getattr(model, "scale", None) != scale:
-            raise PixelsmithError(
-                f"the model upscales x{getattr(model, 'scale', '?')}, not x{scale}"
-            )
-        net = model.to(dev)
-    else:
-        net = load_sr_model(model, scale, blind, dev)[0]
+    net = _sr_net(model, scale, blind, dev)
     return upscale_image(net, image, tile=tile, device=dev, dtype=dtype, progress=progress)
 
 
@@ -91,5 +98,4 @@ def evaluate(
     model: str | Path | nn.Module, data: str | Path, scale: int = 3, blind: bool = False
 ) -> list[dict]:
     """Per-image PSNR/SSIM of an SR model on a folder of HR images, by the SRCNN protocol."""
-    net = model if isinstance(model, nn.Module) else load_sr_model(model, scale, blind)[0]
-    return SuperRes(scale).evaluate_images(net, data)
+    return SuperRes(scale).evaluate_images(_sr_net(model, scale, blind, "cpu"), data)

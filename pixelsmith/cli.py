@@ -106,15 +106,16 @@ def evaluate() -> None:
     "--model",
     "models",
     multiple=True,
-    default=("bicubic", "srcnn", "lrnet"),
-    show_default=True,
-    help="Model(s) to compare; repeat the option.",
+    help="Model(s) to compare; repeat the option. [default: bicubic, srcnn, lrnet; "
+    "with --blind: bicubic, lrnet]",
 )
 @click.option("--blind", is_flag=True, help="Evaluate the blind models.")
 def eval_superres(data, scale, models, blind) -> None:
     """PSNR/SSIM on Y, shave = scale, MATLAB-bicubic degradation (the SRCNN protocol)."""
     from pixelsmith.commands import eval_superres
 
+    if not models:
+        models = ("bicubic", "lrnet") if blind else ("bicubic", "srcnn", "lrnet")
     click.echo(eval_superres(data, int(scale), list(models), blind))
 
 

@@ -14,6 +14,7 @@ from pixelsmith.errors import PixelsmithError
 from pixelsmith.io import WRITE_FORMATS, list_images, read_image, write_image
 from pixelsmith.tasks.superres import SuperRes, upscale_image
 from pixelsmith.train import TrainConfig
+from pixelsmith.weights import shipped_weights
 
 
 def _output_paths(inputs: list[Path], out: str | None, suffix: str, overwrite: bool) -> list[Path]:
@@ -105,7 +106,12 @@ def eval_superres(data: str, scale: int, models: list[str], blind: bool = False)
     for m in models:
         net, info = load_sr_model(m, scale, blind)
         r = task.evaluate(net, data)
-        name = info.arch if info else m
+        if info is None or m in shipped_weights():
+            name = m
+        elif Path(m).suffix or Path(m).is_file():
+            name = Path(m).name
+        else:  # a short name: the architecture it resolved to
+            name = info.arch + (" blind" if blind else "")
         lines.append(f"{name:<28}{r['psnr']:>9.2f}{r['ssim']:>8.4f}")
     return "\n".join(lines)
 

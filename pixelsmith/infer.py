@@ -28,7 +28,12 @@ def pick_device(name: str = "auto") -> torch.device:
         if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    dev = torch.device(name)
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise PixelsmithError(
+            f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps"
+        ) from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise PixelsmithError("device 'cuda' requested but no CUDA GPU is available")
     if dev.type == "mps" and not (

@@ -147,11 +147,13 @@ class Trainer:
             for stale in self.out.glob(".*.tmp"):  # left by a run killed while writing a file
                 stale.unlink(missing_ok=True)
 
-        data = self.task.load_data(cfg.data, cfg.patch_size, cache=cfg.cache_images)
-        torch.manual_seed(cfg.seed)
+        torch.manual_seed(cfg.seed)  # data sampling has its own generators (step_generator)
         model = create_model(cfg.model, **self.task.model_kwargs(), **cfg.model_kwargs).to(device)
+        if not any(p.requires_grad for p in model.parameters()):
+            raise PixelsmithError(f"model {cfg.model!r} has no weights to train")
         if cfg.init:
             _init_from(model, cfg.init)
+        data = self.task.load_data(cfg.data, cfg.patch_size, cache=cfg.cache_images)
         ema = copy.deepcopy(model).requires_grad_(False) if cfg.ema else None
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         step, metrics = 0, {}

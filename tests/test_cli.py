@@ -213,6 +213,47 @@ def test_upscale_folder_keeps_alpha_and_grey(tmp_path):
     assert (got - expected).abs().max() <= 1
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--model", "lrnet"],
+        ["--model", "srcnn"],
+        ["--model", "superres_lrnet_s_x2"],
+        ["--blind"],
+    ],
+    ids=lambda a: " ".join(a),
+)
+def test_upscale_resolves_every_kind_of_model_name(good_png, tmp_path, args):
+    out = tmp_path / "up.png"
+    r = _invoke(["upscale", str(good_png), "--scale", "2", "--out", str(out), *args])
+    assert r.exit_code == 0, r.output
+    assert Image.open(out).size == (60, 40)
+
+
+def test_unknown_device_is_one_line(good_png, tmp_path):
+    r = _invoke(["upscale", str(good_png), "--device", "gpu", "--out", str(tmp_path / "o.png")])
+    _assert_one_line_error(r, "gpu")
+    assert not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [(["--model", "srcnn_955", "--width", "8"], "width"), (["--model", "bicubic"], "no weights")],
+)
+def test_train_refuses_an_impossible_model_in_one_line(good_png, tmp_path, args, message):
+    run = tmp_path / "run"
+    r = _invoke(["train", "superres", "--data", str(good_png.parent), "--out", str(run), *args])
+    _assert_one_line_error(r, message)
+
+
+def test_eval_blind_defaults_to_the_blind_models(shared_data):
+    r = _invoke(
+        ["eval", "superres", "--data", str(shared_data / "set5"), "--scale", "2", "--blind"]
+    )
+    assert r.exit_code == 0, r.output
+    assert "lrnet_s blind" in r.output and "srcnn" not in r.output
+
+
 def test_unsupported_scale_is_a_usage_error(good_png):
     r = _invoke(["upscale", str(good_png), "--scale", "5"])
     assert r.exit_code == 2 and "5" in r.output

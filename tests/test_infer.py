@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from pixelsmith.infer import run_tiled
-from pixelsmith.models import create_model
+from pixelsmith.models import create_model, list_models
 
 
 def _random_model(name: str, scale: int) -> torch.nn.Module:
@@ -17,8 +17,8 @@ def _random_model(name: str, scale: int) -> torch.nn.Module:
     return model
 
 
-@pytest.mark.parametrize("name", ["lrnet_s", "srcnn_915", "bicubic"])
-@pytest.mark.parametrize("scale", [2, 3])
+@pytest.mark.parametrize("name", list_models(task="superres"))
+@pytest.mark.parametrize("scale", [2, 3, 4])
 @pytest.mark.parametrize("tile,blend", [(16, 4), (23, 0), (40, 8)])
 def test_tiled_equals_whole(name, scale, tile, blend):
     model = _random_model(name, scale)

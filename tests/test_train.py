@@ -189,10 +189,31 @@ def test_torchrun_equals_one_process_on_both_ranks_batches(photo_dir, tmp_path, 
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     r = subprocess.run(
-        [str(torchrun), "--nproc_per_node", "2", "--master_port", str(port), "-m", "pixelsmith.cli",
-         "train", "superres", "--scale", "2", *SMALL, "--grad-clip", "0", "--data", str(photo_dir),
-         "--out", str(out), "--steps", str(steps)],
-        capture_output=True, text=True, timeout=240,
+        [
+            str(torchrun),
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            str(port),
+            "-m",
+            "pixelsmith.cli",
+            "train",
+            "superres",
+            "--scale",
+            "2",
+            *SMALL,
+            "--grad-clip",
+            "0",
+            "--data",
+            str(photo_dir),
+            "--out",
+            str(out),
+            "--steps",
+            str(steps),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.count("weights.safetensors") == 1, "only rank 0 reports the weight file"
@@ -210,7 +231,9 @@ def test_torchrun_equals_one_process_on_both_ranks_batches(photo_dir, tmp_path, 
     for step in range(steps):
         losses = []
         for rank in (0, 1):
-            x, y = task.make_batch(data, cfg.batch_size, cfg.patch_size, step_generator(7, step, rank))
+            x, y = task.make_batch(
+                data, cfg.batch_size, cfg.patch_size, step_generator(7, step, rank)
+            )
             losses.append(task.loss(model(x), y))
         for group in opt.param_groups:
             group["lr"] = cfg.lr_at(step)

@@ -11,6 +11,7 @@ The registry holds *constructors* only; loading trained weights is :func:`pixels
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 from torch import nn
@@ -56,6 +57,14 @@ def create_model(name: str, **kwargs) -> nn.Module:
         raise PixelsmithError(
             f"unknown model {name!r}; registered models: {', '.join(list_models())}"
         ) from None
-    model = fn(**kwargs)
+    try:
+        model = fn(**kwargs)
+    except TypeError as e:  # an option this architecture does not take
+        sig = inspect.signature(fn)
+        params = [p for p in sig.parameters if p != "kw"]
+        raise PixelsmithError(
+            f"model {name!r} cannot be built with {sorted(kwargs)} ({e}); "
+            f"it takes: {', '.join(params) or 'no options'}"
+        ) from None
     model.pixelsmith_arch = (name, dict(kwargs))
     return model

@@ -51,9 +51,17 @@ class SRCNN(nn.Module):
 
     @property
     def receptive_field(self) -> int:
-        """Receptive field in *input* (low-resolution) pixels, the bicubic step included."""
-        hr = sum(c.kernel_size[0] - 1 for c in (self.conv1, self.conv2, self.conv3)) + 1
-        return -(-hr // max(1, self.scale)) + 4
+        """Receptive field in *input* (low-resolution) pixels, the bicubic step included.
+
+        The convolutions see ``r`` high-resolution pixels each side. An output pixel inside LR
+        pixel ``m`` sits within ``(s-1)/(2s)`` of ``m``'s centre in LR coordinates, so it reaches
+        LR coordinates up to ``a = ((s-1)/2 + r) / s`` away, and the 4-tap cubic kernel adds
+        ``floor(a) + 2`` LR pixels on the far side (``ceil(a) + 1`` on the near one).
+        """
+        r = sum(c.kernel_size[0] - 1 for c in (self.conv1, self.conv2, self.conv3)) // 2
+        s = self.scale
+        radius = r if s <= 1 else (s - 1 + 2 * r) // (2 * s) + 2
+        return 2 * radius + 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.scale > 1:

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from pixelsmith.color import rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
+from pixelsmith.color import YCBCR_FROM_RGB, YCBCR_OFFSET, rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
 from pixelsmith.data.photos import PhotoFolder
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.infer import run_tiled
@@ -96,6 +96,8 @@ class SuperRes:
     @torch.no_grad()
     def evaluate_images(self, model: nn.Module, data: str | Path) -> list[dict[str, Any]]:
         """Per-image PSNR/SSIM by the SRCNN protocol: ``[{"image", "psnr", "ssim"}, ...]``."""
+        if getattr(model, "scale", self.scale) != self.scale:
+            raise PixelsmithError(f"the model upscales x{model.scale}, not x{self.scale}")
         was_training = model.training
         model.eval()
         device = next(model.parameters(), torch.empty(0)).device
@@ -135,6 +137,27 @@ class LumaSR(nn.Module):
         return ycbcr_to_rgb(torch.cat([self.model(ycc[:, :1]), self.bicubic(ycc[:, 1:])], 1))
 
 
+class GreyLumaSR(nn.Module):
+    """Wrap a one-channel (Y) SR model for grey images, which it sees as the Y of RGB ``(g, g, g)``.
+
+    The models are trained on Y in MATLAB's range, ``(16 + 219 g) / 255`` for a grey level ``g``;
+    feeding ``g`` itself would shift and stretch what the network learnt. A grey photo and its RGB
+    copy therefore upscale alike.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.scale = model.scale
+        self.receptive_field = getattr(model, "receptive_field", 33)
+        self.gain = sum(YCBCR_FROM_RGB[0]) / 255.0  # 219 / 255
+        self.offset = YCBCR_OFFSET[0] / 255.0  # 16 / 255
+
+    def forward(self, grey: torch.Tensor) -> torch.Tensor:
+        y = self.model(self.offset + self.gain * grey)
+        return (y - self.offset) / self.gain
+
+
 @torch.no_grad()
 def upscale_image(
     model: nn.Module,
@@ -149,10 +172,11 @@ def upscale_image(
     """Upscale ``image`` ``(C, H, W)`` in [0, 1] (C = 1 grey or 3 RGB) by ``model.scale``.
 
     A one-channel model restores Y; for RGB input, Cb and Cr are upscaled by bicubic interpolation
-    (:class:`LumaSR`). Returns ``(C, s*H, s*W)`` clamped to [0, 1].
+    (:class:`LumaSR`); a grey image goes in as the Y of its RGB copy (:class:`GreyLumaSR`).
+    Returns ``(C, s*H, s*W)`` clamped to [0, 1].
     """
-    if image.shape[0] == 3 and getattr(model, "in_channels", 1) == 1:
-        model = LumaSR(model)
+    if getattr(model, "in_channels", 1) == 1:
+        model = LumaSR(model) if image.shape[0] == 3 else GreyLumaSR(model)
     out = run_tiled(
         model,
         image,
