@@ -134,6 +134,15 @@ def quality() -> None:
     update_section("superres-quality", "Super-resolution quality: Set5 (SRCNN protocol)", body)
 
 
+def _run_fresh(code: str) -> dict:
+    """Run ``code`` in a fresh Python process (so its peak RSS is its own); it prints one JSON line."""
+    root = Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    if r.returncode:
+        raise RuntimeError(r.stderr[-2000:])
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
 def _speed_probe(name: str, scale: int, threads: int, out_mp: float, tile: int) -> dict:
     """Run one timing in a fresh process (so peak RSS is its own)."""
     code = f"""
@@ -152,11 +161,7 @@ mp = out.shape[-1] * out.shape[-2] / 1e6
 print(json.dumps({{"s_per_mp": dt / mp, "mp": mp,
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
-    root = Path(__file__).resolve().parent.parent
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
-    if r.returncode:
-        raise RuntimeError(r.stderr[-2000:])
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    return _run_fresh(code)
 
 
 def _cli_probe(name: str, scale: int, out_mp: float, tile: int) -> dict:
@@ -180,19 +185,14 @@ with tempfile.TemporaryDirectory() as d:
     src = Path(d) / "in.png"
     Image.fromarray(img).save(src)
     del img, coarse
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t = time.perf_counter()
     (dst,) = upscale_files([str(src)], {scale}, model={name!r}, tile={tile}, out=str(Path(d) / "out.png"))
     dt = time.perf_counter() - t
     w, h = Image.open(dst).size
-print(json.dumps({{"s": dt, "mp": w * h / 1e6, "base_mb": base,
+print(json.dumps({{"s": dt, "mp": w * h / 1e6,
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
-    root = Path(__file__).resolve().parent.parent
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
-    if r.returncode:
-        raise RuntimeError(r.stderr[-2000:])
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    return _run_fresh(code)
 
 
 def macs_per_output_pixel(name: str, scale: int) -> float:

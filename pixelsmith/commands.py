@@ -103,10 +103,11 @@ def eval_superres(data: str, scale: int, models: list[str], blind: bool = False)
         f"Set: {data}  scale x{scale}  (Y channel, shave {scale}, MATLAB bicubic)",
         f"{'model':<28}{'PSNR dB':>9}{'SSIM':>8}",
     ]
+    shipped = shipped_weights()
     for m in models:
         net, info = load_sr_model(m, scale, blind)
         r = task.evaluate(net, data)
-        if info is None or m in shipped_weights():
+        if info is None or m in shipped:
             name = m
         elif Path(m).suffix or Path(m).is_file():
             name = Path(m).name
