@@ -6,6 +6,7 @@ Checked against Pillow, numpy and tifffile used directly.
 from __future__ import annotations
 
 import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ from io_helpers import (
 )
 from PIL import Image, ImageCms, ImageFile, ImageOps
 
-from pixelsmith.io import read_image
+from pixelsmith.io import FirstFrameOnlyWarning, read_image
 
 
 @pytest.mark.parametrize(
@@ -239,9 +240,47 @@ def test_gif_first_frame(tmp_path: Path) -> None:
     frames = [Image.new("RGB", (W, H), c) for c in ((255, 0, 0), (0, 0, 255))]
     path = tmp_path / "anim.gif"
     frames[0].save(path, save_all=True, append_images=frames[1:])
-    image, meta = read_image(path)
+    with pytest.warns(FirstFrameOnlyWarning, match="2 frames"):
+        image, meta = read_image(path)
     assert meta.n_frames == 2 and meta.format == "GIF"
     np.testing.assert_array_equal(_as_int(image, 255), np.asarray(frames[0]))
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".webp", ".png"])
+def test_animated_image_warns_once(tmp_path: Path, suffix: str) -> None:
+    colours = ((255, 0, 0), (0, 255, 0), (0, 0, 255))
+    frames = [Image.new("RGB", (W, H), c) for c in colours]
+    path = tmp_path / f"anim{suffix}"
+    lossless = {"lossless": True} if suffix == ".webp" else {}
+    frames[0].save(path, save_all=True, append_images=frames[1:], **lossless)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        image, meta = read_image(path)
+    assert [str(w.message) for w in caught] == [
+        f"{path}: animated image with 3 frames; only the first is used"
+    ]
+    assert caught[0].category is FirstFrameOnlyWarning and caught[0].filename == __file__
+    assert meta.n_frames == 3
+    np.testing.assert_array_equal(_as_int(image, 255), np.asarray(frames[0]))
+
+
+def test_multi_page_tiff_warns(tmp_path: Path) -> None:
+    path = tmp_path / "pages.tif"
+    with tifffile.TiffWriter(path) as tif:
+        for seed in (1, 2):
+            tif.write(_rgb(seed), photometric="rgb")
+    with pytest.warns(FirstFrameOnlyWarning, match="multi-page image with 2 pages; only the first"):
+        image, _ = read_image(path)
+    np.testing.assert_array_equal(_as_int(image, 255), _rgb(1))
+
+
+def test_single_frame_does_not_warn(tmp_path: Path) -> None:
+    for suffix in (".gif", ".tif", ".png"):
+        path = tmp_path / f"still{suffix}"
+        Image.fromarray(_rgb(3)).save(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", FirstFrameOnlyWarning)
+            read_image(path)
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import struct
+import threading
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,7 +16,8 @@ from PIL import Image
 
 import pixelsmith.io.read as read_module
 from pixelsmith.errors import PixelsmithError
-from pixelsmith.io import read_image
+from pixelsmith.io import read_image, read_raw
+from pixelsmith.io.checks import _open_regular
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -33,6 +38,55 @@ def test_zero_byte_file(tmp_path: Path) -> None:
     path.touch()
     with pytest.raises(PixelsmithError, match="file is empty") as err:
         read_image(path)
+    _one_line_naming(err, path)
+
+
+def _read_in_thread(path: Path, read: Callable[[Path], object] = read_image) -> BaseException:
+    """Run ``read(path)`` in a thread and return what it raised; fail, not hang, if it blocks."""
+    outcome: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            read(path)
+        except BaseException as e:
+            outcome.append(e)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    if thread.is_alive():  # unblock it (an open() waiting for a writer) before failing
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail(f"reading {path} blocked")
+    assert outcome, "no error raised"
+    return outcome[0]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
+@pytest.mark.parametrize("reader", ["read_image", "read_raw", "_open_regular"])
+def test_named_pipe_is_not_a_regular_file(tmp_path: Path, reader: str) -> None:
+    path = tmp_path / ("pipe.dng" if reader == "read_raw" else "pipe.png")
+    os.mkfifo(path)
+    read = {"read_image": read_image, "read_raw": read_raw, "_open_regular": _open_regular}[reader]
+    err = _read_in_thread(path, read)  # _open_regular: a file swapped for a pipe after the check
+    assert isinstance(err, PixelsmithError), repr(err)
+    assert "not a regular file (a named pipe (FIFO))" in str(err)
+    assert "\n" not in str(err) and str(path) in str(err)
+
+
+def test_devices_and_sockets_are_not_regular_files(tmp_path: Path) -> None:
+    if os.path.exists("/dev/null"):
+        with pytest.raises(PixelsmithError, match=r"not a regular file \(a character device\)"):
+            read_image("/dev/null")
+    if not hasattr(socket, "AF_UNIX"):
+        pytest.skip("no Unix sockets on this system")
+    path = tmp_path / "s.png"
+    with socket.socket(socket.AF_UNIX) as sock:
+        try:
+            sock.bind(str(path))
+        except OSError as e:  # a path too long for a socket address
+            pytest.skip(f"cannot bind a Unix socket here: {e}")
+        with pytest.raises(PixelsmithError, match=r"not a regular file \(a socket\)") as err:
+            read_image(path)
     _one_line_naming(err, path)
 
 

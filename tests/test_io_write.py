@@ -203,9 +203,13 @@ def test_unwritable_output_folder_mocked(tmp_path: Path, monkeypatch: pytest.Mon
     def denied(*args: object, **kwargs: object) -> None:
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(atomic_module.tempfile, "mkstemp", denied)
-    with pytest.raises(PixelsmithError, match="permission denied") as err:
-        write_image(path, torch.rand(3, 4, 4))
+    monkeypatch.setattr(atomic_module.os, "open", denied)
+    with pytest.raises(PixelsmithError, match="not writable.*permission denied") as err:
+        write_image(path, torch.rand(3, 4, 4))  # check_writable's real attempt
+    _one_line_naming(err, path)
+    with pytest.raises(PixelsmithError, match="cannot write file: permission denied") as err:
+        atomic_module.atomic_write(path, b"data", overwrite=False)
+    monkeypatch.undo()
     _one_line_naming(err, path)
     assert list(tmp_path.iterdir()) == []
 
@@ -215,7 +219,12 @@ def test_existing_file_needs_overwrite(tmp_path: Path) -> None:
     write_image(path, torch.zeros(1, 4, 4))
     with pytest.raises(PixelsmithError, match="already exists") as err:
         write_image(path, torch.ones(1, 4, 4))
-    _one_line_naming(err, path)
+    msg = _one_line_naming(err, path)
+    assert "--overwrite" in msg and "overwrite=True" in msg  # right from the CLI and from Python
+    with pytest.raises(PixelsmithError, match="already exists") as err:  # the race, past the check
+        atomic_module.atomic_write(path, b"new", overwrite=False)
+    msg = _one_line_naming(err, path)
+    assert "--overwrite" in msg and "overwrite=True" in msg
     assert _pil_array(path).max() == 0
     write_image(path, torch.ones(1, 4, 4), overwrite=True)
     assert _pil_array(path).min() == 255

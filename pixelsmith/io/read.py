@@ -14,7 +14,13 @@ import torch
 from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError
 
 from ..errors import PixelsmithError
-from .checks import _check_input_file, _check_pixel_limit, _pil_pixel_limit, _resolve_max_pixels
+from .checks import (
+    _check_input_file,
+    _check_pixel_limit,
+    _open_regular,
+    _pil_pixel_limit,
+    _resolve_max_pixels,
+)
 from .convert import _squeeze_grey, _to_chw_float
 from .formats import _PNG_SIGNATURE, RAW_EXTENSIONS
 from .icc import _icc_to_srgb, _is_srgb, _srgb
@@ -25,12 +31,21 @@ from .tiff_fallback import _is_planar_deep_tiff, _read_tiff_fallback
 from .wide import _load_wide, _wide_rawmode
 
 
+class FirstFrameOnlyWarning(UserWarning):
+    """:func:`read_image` read only the first frame of an animated (GIF, WebP, PNG) or multi-page
+    (TIFF) file; the others are dropped. Silence it with ``warnings.simplefilter("ignore", ...)``."""
+
+
+# more than one frame, but the others are not pictures of their own: MPO is a JPEG with a preview
+_STILL_FORMATS = frozenset({"MPO"})
+
+
 def read_image(
     path: str | os.PathLike[str], *, max_pixels: int | None = None
 ) -> tuple[torch.Tensor, ImageMeta]:
     """Read an image file as a ``(C, H, W)`` float32 tensor in [0, 1], sRGB, and its metadata.
 
-    Reads PNG, JPEG, TIFF, BMP, WebP and GIF (first frame), 8 and 16 bits per sample (16-bit values
+    Reads PNG, JPEG, TIFF, BMP, WebP and GIF, 8 and 16 bits per sample (16-bit values
     are kept at full precision, including 16-bit RGB/RGBA PNG and TIFF). ``C`` is 1 for grey files
     and 3 otherwise: palette, CMYK, and grey/colour with alpha become grey or RGB, and alpha goes to
     ``meta.alpha``. The EXIF orientation is applied, and an embedded ICC profile other than sRGB is
@@ -38,6 +53,9 @@ def read_image(
 
     ``max_pixels`` (default ``$PIXELSMITH_MAX_PIXELS`` or :data:`DEFAULT_MAX_PIXELS`) bounds
     width x height, checked from the header before any pixel is decoded.
+
+    Of an animated or multi-page file only the first frame is read (``meta.n_frames`` counts
+    them), with a :class:`FirstFrameOnlyWarning`.
 
     Raises:
         PixelsmithError: missing, empty, unreadable, corrupt or truncated file, not an image, a
@@ -49,12 +67,12 @@ def read_image(
         raise PixelsmithError("is a camera raw file; read it with read_raw() instead", path)
     limit = _resolve_max_pixels(max_pixels)
     try:
-        f = open(path, "rb")  # noqa: SIM115 - closed below; Pillow reads lazily from it
+        f = _open_regular(path)  # closed below; Pillow reads lazily from it
     except OSError as e:
         raise PixelsmithError(f"cannot open file: {_os_reason(e)}", path) from e
     try:
         with f:
-            return _read_open_file(path, f, limit)
+            image, meta = _read_open_file(path, f, limit)
     except PixelsmithError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
@@ -65,6 +83,19 @@ def read_image(
         if ImageFile.LOAD_TRUNCATED_IMAGES:  # pragma: no cover - someone changed Pillow's global
             warnings.warn("PIL.ImageFile.LOAD_TRUNCATED_IMAGES is True", stacklevel=2)
         raise PixelsmithError(f"image data is truncated or corrupt ({_one_line(e)})", path) from e
+    if meta.n_frames > 1 and meta.format not in _STILL_FORMATS:
+        n = meta.n_frames
+        what = (
+            f"multi-page image with {n} pages"
+            if meta.format == "TIFF"
+            else f"animated image with {n} frames"
+        )
+        warnings.warn(
+            f"{path}: {what}; only the first is used",
+            FirstFrameOnlyWarning,
+            stacklevel=2,
+        )
+    return image, meta
 
 
 def _read_open_file(path: Path, f: BinaryIO, limit: int) -> tuple[torch.Tensor, ImageMeta]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 
+ALREADY_EXISTS = "file already exists (use --overwrite, or overwrite=True from Python)"
+
 
 def _one_line(e: BaseException) -> str:
     return " ".join(str(e).split()) or type(e).__name__
@@ -16,5 +18,6 @@ def _os_reason(e: OSError) -> str:
         errno.EACCES: "permission denied",
         errno.EPERM: "permission denied",
         errno.EROFS: "read-only file system",
+        errno.ENAMETOOLONG: "file name too long",
     }
     return reasons.get(e.errno or 0) or e.strerror or _one_line(e)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterable
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from .formats import WRITE_FORMATS
 from .meta import ImageMeta
 from .png16 import _png16_bytes
 from .reasons import _one_line
+from .target import check_writable
 
 
 def write_image(
@@ -42,14 +42,17 @@ def write_image(
 
     The file is written to a temporary name in the same folder, flushed to disk, then renamed onto
     ``path``, so a failure never leaves a partial file. An existing file is replaced only with
-    ``overwrite=True``; a file listed in ``inputs`` is never replaced without it either.
+    ``overwrite=True``; a file listed in ``inputs`` is never replaced without it either. These
+    checks (see :func:`check_writable`) run before encoding; call that function yourself to check
+    before the work that makes the image.
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
 
     Raises:
         PixelsmithError: unknown suffix, bit depth the format lacks, alpha of another size,
-            missing or unwritable output folder, existing file, disk full or other write failure.
+            missing or unwritable output folder, file name too long, existing file, disk full or
+            other write failure.
         ValueError, TypeError: ``image`` is not a float ``(C, H, W)`` tensor (C = 1, 3) or has NaN.
     """
     path = Path(path)
@@ -80,39 +83,13 @@ def write_image(
     icc = None
     if meta is not None and meta.icc_profile and not meta.icc_converted:
         icc = meta.icc_profile
-    _check_target(path, overwrite=overwrite, inputs=inputs)
+    check_writable(path, overwrite=overwrite, inputs=inputs)
     try:
         data = _encode(fmt, pixels, quality=quality, icc=icc)
     except (OSError, ValueError, KeyError) as e:
         raise PixelsmithError(f"cannot encode the image as {fmt} ({_one_line(e)})", path) from e
     atomic_write(path, data, overwrite=overwrite)
     return path
-
-
-def _check_target(path: Path, *, overwrite: bool, inputs: Iterable[str | os.PathLike[str]]) -> None:
-    folder = path.parent
-    if not folder.exists():
-        raise PixelsmithError(f"output folder does not exist: {folder}", path)
-    if not folder.is_dir():
-        raise PixelsmithError(f"output folder is not a folder: {folder}", path)
-    if path.is_dir():
-        raise PixelsmithError("is a folder, not a file", path)
-    if not overwrite:
-        target = path.resolve()
-        for inp in inputs:
-            q = Path(inp)
-            same = q.resolve() == target
-            if not same and q.exists() and path.exists():
-                with suppress(OSError):
-                    same = os.path.samefile(q, path)
-            if same:
-                raise PixelsmithError(
-                    "refusing to overwrite an input file (pass overwrite=True to allow it)", path
-                )
-        if path.exists() or path.is_symlink():
-            raise PixelsmithError("file already exists (pass overwrite=True to replace it)", path)
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise PixelsmithError(f"output folder is not writable: {folder}", path)
 
 
 def _encode(fmt: str, pixels: np.ndarray, *, quality: int, icc: bytes | None) -> bytes:
