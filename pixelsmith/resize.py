@@ -11,8 +11,12 @@ Follows MATLAB's ``imresize(x, scale, 'bicubic')`` (Image Processing Toolbox):
 - output size ``ceil(scale * in)`` given a scale; given a size, ``scale = out / in`` per axis;
 - axes are resized in order of increasing scale, height first on ties.
 
-Each axis is one multiplication by a dense ``(out, in)`` weight matrix with the mirrored taps folded
-in, computed in float64 and cached. The operation is linear, hence differentiable in the image.
+Each axis is a banded gather: output ``i`` is ``sum_k w[k, i] * x[idx[k, i]]`` over its few taps
+(4 when upscaling, about ``4 / scale`` when shrinking with antialiasing), the mirrored indices folded
+into ``idx``. The tables are computed in float64 and cached (a few, by lengths, scale and
+antialiasing, and per device and dtype); both axes are done a chunk of output lines at a time, so the
+cost is ``O(taps)`` per output pixel and the memory is the input, the output and a few MB. The
+operation is linear, hence differentiable in the image.
 Tensors only; convert numpy arrays with ``torch.from_numpy``.
 """
 
@@ -31,6 +35,8 @@ from pixelsmith.errors import PixelsmithError
 __all__ = ["cubic", "resize_weights", "imresize", "imresize_uint8", "Imresize"]
 
 _KERNEL_WIDTH = 4.0
+_CHUNK_ELEMENTS = 1 << 20
+"""Output values computed per chunk: bounds the temporaries to a few MB whatever the image size."""
 
 
 def cubic(x: np.ndarray) -> np.ndarray:
@@ -43,8 +49,16 @@ def cubic(x: np.ndarray) -> np.ndarray:
     return inner + outer
 
 
-@lru_cache(maxsize=128)
-def _weight_matrix(in_len: int, out_len: int, scale: float, antialias: bool) -> torch.Tensor:
+@lru_cache(maxsize=64)
+def _taps(
+    in_len: int, out_len: int, scale: float, antialias: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """MATLAB's ``contributions`` for one axis: ``(taps, out_len)`` input indices and weights.
+
+    Indices are 0-based with the symmetric padding folded in; weights are float64 and sum to 1
+    over ``taps`` for each output. Taps whose weight is zero for every output are dropped, so
+    ``taps`` is 4 when upscaling and about ``4 / scale`` when shrinking with ``antialias``.
+    """
     if scale < 1 and antialias:
         width = _KERNEL_WIDTH / scale
 
@@ -57,34 +71,40 @@ def _weight_matrix(in_len: int, out_len: int, scale: float, antialias: bool) -> 
     u = x / scale + 0.5 * (1.0 - 1.0 / scale)
     left = np.floor(u - width / 2.0)
     taps = int(math.ceil(width)) + 2
-    indices = left[:, None] + np.arange(taps, dtype=np.float64)[None, :]  # 1-based
-    weights = kernel(u[:, None] - indices)
-    weights = weights / weights.sum(axis=1, keepdims=True)
+    indices = left[None, :] + np.arange(taps, dtype=np.float64)[:, None]  # 1-based
+    weights = kernel(u[None, :] - indices)
+    weights = weights / weights.sum(axis=0, keepdims=True)
     mirror = np.concatenate([np.arange(in_len), np.arange(in_len - 1, -1, -1)])  # 0-based
     cols = mirror[np.mod(indices.astype(np.int64) - 1, 2 * in_len)]
-    rows = np.broadcast_to(np.arange(out_len)[:, None], cols.shape)
-    matrix = np.zeros((out_len, in_len), dtype=np.float64)
-    np.add.at(matrix, (rows, cols), weights)
-    return torch.from_numpy(matrix)
+    used = np.any(weights != 0, axis=1)
+    cols, weights = np.ascontiguousarray(cols[used]), np.ascontiguousarray(weights[used])
+    cols.setflags(write=False)
+    weights.setflags(write=False)
+    return cols, weights
 
 
 @lru_cache(maxsize=32)
-def _weight_matrix_on(
+def _taps_on(
     in_len: int,
     out_len: int,
     scale: float,
     antialias: bool,
     device: torch.device,
     dtype: torch.dtype,
-) -> torch.Tensor:
-    return _weight_matrix(in_len, out_len, scale, antialias).to(device=device, dtype=dtype)
+) -> tuple[torch.Tensor, torch.Tensor]:
+    cols, weights = _taps(in_len, out_len, scale, antialias)
+    return (
+        torch.from_numpy(cols.copy()).to(device),
+        torch.from_numpy(weights.copy()).to(device=device, dtype=dtype),
+    )
 
 
 def resize_weights(in_len: int, out_len: int, scale: float, antialias: bool = True) -> torch.Tensor:
     """The ``(out_len, in_len)`` float64 matrix that resizes one axis (MATLAB's ``contributions``).
 
     Row ``i`` holds the weights of output sample ``i`` (rows sum to 1), with taps beyond the border
-    mirrored back inside. ``resized = weights @ signal``.
+    mirrored back inside. ``resized = weights @ signal``. :func:`imresize` applies the same
+    weights without building this matrix.
 
     Args:
         in_len: input length along the axis, >= 1.
@@ -96,7 +116,11 @@ def resize_weights(in_len: int, out_len: int, scale: float, antialias: bool = Tr
         raise PixelsmithError(f"resize lengths must be >= 1, got {in_len} -> {out_len}")
     if not scale > 0 or not math.isfinite(scale):
         raise PixelsmithError(f"resize scale must be a positive number, got {scale}")
-    return _weight_matrix(int(in_len), int(out_len), float(scale), bool(antialias)).clone()
+    cols, weights = _taps(int(in_len), int(out_len), float(scale), bool(antialias))
+    matrix = np.zeros((int(out_len), int(in_len)), dtype=np.float64)
+    rows = np.broadcast_to(np.arange(int(out_len))[None, :], cols.shape)
+    np.add.at(matrix, (rows, cols), weights)
+    return torch.from_numpy(matrix)
 
 
 def _plan(
@@ -126,6 +150,40 @@ def _plan(
     return out, scales
 
 
+def _work_dtype(x: torch.Tensor) -> torch.dtype:
+    """float64 for float64 and uint8 images (MATLAB's rounding needs it), float32 otherwise."""
+    if x.dtype == torch.float64 or not x.is_floating_point():
+        return torch.float32 if x.device.type == "mps" else torch.float64
+    return torch.float32
+
+
+def _resize_along(
+    x: torch.Tensor, dim: int, cols: torch.Tensor, weights: torch.Tensor, start: int, stop: int
+) -> torch.Tensor:
+    """Outputs ``start:stop`` of ``x`` resized along ``dim`` (1 or 2).
+
+    ``x`` is ``(B, H, W)``, contiguous; ``cols`` (int64) and ``weights`` are ``(taps, out)``. The
+    result has ``stop - start`` samples along ``dim`` and the dtype of ``weights``:
+    ``sum_k x.index_select(dim, cols[k]) * weights[k]``, accumulated in place.
+    """
+    if dim == 2:  # a gather along the rows of a matrix is much faster than along a 3-D tensor's
+        src, shape = x.reshape(-1, x.shape[2]), (-1,)
+    else:
+        src, shape = x, (-1, 1)
+    acc = None
+    for index, weight in zip(cols[:, start:stop], weights[:, start:stop], strict=True):
+        gathered = src.index_select(1, index).to(weight.dtype)
+        if acc is None:
+            acc = gathered * weight.view(shape)
+        else:
+            acc.addcmul_(gathered, weight.view(shape))
+    return acc.view(*x.shape[:2], -1) if dim == 2 else acc
+
+
+def _round_saturate(y: torch.Tensor) -> torch.Tensor:
+    return torch.floor(y + 0.5).clamp_(0, 255)
+
+
 def _resize(
     x: torch.Tensor,
     scale: float | Sequence[float] | None,
@@ -133,21 +191,37 @@ def _resize(
     antialias: bool,
     round_each_pass: bool,
 ) -> torch.Tensor:
+    """Both passes, in chunks of the first-resized axis: no full-size intermediate is kept."""
     if x.ndim < 2:
         raise PixelsmithError(f"imresize needs a tensor of shape (*, H, W), got {tuple(x.shape)}")
     if min(x.shape[-2:]) < 1:
         raise PixelsmithError(f"imresize needs a non-empty image, got {tuple(x.shape)}")
     out, scales = _plan(x.shape, scale, size)
-    work = torch.float32 if x.device.type == "mps" else torch.float64
-    y = x.to(work)
-    order = sorted((0, 1), key=lambda axis: scales[axis])  # stable: height first on ties
-    for axis in order:
-        in_len = y.shape[-2 + axis]
-        weights = _weight_matrix_on(in_len, out[axis], scales[axis], antialias, x.device, work)
-        y = weights @ y if axis == 0 else y @ weights.T
+    work = _work_dtype(x)
+    first, second = sorted((0, 1), key=lambda axis: scales[axis])  # stable: height first on ties
+    tables = [
+        _taps_on(x.shape[-2 + axis], out[axis], scales[axis], antialias, x.device, work)
+        for axis in (0, 1)
+    ]
+    lead, (height, width) = x.shape[:-2], x.shape[-2:]
+    x = x.reshape(-1, height, width).contiguous()
+    across = max(x.shape[1 + second], out[second])
+    step = max(1, _CHUNK_ELEMENTS // max(1, x.shape[0] * across))
+    result = None
+    for start in range(0, out[first], step):
+        stop = min(start + step, out[first])
+        y = _resize_along(x, first + 1, *tables[first], start, stop)
         if round_each_pass:
-            y = torch.floor(y + 0.5).clamp_(0, 255)
-    return y
+            y = _round_saturate(y)
+        y = _resize_along(y, second + 1, *tables[second], 0, out[second])
+        if round_each_pass:
+            y = _round_saturate(y)
+        if stop - start == out[first]:
+            return y.to(x.dtype).reshape(*lead, *out)
+        if result is None:
+            result = x.new_empty((x.shape[0], *out))
+        result.narrow(first + 1, start, stop - start).copy_(y)
+    return result.reshape(*lead, *out)
 
 
 def imresize(
@@ -159,7 +233,8 @@ def imresize(
 ) -> torch.Tensor:
     r"""Resize like MATLAB's ``imresize(x, scale, 'bicubic')`` (antialiased when shrinking).
 
-    Computed in float64 (float32 on MPS) and returned in the input dtype; differentiable in ``x``.
+    Computed in float64 for float64 input and in float32 otherwise (the weights are float64,
+    rounded to the working dtype), returned in the input dtype; differentiable in ``x``.
     Values are not clipped: bicubic overshoots a little at edges. For MATLAB's behaviour on
     ``uint8`` images (rounding after each axis) use :func:`imresize_uint8`.
 
@@ -183,7 +258,7 @@ def imresize(
         raise TypeError(
             f"imresize takes a float tensor (use imresize_uint8 for uint8), got {x.dtype}"
         )
-    return _resize(x, scale, size, antialias, round_each_pass=False).to(x.dtype)
+    return _resize(x, scale, size, antialias, round_each_pass=False)
 
 
 def imresize_uint8(
@@ -206,7 +281,7 @@ def imresize_uint8(
         raise TypeError(f"imresize_uint8 takes a torch.Tensor, got {type(x).__name__}")
     if x.dtype != torch.uint8:
         raise TypeError(f"imresize_uint8 takes a uint8 tensor, got {x.dtype}")
-    return _resize(x, scale, size, antialias, round_each_pass=True).to(torch.uint8)
+    return _resize(x, scale, size, antialias, round_each_pass=True)
 
 
 class Imresize(nn.Module):

@@ -1,4 +1,4 @@
-"""A folder (or several) of clean photos, held in RAM as uint8, sampled as random crops.
+"""A folder (or several) of clean photos, held in RAM as uint8 or uint16, sampled as random crops.
 
 Sampling is *stateless*: the crops of a step are a function of ``(seed, step, rank)`` only, so a
 resumed run sees exactly the batches an uninterrupted one would, with no sampler state to save.
@@ -6,13 +6,18 @@ resumed run sees exactly the batches an uninterrupted one would, with no sampler
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
 import torch
+from PIL import Image
 
 from pixelsmith.errors import PixelsmithError
-from pixelsmith.io import list_images, read_image
+from pixelsmith.io import RAW_EXTENSIONS, list_images, read_image
+from pixelsmith.io.orientation import _exif_orientation
+
+_TRANSPOSING_ORIENTATIONS = frozenset({5, 6, 7, 8})
 
 
 def step_generator(seed: int, step: int, rank: int = 0) -> torch.Generator:
@@ -23,12 +28,14 @@ def step_generator(seed: int, step: int, rank: int = 0) -> torch.Generator:
 
 
 class PhotoFolder:
-    """Clean RGB photos from files, folders or globs, as uint8 ``(3, H, W)``.
+    """Clean RGB photos from files, folders or globs, as integer ``(3, H, W)`` tensors.
 
-    With ``cache`` (the default) every photo is decoded once and kept in RAM; without it only the
-    paths and sizes are kept and each crop decodes its photo again (slow, for folders that do not
-    fit in memory). Grey photos are replicated to three channels; photos smaller than
-    ``min_size`` on either side are skipped (they cannot give a crop).
+    Photos stored with more than 8 bits per sample are kept as uint16 (``0..65535``), the others
+    as uint8 (``0..255``). With ``cache`` (the default) every photo is decoded once and kept in
+    RAM; without it only the paths and sizes are kept (sizes read from the file headers, with the
+    EXIF orientation applied as :func:`~pixelsmith.io.read_image` does) and each crop decodes its
+    photo again (slow, for folders that do not fit in memory). Grey photos are replicated to three
+    channels; photos smaller than ``min_size`` on either side are skipped (they cannot give a crop).
     """
 
     def __init__(
@@ -39,12 +46,13 @@ class PhotoFolder:
         self.sizes: list[tuple[int, int]] = []
         self.images: list[torch.Tensor] = []
         for p in list_images(list(sources)):
-            img = _load_uint8(p)
-            if min(img.shape[-2:]) < min_size:
+            img = _load(p) if cache else None
+            size = tuple(img.shape[-2:]) if img is not None else _header_size(p)
+            if min(size) < min_size:
                 continue
             self.paths.append(p)
-            self.sizes.append((img.shape[-2], img.shape[-1]))
-            if cache:
+            self.sizes.append(size)
+            if img is not None:
                 self.images.append(img)
         if not self.paths:
             raise PixelsmithError(
@@ -54,13 +62,9 @@ class PhotoFolder:
     def __len__(self) -> int:
         return len(self.paths)
 
-    @property
-    def pixels(self) -> int:
-        return sum(h * w for h, w in self.sizes)
-
     def image(self, i: int) -> torch.Tensor:
-        """Photo ``i`` as uint8 ``(3, H, W)``."""
-        return self.images[i] if self.cache else _load_uint8(self.paths[i])
+        """Photo ``i`` as uint8 or uint16 ``(3, H, W)``."""
+        return self.images[i] if self.cache else _load(self.paths[i])
 
     def random_crops(
         self, n: int, size: int, generator: torch.Generator, augment: bool = True
@@ -72,13 +76,13 @@ class PhotoFolder:
         """
         areas = torch.tensor([h * w for h, w in self.sizes], dtype=torch.float64)
         idx = torch.multinomial(areas, n, replacement=True, generator=generator)
-        out = torch.empty(n, 3, size, size, dtype=torch.uint8)
+        out = torch.empty(n, 3, size, size, dtype=torch.float32)
         for k, i in enumerate(idx.tolist()):
             im = self.image(i)
             h, w = im.shape[-2:]
             y = int(torch.randint(0, h - size + 1, (1,), generator=generator))
             x = int(torch.randint(0, w - size + 1, (1,), generator=generator))
-            crop = im[:, y : y + size, x : x + size]
+            crop = im[:, y : y + size, x : x + size].float()
             if augment:
                 flips = torch.randint(0, 2, (3,), generator=generator).tolist()
                 if flips[0]:
@@ -87,12 +91,42 @@ class PhotoFolder:
                     crop = crop.flip(-2)
                 if flips[2]:
                     crop = crop.transpose(-1, -2)
-            out[k] = crop
-        return out.float().div_(255)
+            out[k] = crop.div_(_peak(im.dtype))
+        return out
 
 
-def _load_uint8(path: Path) -> torch.Tensor:
-    img, _ = read_image(path)
-    if img.shape[0] == 1:
-        img = img.expand(3, -1, -1)
-    return (img * 255).round().to(torch.uint8).contiguous()
+def _peak(dtype: torch.dtype) -> float:
+    return 65535.0 if dtype == torch.uint16 else 255.0
+
+
+def _load(path: Path) -> torch.Tensor:
+    """Decode ``path`` to ``(3, H, W)``: uint16 when stored with more than 8 bits, else uint8."""
+    img, meta = read_image(path)
+    if meta.bit_depth > 8:
+        img = (img * 65535).round().to(torch.uint16)
+    else:
+        img = (img * 255).round().to(torch.uint8)
+    return img.expand(3, -1, -1).contiguous()
+
+
+def _header_size(path: Path) -> tuple[int, int]:
+    """``(H, W)`` of ``path`` as :func:`read_image` would return it, from the header alone.
+
+    Camera raw files, and files Pillow cannot open (read_image then decides: another decoder, or
+    its error naming the file), are decoded.
+    """
+    if path.suffix.lower() not in RAW_EXTENSIONS:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(path) as im:
+                    width, height = im.size
+                    orientation = _exif_orientation(im)
+        except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+            pass
+        else:
+            if orientation in _TRANSPOSING_ORIENTATIONS:
+                return width, height
+            return height, width
+    h, w = _load(path).shape[-2:]
+    return h, w

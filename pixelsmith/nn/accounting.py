@@ -25,51 +25,20 @@ from torch import nn
 from torch.nn.modules.utils import _pair
 
 from pixelsmith.errors import PixelsmithError
+from pixelsmith.nn.layers import LocallyConnected2d
+from pixelsmith.nn.shapes import conv_output_shape, conv_output_size
 
-
-def conv_output_size(
-    n: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1
-) -> int:
-    """Output length of a convolution or pooling along one axis of length ``n``:
-
-        floor((n + 2 padding - dilation (kernel - 1) - 1) / stride) + 1
-
-    A 32-pixel side through a 5-pixel filter (stride 1, no padding) gives 28.
-
-    Raises:
-        PixelsmithError: kernel, stride or dilation below 1, negative padding, or an empty output.
-    """
-    if kernel < 1 or stride < 1 or dilation < 1 or padding < 0:
-        raise PixelsmithError(
-            f"invalid geometry: kernel={kernel} stride={stride} "
-            f"padding={padding} dilation={dilation}"
-        )
-    out = (n + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
-    if out < 1:
-        raise PixelsmithError(
-            f"a kernel of {kernel} (dilation {dilation}) does not fit an input "
-            f"of {n} with padding {padding}"
-        )
-    return out
-
-
-def conv_output_shape(
-    in_shape: Sequence[int],
-    out_channels: int,
-    kernel: int | tuple[int, int],
-    stride: int | tuple[int, int] = 1,
-    padding: int | tuple[int, int] = 0,
-    dilation: int | tuple[int, int] = 1,
-) -> tuple[int, int, int]:
-    """``(C, H, W)`` through ``out_channels`` filters of size ``kernel`` gives
-    ``(out_channels, H', W')``."""
-    _, h, w = in_shape
-    k, s, p, d = _pair(kernel), _pair(stride), _pair(padding), _pair(dilation)
-    return (
-        out_channels,
-        conv_output_size(h, k[0], s[0], p[0], d[0]),
-        conv_output_size(w, k[1], s[1], p[1], d[1]),
-    )
+__all__ = [
+    "LayerRow",
+    "Summary",
+    "conv_output_shape",
+    "conv_output_size",
+    "conv_params",
+    "fully_connected_params",
+    "locally_connected_params",
+    "receptive_field",
+    "summary",
+]
 
 
 def fully_connected_params(in_shape: Sequence[int], hidden: int, bias: bool = False) -> int:
@@ -221,8 +190,6 @@ def _next_geometry(
     x: torch.Tensor,
     image_hw: tuple[int, int],
 ) -> _Geometry:
-    from pixelsmith.nn.layers import LocallyConnected2d
-
     spatial = x.ndim == 4
     if isinstance(module, nn.ConvTranspose2d):
         k, s = _pair(module.kernel_size), _pair(module.stride)
@@ -259,8 +226,6 @@ def _next_geometry(
 
 
 def _macs(module: nn.Module, x: torch.Tensor | None, y: torch.Tensor) -> int:
-    from pixelsmith.nn.layers import LocallyConnected2d
-
     out = y[0].numel()
     if isinstance(module, nn.modules.conv._ConvTransposeNd) and x is not None:
         return x[0].numel() * module.out_channels // module.groups * math.prod(module.kernel_size)

@@ -20,8 +20,8 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.modules.utils import _pair
 
-from pixelsmith.nn.accounting import conv_output_size
 from pixelsmith.nn.activations import maxout
+from pixelsmith.nn.shapes import conv_output_size
 
 
 class FullyConnected(nn.Module):
