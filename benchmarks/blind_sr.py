@@ -24,13 +24,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import markdown_table, update_section  # noqa: E402
 
-from pixelsmith.api import load_sr_model  # noqa: E402
+import pixelsmith  # noqa: E402
 from pixelsmith.data.degrade import blur_with, gaussian_kernel, jpeg_compress  # noqa: E402
 from pixelsmith.io import list_images, read_image  # noqa: E402
-from pixelsmith.metrics import evaluate_sr_pair, modcrop  # noqa: E402
+from pixelsmith.metrics import modcrop  # noqa: E402
 from pixelsmith.paths import data_dir  # noqa: E402
 from pixelsmith.resize import imresize  # noqa: E402
-from pixelsmith.tasks.superres import sr_y, upscale_image  # noqa: E402
+from pixelsmith.tasks.sr_protocol import evaluate_sr_pair, sr_y  # noqa: E402
 
 
 def degrade(hr: torch.Tensor, scale: int, recipe: str, seed: int) -> torch.Tensor:
@@ -62,14 +62,19 @@ def degrade(hr: torch.Tensor, scale: int, recipe: str, seed: int) -> torch.Tenso
 RECIPES = ["clean", "jpeg+noise", "blur+noise+jpeg", "shake+jpeg"]
 
 
+def _sr_model(name: str, scale: int, blind: bool = False) -> torch.nn.Module:
+    task = pixelsmith.get_task("superres", scale=scale, blind=blind)
+    return pixelsmith.load_model(name, task=task)[0]
+
+
 def main() -> None:
     kodak = list_images([str(data_dir() / "kodak24")])
     rows = []
     for scale in (2, 3, 4):
-        models = {"bicubic": load_sr_model("bicubic", scale)[0]}
+        models = {"bicubic": _sr_model("bicubic", scale)}
         for label, blind in (("lrnet", False), ("lrnet --blind", True)):
             try:
-                models[label] = load_sr_model("lrnet", scale, blind)[0]
+                models[label] = _sr_model("lrnet", scale, blind)
             except Exception as e:
                 print(f"skipping {label} x{scale}: {e}")
         for recipe in RECIPES:
@@ -78,7 +83,8 @@ def main() -> None:
                 hr = modcrop(read_image(path)[0], scale)
                 lr = degrade(hr, scale, recipe, seed=i).clamp(0, 1)
                 for name, model in models.items():
-                    p, s = evaluate_sr_pair(sr_y(upscale_image(model, lr)), sr_y(hr), scale)
+                    sr = pixelsmith.upscale(lr, scale, model, device="cpu")
+                    p, s = evaluate_sr_pair(sr_y(sr), sr_y(hr), scale)
                     scores[name].append((float(p), float(s)))
             rows.append(
                 [f"x{scale}", recipe]

@@ -25,7 +25,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import markdown_table, matmul_gflops, update_section  # noqa: E402
 
-from pixelsmith.api import load_sr_model  # noqa: E402
+import pixelsmith  # noqa: E402
 from pixelsmith.errors import PixelsmithError  # noqa: E402
 from pixelsmith.paths import data_dir  # noqa: E402
 from pixelsmith.tasks.superres import SuperRes  # noqa: E402
@@ -55,7 +55,11 @@ def _official(arch: str, data: str) -> Callable[[int], torch.nn.Module]:
 
 
 def _shipped(name: str, blind: bool = False) -> Callable[[int], torch.nn.Module]:
-    return lambda scale: load_sr_model(name, scale, blind=blind)[0]
+    def load(scale: int) -> torch.nn.Module:
+        task = pixelsmith.get_task("superres", scale=scale, blind=blind)
+        return pixelsmith.load_model(name, task=task)[0]
+
+    return load
 
 
 # Published Set5 PSNR: SRCNN ECCV 2014 (9-1-5, 91 images), SRCNN TPAMI 2016 (ImageNet),
@@ -149,13 +153,15 @@ def _speed_probe(name: str, scale: int, threads: int, out_mp: float, tile: int) 
 import json, resource, time, torch
 torch.set_num_threads({threads}); torch.set_flush_denormal(True)
 from benchmarks.superres import _model
-from pixelsmith.tasks.superres import upscale_image
+from pixelsmith.api import restore_tensor
+from pixelsmith.tasks.superres import SuperRes
 side = round(({out_mp} * 1e6) ** 0.5 / {scale})
 img = torch.rand(3, side, side)
 model = _model({name!r}, {scale})
-upscale_image(model, img[:, :64, :64], tile={tile})
+task = SuperRes({scale})
+restore_tensor(model, task, img[:, :64, :64], tile={tile})
 t = time.perf_counter()
-out = upscale_image(model, img, tile={tile})
+out = restore_tensor(model, task, img, tile={tile})
 dt = time.perf_counter() - t
 mp = out.shape[-1] * out.shape[-2] / 1e6
 print(json.dumps({{"s_per_mp": dt / mp, "mp": mp,
@@ -174,7 +180,7 @@ import numpy as np
 from PIL import Image
 import torch
 torch.set_num_threads(2)
-from pixelsmith.commands import upscale_files
+import pixelsmith
 side = round(({out_mp} * 1e6) ** 0.5 / {scale})
 rng = np.random.default_rng(0)
 coarse = rng.random((side // 64 + 2, side // 64 + 2, 3)).astype(np.float32)
@@ -186,7 +192,8 @@ with tempfile.TemporaryDirectory() as d:
     Image.fromarray(img).save(src)
     del img, coarse
     t = time.perf_counter()
-    (dst,) = upscale_files([str(src)], {scale}, model={name!r}, tile={tile}, out=str(Path(d) / "out.png"))
+    report = pixelsmith.restore_files([str(src)], "superres", {name!r}, scale={scale}, tile={tile}, out=str(Path(d) / "out.png"), device="cpu", progress=False)
+    (dst,) = report.written
     dt = time.perf_counter() - t
     w, h = Image.open(dst).size
 print(json.dumps({{"s": dt, "mp": w * h / 1e6,
@@ -237,7 +244,7 @@ def speed() -> None:
         r = _speed_probe(name, 4, 2, 50.0, tile)
         big_rows.append(
             [
-                f"`upscale_image`, {name}",
+                f"`restore_tensor`, {name}",
                 tile,
                 f"{r['mp']:.1f}",
                 f"{r['s_per_mp'] * r['mp']:.0f}",
@@ -262,7 +269,7 @@ def speed() -> None:
         "tiles of 256 input pixels, fp32, CPU, each row in a fresh process. MACs count the "
         "convolutions (`pixelsmith.nn.accounting.summary`), not the bicubic steps; "
         "GFLOP/s = 2 x MACs / time.\n\n"
-        "Tiled 50-megapixel outputs: the network path alone (`upscale_image` on an in-memory "
+        "Tiled 50-megapixel outputs: the network path alone (`restore_tensor` on an in-memory "
         "tensor) and the whole command, which also decodes the input PNG and encodes the "
         "150 MB output PNG (its peak includes the Python and torch start-up, about 300 MB).\n\n"
         + markdown_table(big_header, big_rows)

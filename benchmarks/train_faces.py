@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from pixelsmith.tasks.classify import FacesTask
-from pixelsmith.train import TrainConfig, Trainer
+from pixelsmith.trainer import TrainConfig, Trainer
 from pixelsmith.weights import load_model
 
 ROOT = Path(__file__).resolve().parent.parent

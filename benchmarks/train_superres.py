@@ -5,7 +5,7 @@
     python benchmarks/train_superres.py lrnet_s_x3 --ship   # only copy weights + write the record
 
 Each run is one ``pixelsmith train superres`` command; its output folder is ``runs/<name>``.
-Shipping copies ``runs/<name>/weights.safetensors`` to ``pixelsmith/weights/superres_<name>.safetensors``
+Shipping copies ``runs/<name>/weights.safetensors`` to ``pixelsmith/pretrained/superres_<name>.safetensors``
 and writes ``superres_<name>.json`` beside it: the command, the data, the Set5 metrics (SRCNN protocol),
 the steps and the wall time from the CSV log.
 """
@@ -62,7 +62,7 @@ def _cmd(
 
 
 def _ship_path(name: str) -> Path:
-    return ROOT / "pixelsmith" / "weights" / f"superres_{name}.safetensors"
+    return ROOT / "pixelsmith" / "pretrained" / f"superres_{name}.safetensors"
 
 
 def _ship_rel(name: str) -> str:

@@ -1,32 +1,63 @@
 """pixelsmith: restore and enhance photographs with convolutional networks.
 
-Public API: :func:`upscale`, :func:`load_model`, :func:`evaluate`, :func:`train`,
-:func:`create_model`. Every image is a float32 tensor ``(C, H, W)`` in [0, 1], sRGB.
+Public API (imported on first use, so ``import pixelsmith`` and ``pixelsmith --help`` stay fast):
+
+- :func:`restore` — any task on one image; :func:`upscale` is its super-resolution name;
+- :func:`restore_files` — files in, files out, for every task (what the CLI verbs call);
+- :func:`evaluate` — a model by its task's standard protocol;
+- :func:`load_model` — the one resolver: ``"lrnet_s.x3"``, ``"lrnet"`` + a task, a file;
+- :func:`create_model`, :func:`list_models`, :func:`list_pretrained`, :func:`get_task`;
+- :func:`train`, :class:`TrainConfig`, :class:`Trainer`; :class:`PixelsmithError`.
+
+Images are what users hold: a path, a PIL image, a NumPy array ``(H, W[, C])`` or a tensor
+``(C, H, W)`` in [0, 1]; each function returns the kind it was given.
 """
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from pixelsmith.errors import PixelsmithError
 
 __version__ = "0.1.0"
 
-from pixelsmith.api import evaluate, upscale  # noqa: E402
-from pixelsmith.errors import PixelsmithError  # noqa: E402
-from pixelsmith.models import create_model, list_models  # noqa: E402
-from pixelsmith.train import TrainConfig, Trainer  # noqa: E402
-from pixelsmith.weights import load_model  # noqa: E402
+_LAZY = {
+    "restore": "pixelsmith.api",
+    "upscale": "pixelsmith.api",
+    "evaluate": "pixelsmith.api",
+    "train": "pixelsmith.api",
+    "restore_files": "pixelsmith.files",
+    "FilesReport": "pixelsmith.files",
+    "load_model": "pixelsmith.weights",
+    "list_pretrained": "pixelsmith.weights",
+    "create_model": "pixelsmith.models",
+    "list_models": "pixelsmith.models",
+    "get_task": "pixelsmith.tasks",
+    "TrainConfig": "pixelsmith.config",
+    "Trainer": "pixelsmith.trainer",
+}
+
+if TYPE_CHECKING:
+    from pixelsmith.api import evaluate, restore, train, upscale  # noqa: F401
+    from pixelsmith.config import TrainConfig  # noqa: F401
+    from pixelsmith.files import FilesReport, restore_files  # noqa: F401
+    from pixelsmith.models import create_model, list_models  # noqa: F401
+    from pixelsmith.tasks import get_task  # noqa: F401
+    from pixelsmith.trainer import Trainer  # noqa: F401
+    from pixelsmith.weights import list_pretrained, load_model  # noqa: F401
 
 
-def train(config: TrainConfig, task) -> "object":
-    """Train ``task``'s model as ``config`` says; returns the path of the final weight file."""
-    return Trainer(config, task).run()
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'pixelsmith' has no attribute {name!r}")
 
 
-__all__ = [
-    "PixelsmithError",
-    "TrainConfig",
-    "Trainer",
-    "create_model",
-    "evaluate",
-    "list_models",
-    "load_model",
-    "train",
-    "upscale",
-    "__version__",
-]
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
+__all__ = ["PixelsmithError", "__version__", *_LAZY]

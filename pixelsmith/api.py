@@ -1,101 +1,157 @@
-"""The public Python API: what a script needs, with the defaults a user expects.
+"""The public Python API: one generic entry point per job, with the defaults a user expects.
 
 >>> import pixelsmith
->>> big = pixelsmith.upscale(image, scale=3)          # (C, H, W) in [0, 1] -> (C, 3H, 3W)
+>>> big = pixelsmith.upscale("photo.jpg", scale=3)               # a tensor (C, 3H, 3W)
+>>> big = pixelsmith.restore(pil_image, "superres", scale=2)     # a PIL image back
+>>> pixelsmith.evaluate("lrnet_s.x3", "set5/", "superres", scale=3)
+
+Every task's verb (``upscale`` now; ``colorize``, ``enhance``, ``develop_raw``, ``inpaint`` next)
+is a thin name for :func:`restore`: image -> ``task.prepare`` -> tiles -> model -> ``task.decode``
+-> image. The CLI and the web page call nothing else.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
 from pixelsmith.errors import PixelsmithError
-from pixelsmith.infer import pick_device
-from pixelsmith.tasks.superres import SuperRes, check_scale, upscale_image
-from pixelsmith.weights import WeightInfo, load_model, shipped_weights
+from pixelsmith.images import as_image
+from pixelsmith.infer import check_tile, pick_device, run_tiled
+from pixelsmith.io import DEFAULT_MAX_PIXELS
+from pixelsmith.models import model_spec
+from pixelsmith.tasks import Task, get_task
+from pixelsmith.weights import WeightInfo, load_model
 
-#: The shipped model ``pixelsmith upscale --model NAME`` means, by short name.
-SR_ALIASES = {"srcnn": "srcnn_955", "lrnet": "lrnet_s"}
-DEFAULT_SR_MODEL = "lrnet"
-
-
-def superres_weight_name(model: str, scale: int, blind: bool = False) -> str:
-    """File stem of a shipped SR model: ``superres_<arch>_x<scale>[_blind]``."""
-    arch = SR_ALIASES.get(model, model)
-    return f"superres_{arch}_x{scale}" + ("_blind" if blind else "")
+#: The largest result :func:`restore` makes, in pixels, unless ``max_output_pixels`` says otherwise.
+DEFAULT_MAX_OUTPUT_PIXELS = DEFAULT_MAX_PIXELS
 
 
-def load_sr_model(
-    model: str | Path = DEFAULT_SR_MODEL,
-    scale: int = 3,
-    blind: bool = False,
-    device: str | torch.device = "cpu",
+def resolve(
+    model: str | Path | nn.Module | None, task: Task, device: str | torch.device = "cpu"
 ) -> tuple[nn.Module, WeightInfo | None]:
-    """An SR model by short name (``srcnn``, ``lrnet``, ``bicubic``), shipped name, or weight file."""
-    check_scale(scale)
-    p = Path(str(model))
-    is_file = p.suffix == ".safetensors" or p.is_file()
-    if is_file or str(model) in shipped_weights():  # a weight file, or a shipped weight name
-        net, info = load_model(p if is_file else str(model), device)
-        if info.task != "superres":
-            raise PixelsmithError(f"not a super-resolution model (task {info.task!r})", p)
-        if net.scale != scale:
-            raise PixelsmithError(f"this model upscales x{net.scale}, not x{scale}", p)
-        return net, info
-    if model == "bicubic":
-        from pixelsmith.models import create_model
-
-        return create_model("bicubic", scale=scale).to(device), None
-    name = superres_weight_name(str(model), scale, blind)
-    if name not in shipped_weights():
-        available = ", ".join(shipped_weights("superres")) or "none"
-        raise PixelsmithError(f"no shipped model {name!r}; shipped SR models: {available}")
-    return load_model(name, device)
-
-
-def _sr_net(
-    model: str | Path | nn.Module, scale: int, blind: bool, device: str | torch.device
-) -> nn.Module:
-    """A module as given (its scale checked) or an SR model loaded by name or path."""
+    """``model`` for ``task``: a module as it is (checked against the task), or a name or file
+    through :func:`~pixelsmith.weights.load_model`; ``None`` is the task's default model."""
     if isinstance(model, nn.Module):
-        check_scale(scale)
-        if getattr(model, "scale", None) != scale:
-            raise PixelsmithError(
-                f"the model upscales x{getattr(model, 'scale', '?')}, not x{scale}"
-            )
-        return model.to(device)
-    return load_sr_model(model, scale, blind, device)[0]
+        task.check_model(model_spec(model))
+        return model.to(device).eval(), None
+    return load_model(task.default_model if model is None else model, device, task=task)
+
+
+def check_output_size(task: Task, shape: tuple[int, ...], limit: int | None) -> None:
+    """Refuse a result over ``limit`` pixels before any work (a small file can ask for 14 GB)."""
+    limit = DEFAULT_MAX_OUTPUT_PIXELS if limit is None else limit
+    if limit <= 0:
+        raise ValueError(f"max_output_pixels must be positive, not {limit}")
+    _, h, w = task.output_shape(tuple(shape))
+    if h * w > limit:
+        raise PixelsmithError(
+            f"the result would be {w}x{h} = {h * w:,} pixels, over the limit of {limit:,} "
+            f"(raise it with --max-output-pixels or max_output_pixels=)"
+        )
+
+
+@torch.no_grad()
+def restore_tensor(
+    net: nn.Module,
+    task: Task,
+    image: torch.Tensor,
+    *,
+    tile: int = 256,
+    device: torch.device | str = "cpu",
+    bf16: bool = False,
+    progress: Any = False,
+) -> torch.Tensor:
+    """The inference flow on one checked image ``(C, H, W)`` float32 in [0, 1]: prepare, tiles
+    through ``net`` and ``task.decode``, finish. Returns the result ``(C', H', W')`` on the CPU."""
+    prepared = task.prepare(image, model_spec(net))
+    return run_tiled(
+        net,
+        prepared,
+        task,
+        tile=tile,
+        device=device,
+        autocast=torch.bfloat16 if bf16 else None,
+        out_dtype=torch.float32,
+        progress=progress,
+    )
+
+
+def restore(
+    image: Any,
+    task: str | Task,
+    model: str | Path | nn.Module | None = None,
+    *,
+    tile: int = 256,
+    device: str = "auto",
+    bf16: bool = False,
+    progress: Any = False,
+    max_output_pixels: int | None = None,
+    **options: Any,
+) -> Any:
+    """Run ``task`` (``"superres"``, ...) on ``image`` and return the result as the kind given.
+
+    Args:
+        image: a path, PIL image, NumPy array ``(H, W[, C])`` or tensor ``(C, H, W)`` in [0, 1]
+            (see :mod:`pixelsmith.images`); alpha is carried through.
+        task: a task name or a :class:`~pixelsmith.tasks.base.Task`.
+        model: a shipped name (``"lrnet_s.x3"``), a short name (``"lrnet"``), a weight file or a
+            module; ``None`` takes the task's default.
+        tile: core tile side (0: whole image); memory stays bounded for any image size.
+        device: ``auto``, ``cpu``, ``cuda[:N]``, ``mps``.
+        bf16: run the network in bfloat16 (autocast).
+        progress: a progress bar (``True``) or a callback ``(done, total)``.
+        max_output_pixels: refuse results larger than this (default 256 megapixels).
+        options: the task's settings (``scale=3, blind=False`` for super-resolution).
+    """
+    task = get_task(task, **options)
+    check_tile(tile)
+    pixels, alpha, given = as_image(image)
+    check_output_size(task, tuple(pixels.shape), max_output_pixels)
+    dev = pick_device(device)
+    net, _ = resolve(model, task, dev)
+    out = restore_tensor(net, task, pixels, tile=tile, device=dev, bf16=bf16, progress=progress)
+    return given.give_back(out, None if alpha is None else task.carry_alpha(alpha))
 
 
 def upscale(
-    image: torch.Tensor,
+    image: Any,
     scale: int = 3,
-    model: str | Path | nn.Module = DEFAULT_SR_MODEL,
+    model: str | Path | nn.Module | None = None,
     *,
     blind: bool = False,
-    tile: int = 256,
-    device: str = "auto",
-    dtype: torch.dtype = torch.float32,
-    progress: bool = False,
-) -> torch.Tensor:
-    """Super-resolve ``image`` ``(C, H, W)`` float in [0, 1] (C = 1 or 3) by ``scale``.
+    **kwargs: Any,
+) -> Any:
+    """Super-resolve ``image`` by ``scale`` (2, 3 or 4): :func:`restore` with ``"superres"``.
 
-    ``model`` is a short name (``"lrnet"``, ``"srcnn"``, ``"bicubic"``), a weight file, or a module.
-    Returns ``(C, scale*H, scale*W)`` in [0, 1].
+    ``model`` is ``"lrnet"`` (the default), ``"srcnn"``, ``"bicubic"``, a shipped name
+    (``"srcnn_915.x3"``), a weight file or a module; ``blind`` takes the model trained on blur,
+    noise and JPEG. An image ``(C, H, W)`` gives ``(C, scale*H, scale*W)``, as the kind given.
     """
-    if image.dim() != 3 or image.shape[0] not in (1, 3):
-        raise PixelsmithError(
-            f"expected an image (C, H, W) with C = 1 or 3, got {tuple(image.shape)}"
-        )
-    dev = pick_device(device)
-    net = _sr_net(model, scale, blind, dev)
-    return upscale_image(net, image, tile=tile, device=dev, dtype=dtype, progress=progress)
+    return restore(image, "superres", model, scale=scale, blind=blind, **kwargs)
 
 
 def evaluate(
-    model: str | Path | nn.Module, data: str | Path, scale: int = 3, blind: bool = False
-) -> list[dict]:
-    """Per-image PSNR/SSIM of an SR model on a folder of HR images, by the SRCNN protocol."""
-    return SuperRes(scale).evaluate_images(_sr_net(model, scale, blind, "cpu"), data)
+    model: str | Path | nn.Module,
+    data: str | Path,
+    task: str | Task = "superres",
+    **options: Any,
+) -> dict[str, float]:
+    """Mean metrics of ``model`` on ``data`` by ``task``'s standard protocol (SR: PSNR and SSIM
+    on Y, shave = scale, MATLAB bicubic). ``data`` is a folder (or what the task's
+    ``eval_dataset`` takes) or a dataset that ``eval_dataset`` made."""
+    task = get_task(task, **options)
+    net, _ = resolve(model, task, "cpu")
+    dataset = task.eval_dataset(data) if isinstance(data, (str, Path)) else data
+    return task.evaluate(net, dataset)
+
+
+def train(config: Any, task: str | Task, **options: Any) -> Path | None:
+    """Train ``task``'s model as ``config`` (a :class:`~pixelsmith.trainer.TrainConfig`) says;
+    returns the final weight file."""
+    from pixelsmith.trainer import Trainer
+
+    return Trainer(config, get_task(task, **options)).run()

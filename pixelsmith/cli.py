@@ -17,6 +17,12 @@ class _Group(click.Group):
     """Turns a PixelsmithError anywhere below into ``pixelsmith: error: ...`` and exit code 2."""
 
     def invoke(self, ctx: click.Context):
+        import warnings
+
+        def one_line(message, category, filename, lineno, file=None, line=None) -> None:
+            click.echo(f"pixelsmith: warning: {message}", err=True)
+
+        warnings.showwarning = one_line
         try:
             return super().invoke(ctx)
         except PixelsmithError as e:
@@ -28,6 +34,61 @@ class _Group(click.Group):
 @click.version_option(package_name="pixelsmith")
 def main() -> None:
     """Restore and enhance photographs with convolutional networks."""
+
+
+def _restore_options(fn):
+    """The options every files-in/files-out verb shares."""
+    options = [
+        click.option(
+            "--tile",
+            type=click.IntRange(min=0),
+            default=256,
+            show_default=True,
+            help="Tile side in input pixels, at least 16 (0: whole image at once).",
+        ),
+        click.option(
+            "--out",
+            type=click.Path(),
+            default=None,
+            help="Output folder (must exist), or a file name for a single input. "
+            "Default: beside each input, with the task's suffix (NAME_x3.png).",
+        ),
+        click.option("--overwrite", is_flag=True, help="Replace existing output files."),
+        click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps or auto."),
+        click.option("--bf16", is_flag=True, help="Run the network in bfloat16."),
+        click.option(
+            "--max-output-pixels",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Refuse results larger than this many pixels [default: 256000000].",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _restore_files(inputs: list[str], task: str, model: str | None, **kwargs) -> None:
+    """Run ``pixelsmith.restore_files``; each failure is one line, and any failure exits 2."""
+    import pixelsmith
+
+    def failed(path, message) -> None:
+        click.echo(f"pixelsmith: error: {message}", err=True)
+
+    report = pixelsmith.restore_files(
+        inputs, task, model, on_written=click.echo, on_error=failed, **kwargs
+    )
+    for p in report.own_outputs:
+        click.echo(f"pixelsmith: note: {p} is an earlier result, not an input", err=True)
+    if report.failed:
+        total = len(report.failed) + len(report.written)
+        if total > 1:
+            click.echo(
+                f"pixelsmith: {len(report.failed)} of {total} files failed; "
+                f"{len(report.written)} written",
+                err=True,
+            )
+        sys.exit(2)
 
 
 @main.command()
@@ -54,44 +115,15 @@ def demo(out: str, scale: str) -> None:
 @click.option("--scale", type=SCALE, default="3", show_default=True)
 @click.option(
     "--model",
-    default="lrnet",
-    show_default=True,
-    help="lrnet (fast, default), srcnn, bicubic, a shipped name or a .safetensors file.",
+    default=None,
+    help="lrnet (fast, default), srcnn, bicubic, a shipped name (lrnet_s.x3, srcnn_915.x3) "
+    "or a .safetensors file.",
 )
 @click.option("--blind", is_flag=True, help="Use the model trained for real, degraded photos.")
-@click.option(
-    "--tile",
-    type=int,
-    default=256,
-    show_default=True,
-    help="Tile side in input pixels (0: whole image at once).",
-)
-@click.option(
-    "--out",
-    type=click.Path(),
-    default=None,
-    help="Output folder (must exist), or a file name for a single input. "
-    "Default: beside each input as NAME_x<scale>.png.",
-)
-@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps or auto.")
-@click.option("--bf16", is_flag=True, help="Run the network in bfloat16.")
-def upscale(inputs, scale, model, blind, tile, out, overwrite, device, bf16) -> None:
+@_restore_options
+def upscale(inputs, scale, model, blind, **kwargs) -> None:
     """Super-resolve images (files, folders or globs) by x2, x3 or x4."""
-    from pixelsmith.commands import upscale_files
-
-    for path in upscale_files(
-        list(inputs),
-        int(scale),
-        model=model,
-        blind=blind,
-        tile=tile,
-        out=out,
-        overwrite=overwrite,
-        device=device,
-        bf16=bf16,
-    ):
-        click.echo(path)
+    _restore_files(list(inputs), "superres", model, scale=int(scale), blind=blind, **kwargs)
 
 
 @main.group("eval")
@@ -112,49 +144,65 @@ def evaluate() -> None:
 @click.option("--blind", is_flag=True, help="Evaluate the blind models.")
 def eval_superres(data, scale, models, blind) -> None:
     """PSNR/SSIM on Y, shave = scale, MATLAB-bicubic degradation (the SRCNN protocol)."""
-    from pixelsmith.commands import eval_superres
+    import pixelsmith
 
     if not models:
         models = ("bicubic", "lrnet") if blind else ("bicubic", "srcnn", "lrnet")
-    click.echo(eval_superres(data, int(scale), list(models), blind))
+    task = pixelsmith.get_task("superres", scale=int(scale), blind=blind)
+    dataset = task.eval_dataset(data)
+    click.echo(f"Set: {data}  scale x{scale}  (Y channel, shave {scale}, MATLAB bicubic)")
+    click.echo(f"{'model':<28}{'PSNR dB':>9}{'SSIM':>8}")
+    for m in models:
+        net, info = pixelsmith.load_model(m, task=task)
+        r = pixelsmith.evaluate(net, dataset, task)
+        click.echo(f"{info.name:<28}{r['psnr']:>9.2f}{r['ssim']:>8.4f}")
 
 
 @evaluate.command("classify")
 @click.option(
     "--model",
-    default="classify_smallconvnet_faces",
+    default="smallconvnet.faces",
     show_default=True,
     help="A shipped name or a .safetensors file.",
 )
 def eval_classify(model) -> None:
     """Held-out accuracy on scikit-image's faces vs non-faces (50 images)."""
-    from pixelsmith.tasks.classify import FacesTask
-    from pixelsmith.weights import load_model
+    import pixelsmith
 
-    r = FacesTask().evaluate(load_model(model)[0])
+    r = pixelsmith.evaluate(model, "lfw_subset", "classify")
     click.echo(f"accuracy {r['accuracy']:.3f}  loss {r['loss']:.4f}  (50 held-out images)")
 
 
 def _train_options(fn):
-    """One ``--flag`` per TrainConfig field (lists repeat the flag), and ``--config FILE``."""
-    from pixelsmith.train import TrainConfig
+    """One ``--flag`` per TrainConfig field, typed from its annotation (a ``list[T]`` repeats the
+    flag, a ``bool`` gets ``--x/--no-x``); fields no flag can express (``model_kwargs``) come from
+    task-specific flags or ``--config FILE``."""
+    import typing
 
+    from pixelsmith.config import TrainConfig
+
+    hints = typing.get_type_hints(TrainConfig)
     for f in reversed(dataclasses.fields(TrainConfig)):
-        if f.name == "model_kwargs":
-            continue
+        hint = hints[f.name]
         flag = "--" + f.name.replace("_", "-")
-        if f.type == "list[str]":
-            fn = click.option(flag, f.name, multiple=True, help="Repeat for several.")(fn)
-        elif f.type == "bool":
-            no = "--no-" + f.name.replace("_", "-")
-            fn = click.option(
-                f"{flag}/{no}", f.name, default=None, help=f"default {'on' if f.default else 'off'}"
-            )(fn)
-        else:
-            typ = {"int": int, "float": float, "str": str}[f.type]
-            fn = click.option(flag, f.name, type=typ, default=None, help=f"default {f.default!r}")(
-                fn
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        if typing.get_origin(hint) is list:
+            (item,) = typing.get_args(hint)
+            option = click.option(
+                flag, f.name, type=item, multiple=True, help="Repeat for several."
             )
+        elif hint is bool:
+            no = "--no-" + f.name.replace("_", "-")
+            option = click.option(
+                f"{flag}/{no}", f.name, default=None, help=f"default {'on' if default else 'off'}"
+            )
+        elif hint in (int, float, str):
+            option = click.option(
+                flag, f.name, type=hint, default=None, help=f"default {default!r}"
+            )
+        else:
+            continue
+        fn = option(fn)
     return click.option(
         "--config",
         "config_file",
@@ -162,6 +210,19 @@ def _train_options(fn):
         default=None,
         help="YAML file with TrainConfig fields (flags override it).",
     )(fn)
+
+
+def _train(
+    task, config_file: str | None, overrides: dict, model_kwargs: dict | None = None
+) -> None:
+    import pixelsmith
+    from pixelsmith.config import build_config
+
+    cfg = build_config(config_file, overrides, task.train_defaults)
+    cfg.model_kwargs.update({k: v for k, v in (model_kwargs or {}).items() if v is not None})
+    final = pixelsmith.train(cfg, task)
+    if final:
+        click.echo(final)
 
 
 @main.group()
@@ -177,30 +238,19 @@ def train() -> None:
 @click.option("--blocks", type=int, default=None, help="LRNet residual blocks override.")
 def train_superres(scale, blind, config_file, width, blocks, **overrides) -> None:
     """Train a super-resolution model on folders of clean photos."""
-    from pixelsmith.commands import build_config
-    from pixelsmith.tasks.superres import SuperRes
-    from pixelsmith.train import Trainer
+    import pixelsmith
 
-    cfg = build_config(config_file, overrides)
-    cfg.model_kwargs.update(
-        {k: v for k, v in (("width", width), ("blocks", blocks)) if v is not None}
-    )
-    final = Trainer(cfg, SuperRes(int(scale), blind)).run()
-    if final:
-        click.echo(final)
+    task = pixelsmith.get_task("superres", scale=int(scale), blind=blind)
+    _train(task, config_file, overrides, {"width": width, "blocks": blocks})
 
 
 @train.command("classify")
 @_train_options
 def train_classify(config_file, **overrides) -> None:
     """Train the small ConvNet on scikit-image's faces vs non-faces (seconds on a CPU)."""
-    from pixelsmith.commands import CLASSIFY_DEFAULTS, build_config
-    from pixelsmith.tasks.classify import FacesTask
-    from pixelsmith.train import Trainer
+    import pixelsmith
 
-    final = Trainer(build_config(config_file, overrides, CLASSIFY_DEFAULTS), FacesTask()).run()
-    if final:
-        click.echo(final)
+    _train(pixelsmith.get_task("classify"), config_file, overrides)
 
 
 @main.command()
@@ -213,9 +263,38 @@ def train_classify(config_file, **overrides) -> None:
 def summary(model, input_shape) -> None:
     """Per-layer output shape, parameters, multiply-adds and receptive field of MODEL
     (an architecture name, a shipped weight name or a .safetensors file)."""
-    from pixelsmith.commands import model_summary
+    from pixelsmith.nn.accounting import summary as layer_summary
 
-    click.echo(model_summary(model, input_shape))
+    net = _resolve_model(model)
+    if input_shape:
+        try:
+            shape = tuple(int(v) for v in input_shape.split(","))
+        except ValueError:
+            raise PixelsmithError(
+                f"--input-shape must be C,H,W integers, got {input_shape!r}"
+            ) from None
+    else:
+        shape = _task_of_model(net).example_shape
+    click.echo(str(layer_summary(net, shape)))
+
+
+def _resolve_model(name: str, scale: int = 3):
+    """An architecture name (fresh weights), a shipped weight name, a weight file, or an SRCNN
+    authors' ``.mat`` file (which does not record its ``scale``)."""
+    import pixelsmith
+
+    if name in pixelsmith.list_models():
+        return pixelsmith.create_model(name)
+    task = pixelsmith.get_task("superres", scale=scale) if name.endswith(".mat") else None
+    return pixelsmith.load_model(name, task=task)[0]
+
+
+def _task_of_model(net):
+    import pixelsmith
+    from pixelsmith.models import model_tasks
+
+    arch = getattr(net, "pixelsmith_arch", ("srcnn_955", {}))[0]
+    return pixelsmith.get_task(model_tasks(arch)[0])
 
 
 @main.group()
@@ -239,16 +318,14 @@ def _viz_model(fn):
     return click.option(
         "--model",
         "model_name",
-        default="classify_smallconvnet_faces",
+        default="smallconvnet.faces",
         show_default=True,
         help="Model to look inside.",
     )(fn)
 
 
 def _load_viz_model(name: str, scale: str):
-    from pixelsmith.commands import resolve_model
-
-    return resolve_model(name, int(scale))
+    return _resolve_model(name, int(scale))
 
 
 def _read(image: str, model=None):
@@ -368,8 +445,7 @@ def viz_top_patches(model_name, scale, out, images, layer, channel, k) -> None:
 @click.option("--steps", type=int, default=256, show_default=True)
 @click.option("--naive", is_flag=True, help="Plain pixels, no transformations (gives noise).")
 @click.option("--compare", is_flag=True, help="Naive (top row) against the full method (bottom).")
-@click.option("--image", default=None, hidden=True)
-def viz_features(model_name, scale, out, layer, channels, steps, naive, compare, image) -> None:
+def viz_features(model_name, scale, out, layer, channels, steps, naive, compare) -> None:
     """Feature visualisation by optimisation (Olah et al. 2017): maximise channels from noise with a
     Fourier parameterisation, decorrelated colour and transformation robustness."""
     from pixelsmith.viz.feature_vis import NAIVE, save_feature_vis
@@ -411,12 +487,13 @@ def viz_filtering(image, out) -> None:
 @main.command("models")
 def models_cmd() -> None:
     """List registered architectures and shipped weight files."""
-    from pixelsmith.models import list_models
-    from pixelsmith.weights import shipped_weights
+    import pixelsmith
+    from pixelsmith.models import model_tasks
 
-    click.echo("architectures: " + ", ".join(list_models()))
-    for name, path in shipped_weights().items():
-        click.echo(f"weights: {name}  ({path})")
+    for arch in pixelsmith.list_models():
+        click.echo(f"architecture: {arch}  ({', '.join(model_tasks(arch))})")
+    for name, path in pixelsmith.list_pretrained().items():
+        click.echo(f"weights: {name}  ({path.name})")
 
 
 if __name__ == "__main__":

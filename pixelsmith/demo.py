@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pixelsmith.api import load_sr_model
+from pixelsmith.api import upscale
 from pixelsmith.io import write_image
-from pixelsmith.metrics import evaluate_sr_pair, modcrop
+from pixelsmith.metrics import modcrop
 from pixelsmith.resize import imresize
-from pixelsmith.tasks.superres import sr_y, upscale_image
+from pixelsmith.tasks.sr_protocol import evaluate_sr_pair, sr_y
 from pixelsmith.viz.figures import figure_to_tensor
-from pixelsmith.weights import shipped_weights
+from pixelsmith.weights import list_pretrained
 
 
 def astronaut() -> torch.Tensor:
@@ -35,13 +35,13 @@ def run_demo(out: Path, scale: int = 3) -> list[Path]:
     hr = modcrop(astronaut(), scale)
     lr = imresize(hr, 1 / scale).clamp(0, 1)
     written = [write_image(out / f"astronaut_lr_x{scale}.png", lr, overwrite=True)]
-    results = {"bicubic": upscale_image(load_sr_model("bicubic", scale)[0], lr)}
-    for name in shipped_weights("superres"):
-        if name.startswith("superres_") and f"_x{scale}" in name:
-            model, _ = load_sr_model(Path(shipped_weights()[name]), scale)
-            results[name.removeprefix("superres_")] = upscale_image(model, lr)
+    results = {"bicubic": upscale(lr, scale, "bicubic", device="cpu")}
+    for name in list_pretrained("superres"):
+        if name.split(".")[1].startswith(f"x{scale}"):
+            results[name] = upscale(lr, scale, name, device="cpu")
     for name, img in results.items():
-        written.append(write_image(out / f"astronaut_{name}.png", img, overwrite=True))
+        stem = name.replace(".", "_")
+        written.append(write_image(out / f"astronaut_{stem}.png", img, overwrite=True))
 
     crop = (slice(40, 220), slice(150, 330))  # the face
     panels = [
@@ -64,7 +64,7 @@ def run_demo(out: Path, scale: int = 3) -> list[Path]:
     sheet = figure_to_tensor(fig)
     plt.close(fig)
     written.append(write_image(out / "sheet.png", sheet, overwrite=True))
-    if "classify_smallconvnet_faces" in shipped_weights():
+    if "smallconvnet.faces" in list_pretrained():
         written.append(_classifier_sheet(out / "classifier.png"))
     return written
 
@@ -87,7 +87,7 @@ def _classifier_sheet(path: Path) -> Path:
     from pixelsmith.viz.occlusion import class_target, occlusion_map
     from pixelsmith.weights import load_model
 
-    model, _ = load_model("classify_smallconvnet_faces")
+    model, _ = load_model("smallconvnet.faces")
     fig, axes = plt.subplots(2, len(_CLASSIFIER_CROPS), figsize=(2.4 * len(_CLASSIFIER_CROPS), 5))
     for k, (label, (name, top, left, side)) in enumerate(_CLASSIFIER_CROPS.items()):
         rgb = torch.from_numpy(np.ascontiguousarray(getattr(data, name)())).permute(2, 0, 1) / 255

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-WEIGHTS_DIR = PACKAGE_DIR / "weights"
+PRETRAINED_DIR = PACKAGE_DIR / "pretrained"
 
 
 def data_dir() -> Path | None:

@@ -1,27 +1,35 @@
 """One Trainer for every task, readable top to bottom.
 
-    config (dataclass) -> task.load_data -> for step: task.make_batch -> model -> task.loss -> AdamW step
+    config (dataclass) -> task.load_data -> for step: task.make_batch -> Batch -> model(*batch.inputs)
+                       -> task.loss(prediction, batch) -> AdamW step
                        -> every val_every: task.evaluate -> CSV log -> atomic checkpoint
 
 Resume is bit-exact on CPU: batches are a pure function of ``(seed, step, rank)``
 (:func:`pixelsmith.data.photos.step_generator`), the learning rate a pure function of ``step``, and
-the checkpoint holds the model, optimiser and EMA state. Multi-process training runs under
+the checkpoint holds the model, optimiser and EMA state. With ``workers > 0`` DataLoader worker
+processes make the same batches beside the model. Multi-process training runs under
 ``torchrun --nproc_per_node N`` (DistributedDataParallel; gloo on CPU, nccl on CUDA); each rank
 draws its own crops and rank 0 logs and writes files.
+
+The loop never waits for the device to report the loss: losses are summed on the device and read
+back at *sync points* (every ``SYNC_EVERY`` steps and at each log, validation and checkpoint).
+There the run stops with a :class:`PixelsmithError` if the loss or the weights stopped being
+finite, so a diverged run never writes NaN weights.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import dataclasses
 import io
 import math
 import os
+import pickle
 import shlex
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,48 +37,18 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from pixelsmith.config import TrainConfig
 from pixelsmith.data.photos import step_generator
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.infer import pick_device
 from pixelsmith.io import atomic_write
 from pixelsmith.models import create_model
 from pixelsmith.tasks import Task
+from pixelsmith.tasks.base import Batch
 from pixelsmith.weights import WeightInfo, save_weights
 
-
-@dataclass
-class TrainConfig:
-    """Everything a training run depends on. Each field but ``model_kwargs`` is a ``--flag`` of
-    ``pixelsmith train``; ``model_kwargs`` comes from model-specific flags such as ``--width``."""
-
-    model: str = "lrnet_s"
-    data: list[str] = field(default_factory=list)
-    val_data: str = ""
-    out: str = "runs/run"
-    steps: int = 20_000
-    batch_size: int = 32
-    patch_size: int = 48
-    lr: float = 1e-3
-    min_lr: float = 1e-5
-    warmup_steps: int = 200
-    weight_decay: float = 0.0
-    grad_clip: float = 1.0
-    ema: float = 0.0
-    seed: int = 0
-    val_every: int = 1000
-    ckpt_every: int = 500
-    threads: int = 0
-    device: str = "cpu"
-    init: str = ""
-    cache_images: bool = True
-    model_kwargs: dict[str, Any] = field(default_factory=dict)
-
-    def lr_at(self, step: int) -> float:
-        """Linear warm-up, then cosine decay from ``lr`` to ``min_lr`` at ``steps``."""
-        if step < self.warmup_steps:
-            return self.lr * (step + 1) / self.warmup_steps
-        t = (step - self.warmup_steps) / max(1, self.steps - self.warmup_steps)
-        return self.min_lr + 0.5 * (self.lr - self.min_lr) * (1 + math.cos(math.pi * min(1.0, t)))
+#: Steps between sync points that only refresh the progress bar and check for divergence.
+SYNC_EVERY = 50
 
 
 def _atomic_torch_save(obj: Any, path: Path) -> None:
@@ -120,6 +98,25 @@ class _Dist:
             torch.distributed.destroy_process_group()
 
 
+class StepBatches(torch.utils.data.Dataset):
+    """Item ``step`` is that step's batch, a pure function of ``(seed, step, rank)``: DataLoader
+    workers can make any step's batch, and a sampler over the steps returns them in order."""
+
+    def __init__(self, task: Task, data: Any, cfg: TrainConfig, rank: int) -> None:
+        self.task, self.data, self.cfg, self.rank = task, data, cfg, rank
+
+    def __len__(self) -> int:
+        return self.cfg.steps
+
+    def __getitem__(self, step: int) -> Batch:
+        gen = step_generator(self.cfg.seed, step, self.rank)
+        return self.task.make_batch(self.data, self.cfg.batch_size, self.cfg.patch_size, gen)
+
+
+def _one_thread(worker_id: int) -> None:
+    torch.set_num_threads(1)  # workers share the CPU with the model; don't let each take many
+
+
 class Trainer:
     """Train ``task``'s model as ``config`` says; ``run()`` resumes from ``out/checkpoint.pt`` if present."""
 
@@ -133,15 +130,34 @@ class Trainer:
         self.log_path = self.out / "log.csv"
 
     def run(self) -> Path | None:
-        """Train to ``config.steps``; returns the final weight file (``None`` on ranks other than 0)."""
+        """Train to ``config.steps``; returns the final weight file (``None`` on ranks other than 0).
+
+        Sets torch's thread count (``config.threads``) and flush-denormal mode for the run and puts
+        both back afterwards, also when it raises."""
+        threads, flush = torch.get_num_threads(), _flush_denormal_is_on()
+        try:
+            if self.config.threads:
+                torch.set_num_threads(self.config.threads)
+            # denormal floats slow CPU training by 10x as weights settle
+            torch.set_flush_denormal(True)
+            device = pick_device(self.config.device)
+            if self.config.bf16 and device.type != "cuda":
+                raise PixelsmithError(
+                    f"--bf16 needs a CUDA device (this run is on {device.type}); drop --bf16"
+                )
+            dist = _Dist(device)
+            try:
+                if dist.enabled and device.type == "cuda":
+                    device = torch.device("cuda", dist.local_rank)
+                return self._train(device, dist)
+            finally:
+                dist.close()
+        finally:
+            torch.set_num_threads(threads)
+            torch.set_flush_denormal(flush)
+
+    def _train(self, device: torch.device, dist: _Dist) -> Path | None:
         cfg = self.config
-        if cfg.threads:
-            torch.set_num_threads(cfg.threads)
-        torch.set_flush_denormal(True)  # denormal floats slow CPU training by 10x as weights settle
-        device = pick_device(cfg.device)
-        dist = _Dist(device)
-        if dist.enabled and device.type == "cuda":
-            device = torch.device("cuda", dist.local_rank)
         if dist.main:
             self.out.mkdir(parents=True, exist_ok=True)
             for stale in self.out.glob(".*.tmp"):  # left by a run killed while writing a file
@@ -156,15 +172,14 @@ class Trainer:
         data = self.task.load_data(cfg.data, cfg.patch_size, cache=cfg.cache_images)
         ema = copy.deepcopy(model).requires_grad_(False) if cfg.ema else None
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        step, metrics = 0, {}
+        step, metrics, saved = 0, {}, None  # saved: the step of the last good checkpoint
         if self.ckpt_path.exists():
-            ck = torch.load(self.ckpt_path, map_location=device, weights_only=True)
-            self._check_resumable(ck.get("config", {}))
+            ck = self._load_checkpoint(device)
             model.load_state_dict(ck["model"])
             opt.load_state_dict(ck["optimizer"])
             if ema is not None:
                 ema.load_state_dict(ck["ema"])
-            step, metrics = ck["step"], ck.get("metrics", {})
+            step, metrics, saved = ck["step"], ck.get("metrics", {}), ck["step"]
             if dist.main:
                 print(f"resuming from {self.ckpt_path} at step {step}", file=sys.stderr)
         net = model
@@ -172,6 +187,14 @@ class Trainer:
             net = nn.parallel.DistributedDataParallel(
                 model, device_ids=[device.index] if device.type == "cuda" else None
             )
+        batches = torch.utils.data.DataLoader(
+            StepBatches(self.task, data, cfg, dist.rank),
+            batch_size=None,  # each item is already a batch
+            sampler=range(step, cfg.steps),
+            num_workers=cfg.workers,
+            worker_init_fn=_one_thread,
+            generator=torch.Generator(),  # leave the global RNG alone
+        )
 
         bar = tqdm(
             total=cfg.steps,
@@ -181,46 +204,64 @@ class Trainer:
             dynamic_ncols=True,
             mininterval=1.0,
         )
-        log = self._open_log(step) if dist.main else None
-        if (
-            dist.main and step == 0 and cfg.val_data
-        ):  # a baseline, and bad validation data fails now
-            metrics = self.task.evaluate(model, cfg.val_data)
-            self._log(log, 0, float("nan"), 0.0, 0.0, metrics)
-        t0, seen, loss_sum, loss_n = time.perf_counter(), 0, 0.0, 0
-        while step < cfg.steps:
-            model.train()
-            gen = step_generator(cfg.seed, step, dist.rank)
-            inputs, targets = self.task.make_batch(data, cfg.batch_size, cfg.patch_size, gen)
-            inputs, targets = inputs.to(device), targets.to(device)
-            lr = cfg.lr_at(step)
-            for group in opt.param_groups:
-                group["lr"] = lr
-            loss = self.task.loss(net(inputs), targets)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.grad_clip:
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
-            if ema is not None:
-                with torch.no_grad():
-                    for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
-                        pe.lerp_(pm, 1 - cfg.ema)
-            step += 1
-            seen += inputs.shape[0] * dist.world
-            loss_sum, loss_n = loss_sum + loss.item(), loss_n + 1
-            rate = seen / (time.perf_counter() - t0)
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.4g}", patches_per_s=f"{rate:.0f}", refresh=False)
+        log = self._open_log(step) if dist.main else contextlib.nullcontext()
+        with bar, log:
+            if dist.main and step == 0 and cfg.val_data:  # a baseline; bad val data fails now
+                metrics = self.task.evaluate(model, cfg.val_data)
+                self._log(log, 0, float("nan"), 0.0, 0.0, metrics)
+            t0, seen = time.perf_counter(), 0
+            loss_sum = torch.zeros((), device=device)  # since the last log row; NaN and inf stick
+            logged = synced = step  # the steps of the last log row and of the last sync point
+            for batch in batches:
+                model.train()
+                batch = batch.to(device)
+                lr = cfg.lr_at(step)
+                for group in opt.param_groups:
+                    group["lr"] = lr
+                with torch.autocast(device.type, torch.bfloat16, enabled=cfg.bf16):
+                    loss = self.task.loss(net(*batch.inputs), batch)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.grad_clip:
+                    nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                opt.step()
+                if ema is not None:
+                    with torch.no_grad():
+                        for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
+                            pe.lerp_(pm, 1 - cfg.ema)
+                step += 1
+                seen += len(batch) * dist.world
+                loss_sum += loss.detach().float()
+                bar.update(1)
 
-            last = step == cfg.steps
-            fresh = {}
-            if dist.main and (step % cfg.val_every == 0 or last) and cfg.val_data:
-                metrics = fresh = self.task.evaluate(ema or model, cfg.val_data)
-                bar.write(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
-            if dist.main and (step % cfg.ckpt_every == 0 or fresh or last):
-                self._log(log, step, loss_sum / loss_n, lr, rate, fresh)
-                loss_sum, loss_n = 0.0, 0
+                last = step == cfg.steps
+                validate = bool(cfg.val_data) and (step % cfg.val_every == 0 or last)
+                save = step % cfg.ckpt_every == 0 or validate or last
+                if not (save or step % SYNC_EVERY == 0):
+                    continue
+                # A sync point: read the loss back (the mean over all ranks) and check the weights.
+                # Every rank sees the same numbers, so all ranks stop together if training diverged.
+                total = loss_sum.clone()
+                if dist.enabled:
+                    torch.distributed.all_reduce(total)
+                loss_mean = total.item() / dist.world / (step - logged)
+                if not math.isfinite(loss_mean) or not _all_finite(model, ema):
+                    raise self._diverged(synced, step, saved, math.isfinite(loss_mean))
+                synced, rate = step, seen / (time.perf_counter() - t0)
+                bar.set_postfix(loss=f"{loss_mean:.4g}", patches_per_s=f"{rate:.0f}", refresh=False)
+                if not save:
+                    continue
+                loss_sum.zero_()
+                logged = step
+                if not dist.main:
+                    continue
+                fresh = {}
+                if validate:
+                    metrics = fresh = self.task.evaluate(ema or model, cfg.val_data)
+                    bar.write(
+                        f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in fresh.items())
+                    )
+                self._log(log, step, loss_mean, lr, rate, fresh)
                 _atomic_torch_save(
                     {
                         "step": step,
@@ -232,24 +273,51 @@ class Trainer:
                     },
                     self.ckpt_path,
                 )
-        bar.close()
-        final = None
-        if dist.main:
-            final = self.out / "weights.safetensors"
-            name, kwargs = model.pixelsmith_arch
-            info = WeightInfo(
-                task=self.task.name,
-                arch=name,
-                arch_kwargs=kwargs,
-                config={**dataclasses.asdict(cfg), "task": self.task.options()},
-                data=", ".join(cfg.data),
-                metrics=metrics,
-                command=self.command,
-            )
-            save_weights(ema or model, final, info)
-            log.close()
-        dist.close()
-        return final
+                saved = step
+        if not dist.main:
+            return None
+        # The weights were checked to be finite at the last step (a sync point) or the checkpoint.
+        final = self.out / "weights.safetensors"
+        name, kwargs = model.pixelsmith_arch
+        info = WeightInfo(
+            task=self.task.name,
+            arch=name,
+            arch_kwargs=kwargs,
+            config={**dataclasses.asdict(cfg), "task": self.task.options()},
+            data=", ".join(cfg.data),
+            metrics=metrics,
+            command=self.command,
+        )
+        return save_weights(ema or model, final, info)
+
+    def _load_checkpoint(self, device: torch.device) -> dict[str, Any]:
+        """``out/checkpoint.pt``, checked to be readable and from a run with the same trajectory."""
+        unreadable = (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError)
+        try:
+            ck = torch.load(self.ckpt_path, map_location=device, weights_only=True)
+            if not (isinstance(ck, dict) and {"step", "model", "optimizer"} <= ck.keys()):
+                raise ValueError("not a pixelsmith checkpoint")
+        except unreadable as e:  # truncated (a full disk), overwritten, not a checkpoint
+            reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise PixelsmithError(
+                f"cannot read the checkpoint ({reason}); delete it to start over, "
+                "or use another --out",
+                self.ckpt_path,
+            ) from None
+        self._check_resumable(ck.get("config", {}))
+        return ck
+
+    def _diverged(
+        self, synced: int, step: int, saved: int | None, loss_ok: bool
+    ) -> PixelsmithError:
+        """The error for a run whose loss or weights became NaN or inf after step ``synced``."""
+        what = "the weights" if loss_ok else "the loss"
+        when = f"at step {step}" if step - synced == 1 else f"between steps {synced + 1} and {step}"
+        good = "no checkpoint yet" if saved is None else f"{self.ckpt_path} (step {saved})"
+        return PixelsmithError(
+            f"training diverged: {what} became NaN or inf {when}; last good checkpoint: {good}; "
+            "try a lower --lr"
+        )
 
     def _check_resumable(self, saved: dict[str, Any]) -> None:
         now = dataclasses.asdict(self.config)
@@ -307,7 +375,7 @@ def _init_from(model: nn.Module, path: str) -> None:
 
 def check_config(cfg: TrainConfig, task: Task | None = None) -> None:
     """Clear errors for a config that cannot run."""
-    from pixelsmith.models import list_models, model_task
+    from pixelsmith.models import list_models, model_tasks
 
     if not cfg.data:
         raise PixelsmithError("no training data: give --data FOLDER (one or more)")
@@ -316,8 +384,28 @@ def check_config(cfg: TrainConfig, task: Task | None = None) -> None:
             raise PixelsmithError(f"--{name.replace('_', '-')} must be positive")
     if not 0 <= cfg.ema < 1:
         raise PixelsmithError("--ema is a decay in [0, 1): 0 turns it off, 0.999 is typical")
-    if task is not None and cfg.model in list_models() and model_task(cfg.model) != task.name:
+    if cfg.workers < 0 or cfg.threads < 0:
+        raise PixelsmithError("--workers and --threads must be 0 or more")
+    if task is not None and cfg.model in list_models() and task.name not in model_tasks(cfg.model):
         raise PixelsmithError(
-            f"{cfg.model} is a {model_task(cfg.model)} model; {task.name} models: "
+            f"{cfg.model} is a {' and '.join(model_tasks(cfg.model))} model; {task.name} models: "
             f"{', '.join(list_models(task.name))}"
         )
+
+
+def _all_finite(*modules: nn.Module | None) -> bool:
+    """Whether every floating-point weight and buffer of ``modules`` is finite (one device sync)."""
+    flags = [
+        torch.isfinite(t).all()
+        for m in modules
+        if m is not None
+        for t in m.state_dict().values()
+        if t.is_floating_point()
+    ]
+    return bool(torch.stack(flags).all()) if flags else True
+
+
+def _flush_denormal_is_on() -> bool:
+    """Whether this thread flushes denormal floats to zero (torch has no getter for the setting):
+    half the smallest normal float32 is a denormal, which comes out as 0 when flushing."""
+    return torch.tensor([2.0**-126]).div(2).item() == 0.0

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -26,8 +27,11 @@ from torch import nn
 
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.io import atomic_write
-from pixelsmith.models import create_model
-from pixelsmith.paths import WEIGHTS_DIR
+from pixelsmith.models import create_model, list_models, model_spec
+from pixelsmith.paths import PRETRAINED_DIR
+
+if TYPE_CHECKING:
+    from pixelsmith.tasks.base import Task
 
 FORMAT_VERSION = 1
 
@@ -43,6 +47,7 @@ class WeightInfo:
     data: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
     command: str = ""
+    name: str = field(default="", compare=False)  # what it was loaded as (not stored in the file)
 
     def to_metadata(self) -> dict[str, str]:
         from pixelsmith import __version__
@@ -79,6 +84,11 @@ def save_weights(model: nn.Module, path: str | Path, info: WeightInfo) -> Path:
     """Write ``model``'s state dict and ``info`` to ``path`` atomically (replacing ``path``)."""
     path = Path(path)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise PixelsmithError(
+            f"refusing to save weights with NaN or inf ({', '.join(bad[:3])})", path
+        )
     atomic_write(path, safetensors_bytes(state, metadata=info.to_metadata()), overwrite=True)
     return path
 
@@ -104,40 +114,134 @@ def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], WeightInfo]
         raise PixelsmithError(f"cannot read weight file ({e})", path) from None
 
 
-def shipped_weights(task: str | None = None) -> dict[str, Path]:
-    """Weight files that ship with the package, by name (file stem), optionally for one task."""
-    return {
-        p.stem: p
-        for p in sorted(WEIGHTS_DIR.glob("*.safetensors"))
-        if task is None or read_metadata(p).get("task") == task
-    }
+@lru_cache(maxsize=1)
+def _pretrained_files() -> tuple[tuple[str, str, Path], ...]:
+    """``(tag name, task, file)`` of every shipped weight file (package data: read once)."""
+    rows = []
+    for p in sorted(PRETRAINED_DIR.glob("*.safetensors")):
+        meta = read_metadata(p)
+        arch, task = meta.get("arch", ""), meta.get("task", "")
+        prefix = f"{task}_{arch}_"
+        tag = p.stem[len(prefix) :] if p.stem.startswith(prefix) else p.stem
+        rows.append((f"{arch}.{tag}", task, p))
+    return tuple(rows)
+
+
+def list_pretrained(task: str | None = None) -> dict[str, Path]:
+    """Shipped weights by tag name, ``arch.tag`` in the timm manner (``"lrnet_s.x3_blind"``),
+    optionally for one task."""
+    return {name: p for name, t, p in _pretrained_files() if task is None or t == task}
+
+
+def _task_of(task: Task | str | None) -> Task | None:
+    if task is None or not isinstance(task, str):
+        return task
+    from pixelsmith.tasks import get_task
+
+    return get_task(task)
 
 
 def load_model(
-    name_or_path: str | Path, device: str | torch.device = "cpu"
+    name_or_path: str | Path,
+    device: str | torch.device = "cpu",
+    *,
+    task: Task | str | None = None,
 ) -> tuple[nn.Module, WeightInfo]:
-    """Load a trained model: a shipped weight name (e.g. ``"superres_lrnet_s_x3"``) or a file path.
+    """Load a trained model: the one resolver behind the API, the CLI and the benchmarks.
 
-    Returns the model in eval mode and the file's metadata.
+    ``name_or_path`` is one of:
+
+    - a tag name, ``arch.tag``: ``"lrnet_s.x3"``, ``"lrnet_s.x3_blind"``, ``"srcnn_955.x2"``,
+      ``"smallconvnet.faces"`` (see :func:`list_pretrained`); a shipped file's stem
+      (``"superres_lrnet_s_x3"``) works too;
+    - an architecture name or a task's short alias (``"lrnet_s"``, ``"lrnet"``, ``"srcnn"``): with a
+      ``task``, the shipped weights for its settings (``task.pretrained_tag()``, e.g. ``x3``); a
+      model without weights (``"bicubic"``) is built for the task;
+    - a ``.safetensors`` file written by pixelsmith, or an SRCNN authors' ``.mat`` file (the task
+      gives its scale).
+
+    With a ``task`` (an instance or a name), the model is checked against it (its task, its
+    scale). Returns the model in eval mode on ``device`` and its metadata (``info.name`` says
+    what was loaded). Weights with NaN or inf values are refused.
     """
-    p = Path(name_or_path)
-    if p.is_dir():
-        raise PixelsmithError("is a folder, not a weight file", p)
-    if not p.suffix:
-        shipped = shipped_weights()
-        if str(name_or_path) not in shipped:
+    task = _task_of(task)
+    name = str(name_or_path)
+    p = Path(name)
+    pretrained = list_pretrained()
+    stems = {path.stem: path for path in pretrained.values()}
+    if name in pretrained or name in stems:
+        path = pretrained.get(name) or stems[name]
+        model, info = _load_file(path, device)
+        info.name = next(n for n, q in pretrained.items() if q == path)
+    elif p.suffix.lower() == ".mat":
+        if task is None or "scale" not in task.options():
+            raise PixelsmithError("an SRCNN .mat file does not record its scale; give the scale", p)
+        model = load_srcnn_official(p, task.options()["scale"]).to(device)
+        info = WeightInfo(task="superres", arch="srcnn_official", name=p.name)
+    elif p.suffix or p.is_file() or p.is_dir() or "/" in name:
+        if p.is_dir():
+            raise PixelsmithError("is a folder, not a weight file", p)
+        model, info = _load_file(p, device)
+        info.name = p.name
+    else:
+        model, info = _load_by_arch(name, task, device)
+    if task is not None:
+        if info.task != task.name:
+            what = info.name or name
             raise PixelsmithError(
-                f"no shipped weights named {name_or_path!r}; available: {', '.join(shipped) or 'none'}"
+                f"{what} is not a {task.title or task.name} model (its task is {info.task}); "
+                f"shipped {task.name} models: {', '.join(list_pretrained(task.name)) or 'none'}"
             )
-        p = shipped[str(name_or_path)]
-    state, info = read_weights(p)
+        task.check_model(model_spec(model))
+    return model.eval(), info
+
+
+def _load_by_arch(name: str, task: Task | None, device) -> tuple[nn.Module, WeightInfo]:
+    """An architecture (or a task's alias of one) with the shipped weights for ``task``."""
+    arch = task.aliases.get(name, name) if task else name
+    if arch not in list_models():
+        known = sorted({*list_models(), *(task.aliases if task else ())})
+        raise PixelsmithError(
+            f"unknown model {name!r}: not a file, a shipped weight name or an architecture "
+            f"({', '.join(known)}); shipped: {', '.join(list_pretrained()) or 'none'}"
+        )
+    if task is None:
+        tags = [n for n in list_pretrained() if n.startswith(arch + ".")]
+        raise PixelsmithError(
+            f"{arch} is an architecture; name its weights: {', '.join(tags) or 'none shipped'}"
+        )
+    tag = f"{arch}.{task.pretrained_tag()}"
+    if tag in list_pretrained():
+        model, info = _load_file(list_pretrained()[tag], device)
+        info.name = tag
+        return model, info
+    model = create_model(arch, **task.model_kwargs())
+    if any(True for _ in model.parameters()):
+        tags = [n for n in list_pretrained(task.name) if n.startswith(arch + ".")]
+        raise PixelsmithError(
+            f"no shipped weights {tag!r}; shipped for {arch}: {', '.join(tags) or 'none'}"
+        )
+    name_, kwargs = model.pixelsmith_arch
+    return model.to(device), WeightInfo(task=task.name, arch=name_, arch_kwargs=kwargs, name=arch)
+
+
+def _load_file(path: Path, device) -> tuple[nn.Module, WeightInfo]:
+    state, info = read_weights(path)
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise PixelsmithError(
+            f"weights hold NaN or inf values ({', '.join(bad[:3])}); was the training diverging?",
+            path,
+        )
     model = create_model(info.arch, **info.arch_kwargs)
     try:
         model.load_state_dict(state)
     except RuntimeError as e:
-        raise PixelsmithError(f"weights do not fit architecture {info.arch}: {e}", p) from None
-    model.pixelsmith_info = info
-    return model.to(device).eval(), info
+        first = str(e).strip().splitlines()
+        raise PixelsmithError(
+            f"weights do not fit architecture {info.arch}: {' '.join(first[:2])}", path
+        ) from None
+    return model.to(device), info
 
 
 def load_srcnn_official(path: str | Path, scale: int) -> nn.Module:

@@ -14,6 +14,18 @@ from pixelsmith.paths import data_dir
 torch.set_num_threads(2)
 
 
+@pytest.fixture(autouse=True)
+def _restore_torch_globals():
+    """Every test leaves torch's thread count as it found it, so no result depends on test order:
+    a test that changes it, or runs a Trainer (which applies ``TrainConfig.threads`` and turns on
+    denormal flushing), must not change how later tests compute. Denormal flushing has no
+    getter; it is off by default, and is turned off again after each test."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+    torch.set_flush_denormal(False)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """../shared/data, or skip: those tests run in CI, which has it."""

@@ -10,7 +10,7 @@ from pixelsmith.errors import PixelsmithError
 from pixelsmith.models import create_model
 from pixelsmith.nn import summary
 from pixelsmith.tasks.classify import FacesTask, augment, load_lfw_subset
-from pixelsmith.train import TrainConfig, Trainer
+from pixelsmith.trainer import TrainConfig, Trainer
 from pixelsmith.weights import load_model
 
 
@@ -28,7 +28,12 @@ def test_smallconvnet_shapes():
     s = summary(model, (1, 25, 25))
     pools = [r.output_shape for r in s.rows if r.kind == "MaxPool2d"]
     assert pools == [(8, 12, 12), (16, 6, 6), (32, 3, 3)]
-    assert s.total_params == 15_202
+    # convs 1->8, 8->16, 16->32 (3x3, with biases), fc 32*3*3 -> 32, fc 32 -> 2
+    assert (
+        s.total_params
+        == (8 * 9 + 8) + (8 * 16 * 9 + 16) + (16 * 32 * 9 + 32) + (288 * 32 + 32) + (32 * 2 + 2)
+        == 15_202
+    )
     other = create_model("smallconvnet", in_channels=3, num_classes=5, input_size=32, widths=[4, 8])
     y = other(torch.rand(2, 3, 32, 32))
     assert y.shape == (2, 5)
@@ -48,9 +53,9 @@ def test_lfw_subset_split_is_deterministic_balanced_and_disjoint():
 def test_batches_are_a_pure_function_of_the_generator():
     task = FacesTask()
     data = task.load_data(["lfw_subset"], 48)
-    x1, y1 = task.make_batch(data, 16, 48, step_generator(0, 5))
-    x2, y2 = task.make_batch(data, 16, 48, step_generator(0, 5))
-    x3, _ = task.make_batch(data, 16, 48, step_generator(0, 6))
+    b1, b2, b3 = (task.make_batch(data, 16, 48, step_generator(0, s)) for s in (5, 5, 6))
+    (x1,), (x2,), (x3,) = b1.inputs, b2.inputs, b3.inputs
+    y1, y2 = b1.target, b2.target
     assert x1.shape == (16, 1, 25, 25) and y1.shape == (16,) and y1.dtype == torch.int64
     assert torch.equal(x1, x2) and torch.equal(y1, y2) and not torch.equal(x1, x3)
 
@@ -110,7 +115,20 @@ def test_a_short_training_beats_chance(tmp_path, one_thread):
 
 
 def test_shipped_weights_reach_their_recorded_accuracy():
+    """A regression check against the shipped record (the weight file's own held-out metrics),
+    and beside it an independent one: the model, run here in float64 on scikit-image's 200 faces
+    and non-faces (100 of each, in that order), labels at least 95% of them right."""
+    from skimage import data
+
     model, info = load_model("classify_smallconvnet_faces")
     got = FacesTask().evaluate(model)
     assert got["accuracy"] == pytest.approx(info.metrics["accuracy"])
+    assert got["loss"] == pytest.approx(info.metrics["loss"], rel=1e-3)  # float32 on another CPU
     assert got["accuracy"] >= 0.95
+
+    images = torch.from_numpy(data.lfw_subset()).double()[:, None]
+    labels = torch.cat([torch.ones(100), torch.zeros(100)]).long()
+    assert images.shape == (200, 1, 25, 25) and 0 <= images.min() and images.max() <= 1
+    with torch.no_grad():
+        predicted = model.double().eval()(images).argmax(1)
+    assert (predicted == labels).double().mean() >= 0.95

@@ -175,9 +175,9 @@ def test_outputs_that_would_collide_are_refused_before_any_work(good_png, tmp_pa
 
 
 def test_a_classifier_is_not_an_upscaler(good_png):
-    from pixelsmith.weights import shipped_weights
+    from pixelsmith.weights import list_pretrained
 
-    clf = shipped_weights()["classify_smallconvnet_faces"]
+    clf = list_pretrained()["smallconvnet.faces"]
     r = _invoke(["upscale", str(good_png), "--model", str(clf)])
     _assert_one_line_error(r, "not a super-resolution model")
 
@@ -219,6 +219,8 @@ def test_upscale_folder_keeps_alpha_and_grey(tmp_path):
         ["--model", "lrnet"],
         ["--model", "srcnn"],
         ["--model", "superres_lrnet_s_x2"],
+        ["--model", "lrnet_s.x2"],
+        ["--model", "srcnn_915.x2"],
         ["--blind"],
     ],
     ids=lambda a: " ".join(a),
@@ -251,7 +253,7 @@ def test_eval_blind_defaults_to_the_blind_models(shared_data):
         ["eval", "superres", "--data", str(shared_data / "set5"), "--scale", "2", "--blind"]
     )
     assert r.exit_code == 0, r.output
-    assert "lrnet_s blind" in r.output and "srcnn" not in r.output
+    assert "lrnet_s.x2_blind" in r.output and "srcnn" not in r.output
 
 
 def test_unsupported_scale_is_a_usage_error(good_png):
@@ -294,11 +296,11 @@ def test_shipped_x3_models_reach_the_issue_floors(shared_data):
     psnr = {
         line.split()[0]: float(line.split()[1])
         for line in r.output.splitlines()
-        if line.split() and line.split()[0] in {"bicubic", "srcnn_955", "lrnet_s"}
+        if line.split() and line.split()[0] in {"bicubic", "srcnn_955.x3", "lrnet_s.x3"}
     }
     assert abs(psnr["bicubic"] - 30.39) < 0.05, psnr
-    assert psnr["srcnn_955"] >= 32.39, psnr
-    assert psnr["lrnet_s"] >= 33.0, psnr
+    assert psnr["srcnn_955.x3"] >= 32.39, psnr
+    assert psnr["lrnet_s.x3"] >= 33.0, psnr
 
 
 def test_summary_of_the_lecture_convolution_counts():
@@ -334,3 +336,100 @@ def test_viz_verbs_write_pngs(good_png, tmp_path):
         r = _invoke(["viz", *args, "--out", str(tmp_path)])
         assert r.exit_code == 0, r.output
         assert Path(r.stdout.strip().splitlines()[-1]).is_file()
+
+
+# --- a hostile new user: each case that did not hold ------------------------------------------
+
+
+def test_one_bad_file_does_not_stop_the_batch(tmp_path):
+    src = tmp_path / "src"
+    bad = _bad_inputs(src)  # ok.png and four bad ones
+    out = tmp_path / "out"
+    out.mkdir()
+    r = _invoke(["upscale", str(src), "--model", "bicubic", "--scale", "2", "--out", str(out)])
+    assert r.exit_code == 2, r.output
+    assert sorted(p.name for p in out.iterdir()) == ["ok_x2.png"]
+    assert str(out / "ok_x2.png") in r.stdout  # what was written is listed
+    errors = [line for line in r.stderr.splitlines() if line.startswith("pixelsmith: error: ")]
+    assert len(errors) == len(bad) and all(any(p.name in e for e in errors) for p in bad.values())
+    assert "4 of 5 files failed; 1 written" in r.stderr
+    # a re-run is not refused because of the file written the first time: it says so
+    r = _invoke(
+        ["upscale", str(src / "ok.png"), "--model", "bicubic", "--scale", "2", "--out", str(out)]
+    )
+    assert r.exit_code == 2 and "already exists" in r.stderr and "--overwrite" in r.stderr
+
+
+def test_rerun_in_place_skips_its_own_outputs(tmp_path):
+    src = tmp_path / "photos"
+    src.mkdir()
+    for name in ("a", "b"):
+        Image.fromarray(np.full((8, 6, 3), 100, np.uint8)).save(src / f"{name}.png")
+    r = _invoke(["upscale", str(src), "--model", "bicubic", "--scale", "2"])
+    assert r.exit_code == 0, r.output
+    r = _invoke(["upscale", str(src), "--model", "bicubic", "--scale", "2", "--overwrite"])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in src.iterdir()) == ["a.png", "a_x2.png", "b.png", "b_x2.png"]
+    assert "a_x2.png is an earlier result" in r.stderr
+
+
+@pytest.mark.parametrize("tile", ["1", "15", "-5"])
+def test_tile_is_validated(good_png, tmp_path, tile):
+    r = _invoke(["upscale", str(good_png), "--tile", tile, "--out", str(tmp_path / "o.png")])
+    assert r.exit_code == 2 and "tile" in r.output.lower()
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_output_name_too_long_is_one_line(good_png, tmp_path):
+    target = tmp_path / ("x" * 300 + ".png")
+    r = _invoke(["upscale", str(good_png), "--model", "bicubic", "--out", str(target)])
+    _assert_one_line_error(r, "too long")
+
+
+def test_unwritable_output_is_found_before_the_work(good_png, monkeypatch):
+    import pixelsmith.api
+
+    def no_work(*a, **k):
+        raise AssertionError("the image was computed before the output was checked")
+
+    monkeypatch.setattr(pixelsmith.api, "restore_tensor", no_work)
+    r = _invoke(["upscale", str(good_png), "--model", "bicubic", "--out", "/proc/big.png"])
+    _assert_one_line_error(r, "/proc/big.png")
+
+
+def test_a_fifo_is_not_an_empty_file(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    r = _invoke(["upscale", str(fifo), "--model", "bicubic", "--out", str(tmp_path / "o.png")])
+    _assert_one_line_error(r, "not a regular file")
+
+
+def test_the_output_bound_is_a_clear_error_with_a_way_out(tmp_path):
+    """A tiny PNG can ask for a huge result; the limit is on the output too, and can be raised."""
+    big = tmp_path / "wide.png"
+    Image.new("L", (6000, 6000)).save(big)  # 24000x24000 at x4: 576 megapixels
+    r = _invoke(["upscale", str(big), "--scale", "4", "--out", str(tmp_path / "o.png")])
+    _assert_one_line_error(r, "--max-output-pixels")
+    small = tmp_path / "small.png"
+    Image.new("L", (10, 10)).save(small)
+    args = ["upscale", str(small), "--model", "bicubic", "--scale", "2", "--max-output-pixels"]
+    assert _invoke([*args, "399", "--out", str(tmp_path / "s1.png")]).exit_code == 2
+    assert _invoke([*args, "400", "--out", str(tmp_path / "s2.png")]).exit_code == 0
+
+
+def test_animated_gif_says_once_that_frames_are_dropped(tmp_path):
+    frames = [Image.new("RGB", (8, 8), (i * 80, 0, 0)) for i in range(3)]
+    gif = tmp_path / "anim.gif"
+    frames[0].save(gif, save_all=True, append_images=frames[1:])
+    r = _invoke(["upscale", str(gif), "--model", "bicubic", "--out", str(tmp_path / "o.png")])
+    assert r.exit_code == 0, r.output
+    warnings = [line for line in r.stderr.splitlines() if "frames" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("pixelsmith: warning: "), r.stderr
+
+
+def test_help_does_not_import_torch():
+    code = "import sys; from pixelsmith.cli import main; print('torch' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "False"

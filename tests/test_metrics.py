@@ -12,21 +12,10 @@ from skimage import color as skcolor
 from skimage.metrics import structural_similarity
 
 from pixelsmith.errors import PixelsmithError
-from pixelsmith.metrics import (
-    PSNR,
-    SSIM,
-    evaluate_sr_pair,
-    make_lr,
-    modcrop,
-    mse,
-    psnr,
-    quantize_uint8,
-    shave,
-    sr_y_from_rgb_uint8,
-    ssim,
-)
+from pixelsmith.metrics import PSNR, SSIM, modcrop, mse, psnr, quantize_uint8, shave, ssim
 from pixelsmith.paths import data_dir
 from pixelsmith.resize import imresize
+from pixelsmith.tasks.sr_protocol import evaluate_sr_pair, make_lr, sr_y_from_rgb_uint8
 
 
 def _set5_rgb() -> list[torch.Tensor]:
@@ -100,8 +89,10 @@ def test_ssim_batch_float32_identical_and_module():
     b = torch.rand(4, 3, 16, 16, generator=g)
     out = ssim(a, b)
     assert out.shape == (4,) and out.dtype == torch.float32
+    # float32 windows and moments (sigma^2 = E[x^2] - mu^2 cancels ~4x) against float64 scikit-image:
+    # measured 7e-8; 1e-5 leaves room for other CPUs' convolution kernels (SSIM here is 0.01..0.1)
     for i in range(4):
-        assert out[i].item() == pytest.approx(_skimage_ssim(a[i], b[i], 1.0), abs=1e-4)
+        assert out[i].item() == pytest.approx(_skimage_ssim(a[i], b[i], 1.0), abs=1e-5)
     torch.testing.assert_close(ssim(a, a), torch.ones(4))
     torch.testing.assert_close(SSIM()(a, b), out)
 

@@ -58,18 +58,21 @@ def test_locally_connected_matches_a_naive_loop(kernel, stride, padding, dilatio
     want = naive_locally_connected(x, layer.weight, layer.bias, stride, padding, dilation)
     got = layer(x)
     assert got.shape == (2, 3, *layer.output_size)
-    torch.testing.assert_close(got, want)
+    torch.testing.assert_close(got, want, atol=1e-12, rtol=1e-12)  # float64, sums of <= 18 terms
 
 
 def test_locally_connected_with_tied_weights_is_a_convolution():
+    """Two paths that must agree: compared in float64 (float32 convolution kernels differ by CPU)."""
     torch.manual_seed(0)
-    conv = nn.Conv2d(3, 4, (3, 5), stride=2, padding=(1, 2), dilation=(2, 1))
-    lc = LocallyConnected2d(3, 4, (3, 5), (11, 9), stride=2, padding=(1, 2), dilation=(2, 1))
+    f64 = {"dtype": torch.float64}
+    conv = nn.Conv2d(3, 4, (3, 5), stride=2, padding=(1, 2), dilation=(2, 1), **f64)
+    lc = LocallyConnected2d(3, 4, (3, 5), (11, 9), stride=2, padding=(1, 2), dilation=(2, 1), **f64)
     with torch.no_grad():
         lc.weight.copy_(conv.weight.expand_as(lc.weight))
         lc.bias.copy_(conv.bias[:, None, None].expand_as(lc.bias))
-    x = torch.randn(2, 3, 11, 9)
-    torch.testing.assert_close(lc(x), conv(x), atol=1e-5, rtol=1e-5)
+    x = torch.randn(2, 3, 11, 9, **f64)
+    with torch.no_grad():
+        torch.testing.assert_close(lc(x), conv(x), atol=1e-12, rtol=1e-12)
 
 
 def test_locally_connected_unshared_weights_differ_by_position():
@@ -103,9 +106,12 @@ def test_locally_connected_rejects_another_input_size():
 def test_fully_connected_on_an_image_counts_the_lecture_weights():
     fc = FullyConnected((1, 200, 200), 40_000, bias=False, device="meta")
     assert sum(p.numel() for p in fc.parameters()) == 1_600_000_000
-    small = FullyConnected((2, 3, 4), 5)
-    x = torch.randn(6, 2, 3, 4)
-    torch.testing.assert_close(small(x), small.linear(x.reshape(6, 24)))
+    small = FullyConnected((2, 3, 4), 5).double()
+    x = torch.randn(6, 2, 3, 4, dtype=torch.float64)
+    w, b = small.linear.weight, small.linear.bias  # (5, 24): every input value has its own weight
+    want = (w[None] * x.reshape(6, 1, 24)).sum(-1) + b
+    with torch.no_grad():
+        torch.testing.assert_close(small(x), want, atol=1e-12, rtol=1e-12)
 
 
 def test_maxout_layers_take_the_max_of_their_pieces():

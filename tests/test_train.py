@@ -1,8 +1,10 @@
-"""The Trainer: bit-exact resume after a kill, logs, weight metadata, torchrun."""
+"""The Trainer: bit-exact resume after a kill, logs, weight metadata, torchrun, DataLoader
+workers, --init, divergence, unreadable checkpoints and the torch settings a run restores."""
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import signal
 import socket
@@ -14,11 +16,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from pixelsmith.commands import build_config
+from pixelsmith.config import build_config
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.models import create_model
+from pixelsmith.tasks.base import Batch
 from pixelsmith.tasks.superres import SuperRes
-from pixelsmith.train import TrainConfig, Trainer
+from pixelsmith.trainer import TrainConfig, Trainer, _flush_denormal_is_on
 from pixelsmith.weights import load_model, read_weights
 
 SMALL = [
@@ -231,10 +234,10 @@ def test_torchrun_equals_one_process_on_both_ranks_batches(photo_dir, tmp_path, 
     for step in range(steps):
         losses = []
         for rank in (0, 1):
-            x, y = task.make_batch(
+            batch = task.make_batch(
                 data, cfg.batch_size, cfg.patch_size, step_generator(7, step, rank)
             )
-            losses.append(task.loss(model(x), y))
+            losses.append(task.loss(model(*batch.inputs), batch))
         for group in opt.param_groups:
             group["lr"] = cfg.lr_at(step)
         opt.zero_grad()
@@ -272,3 +275,144 @@ def test_ema_weights_are_a_smoothed_copy(photo_dir, tmp_path, one_thread):
     assert any(not torch.equal(a[k], b[k]) for k in a)
     ck = torch.load(tmp_path / "e" / "checkpoint.pt", weights_only=True)
     assert ck["ema"] is not None and torch.equal(ck["ema"]["head.weight"], b["head.weight"])
+
+
+class NaNLossAfter(SuperRes):
+    """Super-resolution whose loss turns NaN after ``after`` good steps: divergence on cue."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__(2)
+        self.after, self.calls = after, 0
+
+    def loss(self, prediction: torch.Tensor, batch: Batch) -> torch.Tensor:
+        self.calls += 1
+        loss = super().loss(prediction, batch)
+        return loss * float("nan") if self.calls > self.after else loss
+
+
+def _all_finite(path: Path) -> bool:
+    ck = torch.load(path, weights_only=True)
+    return all(torch.isfinite(v).all() for v in ck["model"].values())
+
+
+def test_divergence_stops_naming_the_steps_and_the_last_good_checkpoint(
+    photo_dir, tmp_path, one_thread
+):
+    cfg = _config(photo_dir, tmp_path, 40, ckpt_every=10)
+    with pytest.raises(PixelsmithError) as e:
+        Trainer(cfg, NaNLossAfter(15)).run()
+    msg = str(e.value)
+    assert "\n" not in msg and "loss became NaN or inf between steps 11 and 20" in msg
+    assert f"last good checkpoint: {tmp_path / 'checkpoint.pt'} (step 10)" in msg
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["step"] == 10
+    assert _all_finite(tmp_path / "checkpoint.pt")
+    assert not (tmp_path / "weights.safetensors").exists()
+    rows = (tmp_path / "log.csv").read_text().splitlines()[1:]
+    assert [int(r.split(",")[0]) for r in rows] == [10]
+
+
+def test_a_huge_learning_rate_fails_on_the_command_line_and_writes_no_nan_weights(
+    photo_dir, tmp_path
+):
+    out = tmp_path / "run"
+    args = ["train", "superres", "--scale", "2", *SMALL, "--data", str(photo_dir)]
+    r = subprocess.run(
+        _cli(*args, "--out", str(out), "--steps", "30", "--ckpt-every", "1", "--lr", "1e6"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 2, r.stderr[-2000:]
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("pixelsmith: error: training diverged:"), last
+    assert "at step" in last and "last good checkpoint:" in last
+    assert not (out / "weights.safetensors").exists()
+    if (out / "checkpoint.pt").exists():  # written at a step whose weights were still finite
+        assert _all_finite(out / "checkpoint.pt")
+        step = torch.load(out / "checkpoint.pt", weights_only=True)["step"]
+        assert f"checkpoint.pt (step {step})" in last
+    else:
+        assert "no checkpoint yet" in last
+
+
+def test_workers_give_the_same_weights_also_after_a_resume(photo_dir, tmp_path, one_thread):
+    steps = 8
+    inline, _ = read_weights(Trainer(_config(photo_dir, tmp_path / "a", steps), SuperRes(2)).run())
+    workers, _ = read_weights(
+        Trainer(_config(photo_dir, tmp_path / "b", steps, workers=2), SuperRes(2)).run()
+    )
+    # a run that stops at step 8 with a good checkpoint at step 4, resumed with workers
+    with pytest.raises(PixelsmithError, match="diverged"):
+        Trainer(_config(photo_dir, tmp_path / "c", steps, ckpt_every=4), NaNLossAfter(4)).run()
+    cfg = _config(photo_dir, tmp_path / "c", steps, ckpt_every=4, workers=2)
+    resumed, _ = read_weights(Trainer(cfg, SuperRes(2)).run())
+    for k in inline:
+        assert torch.equal(inline[k], workers[k]), k
+        assert torch.equal(inline[k], resumed[k]), k
+
+
+def test_init_keeps_the_tensors_whose_shapes_agree(photo_dir, tmp_path, one_thread):
+    """x3 -> x4: everything but the tail comes from the x3 file, the tail is x4's fresh init."""
+    other_seed = dataclasses.replace(_config(photo_dir, tmp_path / "x3", 3), seed=1)
+    x3 = Trainer(other_seed, SuperRes(3)).run()
+    source, _ = read_weights(x3)
+    # learning rate 0: the final weights are the starting point
+    cfg = dataclasses.replace(
+        _config(photo_dir, tmp_path / "x4", 1, init=str(x3)), lr=0.0, min_lr=0.0
+    )
+    got, info = read_weights(Trainer(cfg, SuperRes(4)).run())
+    torch.manual_seed(cfg.seed)  # the Trainer seeds, then builds the model
+    fresh = create_model("lrnet_s", scale=4, width=8, blocks=1).state_dict()
+    assert info.config["init"] == str(x3)
+    tail = {"tail.weight", "tail.bias"}
+    assert got.keys() == source.keys() == fresh.keys()
+    for k in got.keys() - tail:
+        assert not torch.equal(source[k], fresh[k]), k  # else the test proves nothing
+        assert torch.equal(got[k], source[k]), k
+    for k in tail:
+        assert got[k].shape != source[k].shape and torch.equal(got[k], fresh[k]), k
+    assert source["tail.weight"].abs().max() > 0  # x3's trained tail was not simply zeros
+
+
+def test_an_unreadable_checkpoint_names_the_file(photo_dir, tmp_path, one_thread):
+    cfg = _config(photo_dir, tmp_path, 2)
+    Trainer(cfg, SuperRes(2)).run()
+    ckpt = tmp_path / "checkpoint.pt"
+    good = ckpt.read_bytes()
+    buf = io.BytesIO()
+    torch.save(torch.zeros(3), buf)
+    for bad in (good[: len(good) // 2], b"", b"not a checkpoint", buf.getvalue()):
+        ckpt.write_bytes(bad)
+        with pytest.raises(PixelsmithError) as e:
+            Trainer(cfg, SuperRes(2)).run()
+        msg = str(e.value)
+        assert msg.startswith(f"{ckpt}: cannot read the checkpoint") and "\n" not in msg, msg
+        assert "delete it" in msg and "--out" in msg
+
+
+@pytest.mark.parametrize("flush", [True, False])
+def test_run_puts_threads_and_flush_denormal_back(photo_dir, tmp_path, flush):
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        if not torch.set_flush_denormal(flush) and flush:
+            pytest.skip("this CPU has no flush-denormal mode")
+        assert _flush_denormal_is_on() == flush
+        Trainer(_config(photo_dir, tmp_path / "ok", 2), SuperRes(2)).run()  # threads=1
+        assert torch.get_num_threads() == 2 and _flush_denormal_is_on() == flush
+        with pytest.raises(PixelsmithError, match="--bf16 needs a CUDA device"):
+            Trainer(_config(photo_dir, tmp_path / "bf16", 2, bf16=True), SuperRes(2)).run()
+        assert torch.get_num_threads() == 2 and _flush_denormal_is_on() == flush
+    finally:
+        torch.set_num_threads(threads)
+        torch.set_flush_denormal(False)
+
+
+def test_bf16_and_workers_are_command_line_flags():
+    from click.testing import CliRunner
+
+    from pixelsmith.cli import main
+
+    r = CliRunner().invoke(main, ["train", "superres", "--help"])
+    assert r.exit_code == 0 and "--bf16 / --no-bf16" in r.output and "--workers" in r.output
+    assert TrainConfig().bf16 is False and TrainConfig().workers == 0

@@ -150,6 +150,14 @@ def test_every_registered_model_can_be_looked_into(name):
     assert filter_grid(model).dim() == 3
     maps = activation_maps(model, x, convs[0])
     assert maps.dim() == 3 and activation_grid(maps).dim() == 3
+    captured = []  # the reference: what a plain forward hook sees in a whole forward pass
+    hook = get_layer(model, convs[0]).register_forward_hook(
+        lambda module, args, out: captured.append(out.detach().clone())
+    )
+    with torch.no_grad():
+        model(x[None])
+    hook.remove()
+    torch.testing.assert_close(maps, captured[0][0])
     cells = occlusion_map(model, x, 0, patch=4, stride=4)
     assert cells.shape == (-(-h // 4), -(-w // 4)) and torch.isfinite(cells).all()
     patches = top_patches(model, [x, x.flip(-1)], convs[-1], 0, k=2)

@@ -1,6 +1,23 @@
 """Architectures, one file per family, created by name through :func:`create_model`."""
 
-from pixelsmith.models import bicubic, lrnet, smallconvnet, srcnn  # noqa: F401  (registers the models)
-from pixelsmith.models._registry import create_model, list_models, model_task, register_model
+# isort: off
+from pixelsmith.models._registry import (
+    ModelSpec,
+    create_model,
+    list_models,
+    model_spec,
+    model_tasks,
+    register_model,
+)
+from pixelsmith.models import bicubic, lrnet, smallconvnet, srcnn  # noqa: F401  (registers them)
 
-__all__ = ["create_model", "list_models", "model_task", "register_model"]
+# isort: on
+
+__all__ = [
+    "ModelSpec",
+    "create_model",
+    "list_models",
+    "model_spec",
+    "model_tasks",
+    "register_model",
+]

@@ -1,10 +1,15 @@
 """Model registry: architectures register by decorator and are created by name.
 
-    @register_model(task="superres")
+    @register_model(tasks=("superres",))
     def srcnn_955(**kw) -> nn.Module: ...
 
     model = create_model("srcnn_955", scale=3)
     list_models(task="superres")
+    model_spec(model)        # ModelSpec(in_channels=1, out_channels=1, scale=3, ...)
+
+Every registered model declares a :class:`ModelSpec` (its ``spec`` property): what tiling and the
+tasks need to know about it, stated once instead of guessed from attributes. One architecture may
+serve several tasks (a U-Net for colorization, low-light and inpainting).
 
 The registry holds *constructors* only; loading trained weights is :func:`pixelsmith.weights.load_model`.
 """
@@ -13,23 +18,62 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from torch import nn
 
 from pixelsmith.errors import PixelsmithError
 
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a model declares about its inputs and outputs.
+
+    Attributes:
+        in_channels: channels of the (first) input.
+        out_channels: channels of the (first) output.
+        scale: output side / input side (SR: 2, 3, 4; same-size models: 1).
+        receptive_field: side of the receptive field in input pixels, odd; ``None`` for a model
+            with global context (a classifier, attention over the whole image), which cannot be
+            tiled and runs on the whole input.
+        size_multiple: input sides must be multiples of this (``2 ** depth`` for a U-Net); tiling
+            also keeps window offsets on multiples of it, where pooling grids line up.
+    """
+
+    in_channels: int
+    out_channels: int
+    scale: int = 1
+    receptive_field: int | None = None
+    size_multiple: int = 1
+
+    @property
+    def tileable(self) -> bool:
+        return self.receptive_field is not None
+
+    @property
+    def radius(self) -> int:
+        """Input pixels of context each side of an output pixel (tileable models only)."""
+        if self.receptive_field is None:
+            raise ValueError("a model with global context has no receptive radius")
+        return (self.receptive_field - 1) // 2
+
+
 _MODELS: dict[str, Callable[..., nn.Module]] = {}
-_TASKS: dict[str, str] = {}
+_TASKS: dict[str, tuple[str, ...]] = {}
 
 
-def register_model(*, task: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
-    """Decorator: register a constructor under its own name, for ``task`` (e.g. ``"superres"``)."""
+def register_model(
+    *, tasks: tuple[str, ...]
+) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    """Decorator: register a constructor under its own name, for ``tasks`` (e.g. ``("superres",)``)."""
+    if isinstance(tasks, str):
+        raise TypeError("tasks is a tuple of task names, e.g. tasks=('superres',)")
 
     def register(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         name = fn.__name__
         if name in _MODELS:
             raise ValueError(f"model {name!r} is already registered")
-        _MODELS[name], _TASKS[name] = fn, task
+        _MODELS[name], _TASKS[name] = fn, tuple(tasks)
         return fn
 
     return register
@@ -37,12 +81,23 @@ def register_model(*, task: str) -> Callable[[Callable[..., nn.Module]], Callabl
 
 def list_models(task: str | None = None) -> list[str]:
     """Names of the registered architectures (of one task, if given), sorted."""
-    return sorted(n for n in _MODELS if task is None or _TASKS[n] == task)
+    return sorted(n for n in _MODELS if task is None or task in _TASKS[n])
 
 
-def model_task(name: str) -> str:
-    """The task a registered architecture is for."""
+def model_tasks(name: str) -> tuple[str, ...]:
+    """The tasks a registered architecture serves."""
     return _TASKS[name]
+
+
+def model_spec(model: nn.Module) -> ModelSpec:
+    """The :class:`ModelSpec` that ``model`` declares (its ``spec`` property)."""
+    spec = model.spec if hasattr(type(model), "spec") else None
+    if not isinstance(spec, ModelSpec):
+        raise TypeError(
+            f"{type(model).__name__} declares no ModelSpec; give it a `spec` property "
+            "(see pixelsmith.models.ModelSpec)"
+        )
+    return spec
 
 
 def create_model(name: str, **kwargs) -> nn.Module:
@@ -66,5 +121,6 @@ def create_model(name: str, **kwargs) -> nn.Module:
             f"model {name!r} cannot be built with {sorted(kwargs)} ({e}); "
             f"it takes: {', '.join(params) or 'no options'}"
         ) from None
+    model_spec(model)
     model.pixelsmith_arch = (name, dict(kwargs))
     return model

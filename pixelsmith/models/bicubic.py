@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from pixelsmith.models._registry import register_model
+from pixelsmith.models._registry import ModelSpec, register_model
 from pixelsmith.resize import imresize
 
 
@@ -17,13 +17,17 @@ class Bicubic(nn.Module):
     def __init__(self, scale: int = 3, channels: int = 1) -> None:
         super().__init__()
         self.scale = scale
-        self.in_channels = self.out_channels = channels
+        self.channels = channels
+
+    @property
+    def spec(self) -> ModelSpec:
+        return ModelSpec(self.channels, self.channels, self.scale, self.receptive_field)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return imresize(x, self.scale)
 
 
-@register_model(task="superres")
+@register_model(tasks=("superres",))
 def bicubic(scale: int = 3, **kw) -> Bicubic:
     """MATLAB bicubic (the SR baseline)."""
     return Bicubic(scale, **kw)

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from pixelsmith.models._registry import register_model
+from pixelsmith.models._registry import ModelSpec, register_model
 
 
 class ResidualBlock(nn.Module):
@@ -35,7 +35,7 @@ class LRNet(nn.Module):
     def __init__(self, scale: int = 3, width: int = 32, blocks: int = 3, channels: int = 1) -> None:
         super().__init__()
         self.scale = scale
-        self.in_channels = self.out_channels = channels
+        self.channels = channels
         self.head = nn.Conv2d(channels, width, 3, padding=1)
         self.body = nn.Sequential(*[ResidualBlock(width) for _ in range(blocks)])
         self.body_act = nn.ReLU(inplace=True)
@@ -49,6 +49,10 @@ class LRNet(nn.Module):
         """Receptive field in *input* pixels."""
         return 2 * (2 + 2 * len(self.body)) + 1
 
+    @property
+    def spec(self) -> ModelSpec:
+        return ModelSpec(self.channels, self.channels, self.scale, self.receptive_field)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feat = self.head(x)
         feat = self.body_act(self.body(feat))
@@ -56,13 +60,13 @@ class LRNet(nn.Module):
         return out + F.interpolate(x, scale_factor=self.scale, mode="nearest")
 
 
-@register_model(task="superres")
+@register_model(tasks=("superres",))
 def lrnet_s(scale: int = 3, **kw) -> LRNet:
     """LRNet small: width 32, 3 residual blocks (about 60k parameters)."""
     return LRNet(scale, width=kw.pop("width", 32), blocks=kw.pop("blocks", 3), **kw)
 
 
-@register_model(task="superres")
+@register_model(tasks=("superres",))
 def lrnet_m(scale: int = 3, **kw) -> LRNet:
     """LRNet medium: width 48, 4 residual blocks (about 170k parameters)."""
     return LRNet(scale, width=kw.pop("width", 48), blocks=kw.pop("blocks", 4), **kw)

@@ -15,7 +15,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from pixelsmith.models._registry import register_model
+from pixelsmith.models._registry import ModelSpec, register_model
 from pixelsmith.nn.accounting import conv_output_size
 
 
@@ -53,11 +53,16 @@ class SmallConvNet(nn.Module):
             )
         )
 
+    @property
+    def spec(self) -> ModelSpec:
+        """A classifier: global context (fully-connected head), ``num_classes`` logits out."""
+        return ModelSpec(self.in_channels, self.num_classes, receptive_field=None)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
 
 
-@register_model(task="classify")
+@register_model(tasks=("classify",))
 def smallconvnet(**kw) -> SmallConvNet:
     """SmallConvNet, by default for grey 25x25 images in two classes (faces vs non-faces)."""
     if "widths" in kw:

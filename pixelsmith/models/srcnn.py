@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from pixelsmith.models._registry import register_model
+from pixelsmith.models._registry import ModelSpec, register_model
 from pixelsmith.resize import imresize
 
 
@@ -36,7 +36,7 @@ class SRCNN(nn.Module):
     ) -> None:
         super().__init__()
         self.scale = scale
-        self.in_channels = self.out_channels = channels
+        self.channels = channels
         self.conv1 = nn.Conv2d(channels, n1, f1, padding=f1 // 2, padding_mode="replicate")
         self.conv2 = nn.Conv2d(n1, n2, f2, padding=f2 // 2, padding_mode="replicate")
         self.conv3 = nn.Conv2d(n2, channels, f3, padding=f3 // 2, padding_mode="replicate")
@@ -63,6 +63,10 @@ class SRCNN(nn.Module):
         radius = r if s <= 1 else (s - 1 + 2 * r) // (2 * s) + 2
         return 2 * radius + 1
 
+    @property
+    def spec(self) -> ModelSpec:
+        return ModelSpec(self.channels, self.channels, self.scale, self.receptive_field)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.scale > 1:
             x = imresize(x, self.scale)
@@ -71,19 +75,19 @@ class SRCNN(nn.Module):
         return self.conv3(x)
 
 
-@register_model(task="superres")
+@register_model(tasks=("superres",))
 def srcnn_915(scale: int = 3, **kw) -> SRCNN:
     """SRCNN 9-1-5 (ECCV 2014)."""
     return SRCNN(scale, 9, 1, 5, **kw)
 
 
-@register_model(task="superres")
+@register_model(tasks=("superres",))
 def srcnn_935(scale: int = 3, **kw) -> SRCNN:
     """SRCNN 9-3-5 (TPAMI 2016)."""
     return SRCNN(scale, 9, 3, 5, **kw)
 
 
-@register_model(task="superres")
+@register_model(tasks=("superres",))
 def srcnn_955(scale: int = 3, **kw) -> SRCNN:
     """SRCNN 9-5-5 (TPAMI 2016), the paper's best speed/quality trade-off."""
     return SRCNN(scale, 9, 5, 5, **kw)

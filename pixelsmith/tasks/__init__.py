@@ -1,9 +1,50 @@
-"""Tasks: each is a degradation and its inverse (see shared/DESIGN.md).
+"""Tasks: each is a degradation and its inverse (see shared/DESIGN.md and docs/architecture.md).
 
 A task says how to make a training pair from clean photos, which loss to use, how to measure the
-result, and how to turn a user's image into the model's input and back.
+result, and how to turn a user's image into the model's input and back
+(:class:`~pixelsmith.tasks.base.Task`). :func:`get_task` builds one by name.
 """
 
-from pixelsmith.tasks.base import Task
+from __future__ import annotations
 
-__all__ = ["Task"]
+from importlib import import_module
+from typing import Any
+
+from pixelsmith.errors import PixelsmithError
+from pixelsmith.tasks.base import Batch, Prepared, Task
+
+#: Task name -> "module:class", imported on first use.
+TASKS = {
+    "superres": "pixelsmith.tasks.superres:SuperRes",
+    "classify": "pixelsmith.tasks.classify:FacesTask",
+}
+
+
+def task_class(name: str) -> type[Task]:
+    try:
+        module, cls = TASKS[name].split(":")
+    except KeyError:
+        raise PixelsmithError(f"unknown task {name!r}; tasks: {', '.join(TASKS)}") from None
+    return getattr(import_module(module), cls)
+
+
+def get_task(task: str | Task, **options: Any) -> Task:
+    """A task by name with its options (``get_task("superres", scale=2, blind=True)``), or a
+    :class:`Task` instance as it is (then no options may be given)."""
+    if isinstance(task, Task):
+        if options:
+            raise TypeError(f"options {sorted(options)} given with a {task.name} task instance")
+        return task
+    cls = task_class(task)
+    try:
+        return cls(**options)
+    except TypeError:
+        import dataclasses
+
+        known = [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else []
+        raise TypeError(
+            f"the {task} task takes {', '.join(known) or 'no options'}, not {sorted(options)}"
+        ) from None
+
+
+__all__ = ["TASKS", "Batch", "Prepared", "Task", "get_task", "task_class"]

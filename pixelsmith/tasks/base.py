@@ -1,32 +1,228 @@
-"""The interface every task implements; the Trainer and the CLI rely on nothing else."""
+"""The Task contract: what every task (superres, colorize, lowlight, inpaint, classify) fills in.
+
+A task is *a degradation and its inverse*. The Trainer, tiling, the public API and the CLI rely
+on this module and nothing task-specific:
+
+training   photos -> ``task.make_batch`` -> :class:`Batch` -> ``model(*batch.inputs)``
+           -> ``task.loss(prediction, batch)``
+inference  image -> ``task.prepare(image, spec)`` -> :class:`Prepared` -> tiles of it
+           -> ``model(*tile.inputs)`` -> ``task.decode(outputs, tile)`` -> blended image
+           -> ``task.finish(image, prepared)``
+measuring  ``task.evaluate(model, task.eval_dataset(path))`` -> ``{metric: mean}``
+
+Tiling (:func:`pixelsmith.infer.run_tiled`) cuts every tensor of a :class:`Prepared` with the same
+windows and calls ``decode`` per window, so a task's full-size intermediates (a colorizer's 313
+bins, SR's upscaled chroma) never exist at full size: only the input and the output image do.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import torch
+from torch import nn
+
+from pixelsmith.models import ModelSpec
 
 
-class Task(Protocol):
-    name: str
+@dataclass
+class Batch:
+    """A training batch: the model's inputs and everything the loss may need.
 
+    Attributes:
+        inputs: the model's positional arguments, each ``(N, C, h, w)`` (or ``(N, ...)``).
+        target: what the model should produce (an image ``(N, C, H, W)``, labels ``(N,)``, ...).
+        mask: optional per-pixel mask (inpainting's holes: 1 = known, 0 = hole).
+        weights: optional per-pixel or per-sample loss weights (colorization's rebalancing).
+    """
+
+    inputs: tuple[torch.Tensor, ...]
+    target: torch.Tensor
+    mask: torch.Tensor | None = None
+    weights: torch.Tensor | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.inputs, torch.Tensor):
+            self.inputs = (self.inputs,)
+
+    def __len__(self) -> int:
+        return self.inputs[0].shape[0]
+
+    def to(self, device: torch.device | str) -> Batch:
+        def move(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.to(device, non_blocking=True)
+
+        return Batch(
+            tuple(move(t) for t in self.inputs),
+            move(self.target),
+            move(self.mask),
+            move(self.weights),
+        )
+
+
+@dataclass
+class Prepared:
+    """A user's image made ready for a model: whole tensors on the CPU, cut into tiles by ``infer``.
+
+    Attributes:
+        inputs: the model's positional arguments, each ``(1, C, H, W)`` on one grid ``H x W``
+            (an image and its mask; a packed Bayer frame).
+        guides: what ``decode`` needs beside the model's output, each ``(1, C, k*H, k*W)`` for a
+            whole number ``k`` (its own scale on the grid), cut with the same windows (SR: the
+            input's chroma; inpainting: the image and mask to composite with).
+        scale: output grid / input grid (SR: the scale factor; most tasks: 1).
+        context: anything that is not cut (options, flags such as "the input was grey").
+    """
+
+    inputs: tuple[torch.Tensor, ...]
+    guides: dict[str, torch.Tensor] = field(default_factory=dict)
+    scale: int = 1
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.inputs, torch.Tensor):
+            self.inputs = (self.inputs,)
+        h, w = self.size
+        for t in self.inputs:
+            if t.dim() != 4 or tuple(t.shape[-2:]) != (h, w):
+                raise ValueError(
+                    f"Prepared inputs must be (1, C, H, W) on one grid, got "
+                    f"{[tuple(t.shape) for t in self.inputs]}"
+                )
+        for name, g in self.guides.items():
+            gh, gw = g.shape[-2:]
+            if gh % h or gw % w or gh // h != gw // w:
+                raise ValueError(
+                    f"guide {name!r} {tuple(g.shape)} is not a whole multiple of {h}x{w}"
+                )
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """The input grid ``(H, W)``."""
+        return tuple(self.inputs[0].shape[-2:])
+
+    def windows(self, boxes: list[tuple[int, int, int, int]]) -> Prepared:
+        """The windows ``(y0, y1, x0, x1)`` (grid pixels, all of one size) stacked as a batch."""
+
+        def cut(t: torch.Tensor) -> torch.Tensor:
+            k = t.shape[-1] // self.size[1]
+            return torch.cat([t[..., y0 * k : y1 * k, x0 * k : x1 * k] for y0, y1, x0, x1 in boxes])
+
+        return replace(
+            self,
+            inputs=tuple(cut(t) for t in self.inputs),
+            guides={n: cut(g) for n, g in self.guides.items()},
+        )
+
+    def pad_to(self, multiple: int) -> Prepared:
+        """Grow the grid at the bottom and right to a multiple of ``multiple`` by reflection
+        (replication where the image is too small to reflect); ``finish`` crops back."""
+        h, w = self.size
+        ph, pw = -h % multiple, -w % multiple
+        if not (ph or pw):
+            return self
+
+        def grow(t: torch.Tensor) -> torch.Tensor:
+            k = t.shape[-1] // w
+            mode = "reflect" if min(h, w) * k > max(ph, pw) * k else "replicate"
+            return torch.nn.functional.pad(t.float(), (0, pw * k, 0, ph * k), mode=mode).to(t.dtype)
+
+        return replace(
+            self,
+            inputs=tuple(grow(t) for t in self.inputs),
+            guides={n: grow(g) for n, g in self.guides.items()},
+            context={**self.context, "crop": (h * self.scale, w * self.scale)},
+        )
+
+
+class Task:
+    """Base class of every task; subclasses fill in what their pipeline needs.
+
+    Class attributes a task sets:
+        name: ``"superres"``, ``"colorize"``, ``"lowlight"``, ``"inpaint"``, ``"classify"``.
+        title: what a user calls it, in messages (``"super-resolution"``).
+        default_model: the shipped model ``restore`` uses when none is named.
+        aliases: short model names users type (``{"lrnet": "lrnet_s"}``).
+        decode_radius: grid pixels of context ``decode`` itself needs around an output pixel
+            (SR's bicubic chroma: 2); tiling adds it to the model's receptive radius.
+        align: window offsets are multiples of this (2 keeps a Bayer mosaic's phase).
+        example_shape: an input ``(C, H, W)`` that the task's models take, for summaries.
+        train_defaults: :class:`~pixelsmith.config.TrainConfig` values the task starts from.
+    """
+
+    name: str = ""
+    title: str = ""
+    default_model: str = ""
+    aliases: dict[str, str] = {}
+    decode_radius: int = 0
+    align: int = 1
+    example_shape: tuple[int, int, int] = (3, 64, 64)
+    train_defaults: dict[str, Any] = {}
+
+    # --- training -----------------------------------------------------------------------------
     def options(self) -> dict[str, Any]:
         """The task's own settings (recorded in weight files)."""
+        return {}
 
     def model_kwargs(self) -> dict[str, Any]:
         """Constructor arguments the task imposes on the model (e.g. ``scale``)."""
+        return {}
 
     def load_data(self, sources: list[str], patch_size: int, cache: bool = True) -> Any:
-        """The training data (for image tasks a :class:`PhotoFolder`, in RAM when ``cache``)."""
+        """The training data (for image tasks a :class:`~pixelsmith.data.photos.PhotoFolder`)."""
+        raise NotImplementedError
 
-    def make_batch(
-        self, data: Any, n: int, patch_size: int, generator: torch.Generator
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``n`` training pairs ``(model input, target)``, a pure function of ``generator``'s state:
-        for image tasks, clean crops and their degraded versions."""
+    def make_batch(self, data: Any, n: int, patch_size: int, generator: torch.Generator) -> Batch:
+        """``n`` training examples, a pure function of ``generator``'s state: for image tasks,
+        clean crops (the target) and their degraded versions (the inputs)."""
+        raise NotImplementedError
 
-    def loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Scalar training loss."""
+    def loss(self, prediction: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """Scalar training loss of the model's ``prediction`` on ``batch``."""
+        raise NotImplementedError
 
-    def evaluate(self, model: torch.nn.Module, data: str) -> dict[str, float]:
-        """The task's metrics of ``model`` on a folder of clean images (mean over images)."""
+    # --- measuring ----------------------------------------------------------------------------
+    def eval_dataset(self, source: str) -> Any:
+        """The evaluation data this task's protocol runs on (a folder of photos, pairs, ...)."""
+        return source
+
+    def evaluate(self, model: nn.Module, dataset: Any) -> dict[str, float]:
+        """The task's standard protocol: mean metrics of ``model`` over ``dataset``."""
+        raise NotImplementedError
+
+    # --- inference ----------------------------------------------------------------------------
+    def pretrained_tag(self) -> str:
+        """The tag of the shipped weights for this task's settings (``x3``, ``x3_blind``)."""
+        return ""
+
+    def check_model(self, spec: ModelSpec) -> None:
+        """Raise :class:`~pixelsmith.errors.PixelsmithError` if a model of ``spec`` cannot serve
+        this task as configured (a x2 model for a x3 task)."""
+
+    def prepare(self, image: torch.Tensor, spec: ModelSpec) -> Prepared:
+        """A user's image ``(C, H, W)`` float32 in [0, 1] -> the model's inputs for ``spec``."""
+        raise NotImplementedError(f"the {self.name} task does not restore images")
+
+    def decode(self, outputs: torch.Tensor, prepared: Prepared) -> torch.Tensor:
+        """Model outputs on a batch of windows -> those windows of the image ``(N, C, s*h, s*w)``.
+
+        Called per batch of tiles with ``prepared`` cut to the same windows."""
+        return outputs
+
+    def finish(self, image: torch.Tensor, prepared: Prepared) -> torch.Tensor:
+        """The whole decoded image ``(1, C, H', W')`` -> the result; crops what ``pad_to`` grew."""
+        crop = prepared.context.get("crop")
+        return image[..., : crop[0], : crop[1]] if crop else image
+
+    def carry_alpha(self, alpha: torch.Tensor) -> torch.Tensor:
+        """An input's alpha ``(1, H, W)`` -> the output's (same size unless the task resizes)."""
+        return alpha
+
+    def output_shape(self, shape: tuple[int, int, int]) -> tuple[int, int, int]:
+        """The result's ``(C, H, W)`` for an input image of ``shape`` (checked before any work)."""
+        return shape
+
+    def output_suffix(self) -> str:
+        """What ``restore_files`` appends to an input's name (``photo.jpg -> photo_x3.png``)."""
+        return f"_{self.name}"

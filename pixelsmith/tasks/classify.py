@@ -13,13 +13,14 @@ same protocol (:class:`pixelsmith.tasks.Task`): ``make_batch`` draws augmented t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from pixelsmith.errors import PixelsmithError
+from pixelsmith.tasks.base import Batch, Task
 
 DATASET = "lfw_subset"
 CLASSES = ("non-face", "face")
@@ -79,7 +80,7 @@ def augment(images: torch.Tensor, generator: torch.Generator, max_shift: int = 2
 
 
 @dataclass
-class FacesTask:
+class FacesTask(Task):
     """Faces vs non-faces on ``lfw_subset``, for ``smallconvnet``.
 
     The only accepted data source (``--data`` and ``--val-data``) is ``"lfw_subset"``; an empty
@@ -87,19 +88,30 @@ class FacesTask:
     """
 
     max_shift: int = 2
-    name: str = "classify"
+
+    name: ClassVar[str] = "classify"
+    title: ClassVar[str] = "classification"
+    default_model: ClassVar[str] = "smallconvnet"
+    example_shape: ClassVar[tuple[int, int, int]] = (1, IMAGE_SIZE, IMAGE_SIZE)
+    train_defaults: ClassVar[dict[str, Any]] = {
+        "model": "smallconvnet",
+        "data": [DATASET],
+        "val_data": DATASET,
+        "out": "runs/classify",
+        "steps": 500,
+        "batch_size": 32,
+        "lr": 3e-3,
+        "warmup_steps": 50,
+        "weight_decay": 1e-4,
+        "val_every": 100,
+        "ckpt_every": 100,
+    }
 
     def __post_init__(self) -> None:
         self._data: FacesData | None = None
 
     def options(self) -> dict[str, Any]:
         return {"data": DATASET, "max_shift": self.max_shift}
-
-    def model_kwargs(self) -> dict[str, Any]:
-        return {}
-
-    def crop_size(self, patch_size: int) -> int:
-        return IMAGE_SIZE
 
     @property
     def data(self) -> FacesData:
@@ -116,14 +128,16 @@ class FacesTask:
 
     def make_batch(
         self, data: FacesData, n: int, patch_size: int, generator: torch.Generator
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(images (n, 1, 25, 25), labels (n,))``: random training images, flipped and shifted."""
+    ) -> Batch:
+        """``Batch(inputs=(images (n, 1, 25, 25),), target=labels (n,))``: random training
+        images, flipped and shifted."""
         idx = torch.randint(len(data.train_labels), (n,), generator=generator)
-        return augment(data.train_images[idx], generator, self.max_shift), data.train_labels[idx]
+        images = augment(data.train_images[idx], generator, self.max_shift)
+        return Batch((images,), data.train_labels[idx])
 
-    def loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def loss(self, prediction: torch.Tensor, batch: Batch) -> torch.Tensor:
         """Cross-entropy of logits ``(n, 2)`` against labels ``(n,)``."""
-        return F.cross_entropy(prediction, target)
+        return F.cross_entropy(prediction, batch.target)
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, data: str = DATASET) -> dict[str, float]:

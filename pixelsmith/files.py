@@ -1,0 +1,197 @@
+"""Files in, files out, for every task: what ``pixelsmith upscale`` (and each verb after it) runs.
+
+:func:`restore_files` lists the inputs (files, folders, globs), decides every output name and finds
+every clash before any work, loads the model once, then restores file by file: a bad file is
+reported in one line and the run goes on; what was written, skipped and failed comes back in a
+:class:`FilesReport`. Inputs are never overwritten; outputs are written atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pixelsmith.errors import PixelsmithError
+
+
+@dataclass
+class FilesReport:
+    """What a :func:`restore_files` run did."""
+
+    written: list[Path] = field(default_factory=list)
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+    own_outputs: list[Path] = field(default_factory=list)  # earlier results found among inputs
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def _is_dir(p: Path) -> bool:
+    try:
+        return p.is_dir()
+    except OSError:  # a name too long to stat: check_writable says so in one line
+        return False
+
+
+def _exists(p: Path) -> bool:
+    try:
+        return p.exists()
+    except OSError:
+        return False
+
+
+def plan_outputs(
+    inputs: list[Path], out: str | Path | None, suffix: str, overwrite: bool
+) -> tuple[list[Path], list[Path], list[Path]]:
+    """``(inputs, their outputs, earlier outputs left out)``: each input's result path, as
+    ``NAME<suffix>.png`` beside it or in the folder ``out``, or ``out`` itself for one input.
+
+    An input that is another input's output (``photo_x3.png`` beside ``photo.png``, from an
+    earlier run in place) is a result, not an input, and is left out. Every clash is found here,
+    before any work: an output that is an input, two inputs with one output, an existing output
+    without ``overwrite``, a missing output folder.
+    """
+    from pixelsmith.io import WRITE_FORMATS
+
+    if out is None:
+        targets = [p.with_name(f"{p.stem}{suffix}.png") for p in inputs]
+    elif Path(out).suffix and not _is_dir(Path(out)):
+        o = Path(out)
+        if o.suffix.lower() not in WRITE_FORMATS:
+            raise PixelsmithError(
+                f"cannot write {o.suffix} files (use {', '.join(WRITE_FORMATS)})", o
+            )
+        if len(inputs) > 1:
+            raise PixelsmithError(
+                "--out names one file but there are several inputs; give a folder", o
+            )
+        targets = [o]
+    else:
+        if not _is_dir(Path(out)):
+            raise PixelsmithError("output folder does not exist", out)
+        targets = [Path(out) / f"{p.stem}{suffix}.png" for p in inputs]
+    target_keys = {t.resolve() for t in targets}
+    own = [
+        p
+        for p, t in zip(inputs, targets, strict=True)
+        if p.resolve() in target_keys and p.resolve() != t.resolve()
+    ]
+    if own and len(inputs) > 1:
+        keep = [(p, t) for p, t in zip(inputs, targets, strict=True) if p not in own]
+        inputs, targets = [p for p, _ in keep], [t for _, t in keep]
+    else:
+        own = []
+    sources = {p.resolve() for p in inputs}
+    seen: dict[Path, Path] = {}
+    for src, dst in zip(inputs, targets, strict=True):
+        key = dst.resolve()
+        if key in sources:
+            raise PixelsmithError("is an input; pixelsmith never overwrites its inputs", dst)
+        if key in seen:
+            raise PixelsmithError(
+                f"{seen[key].name} and {src.name} would both be written here", dst
+            )
+        if _exists(dst) and not overwrite:
+            raise PixelsmithError(
+                "file already exists (use --overwrite, or overwrite=True from Python)", dst
+            )
+        seen[key] = src
+    return inputs, targets, own
+
+
+def _header_size(path: Path) -> tuple[int, int] | None:
+    """``(H, W)`` from the file's header without decoding it, or ``None`` if PIL cannot tell."""
+    from PIL import Image
+
+    if not path.is_file():  # a pipe or a device would block here: read_image explains
+        return None
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+    except Exception:  # read_image reports what is wrong with the file
+        return None
+    return h, w
+
+
+def restore_files(
+    inputs: list[str | Path],
+    task: Any,
+    model: Any = None,
+    *,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    tile: int = 256,
+    device: str = "auto",
+    bf16: bool = False,
+    max_output_pixels: int | None = None,
+    progress: bool = True,
+    on_written: Callable[[Path], None] | None = None,
+    on_error: Callable[[Path, str], None] | None = None,
+    **options: Any,
+) -> FilesReport:
+    """Run ``task`` on every image named by ``inputs``; results beside them or in ``out``.
+
+    Alpha is carried by the task (SR upscales it bicubically), grey stays grey, 16-bit inputs give
+    16-bit PNG/TIFF outputs. Problems with the run as a whole (no inputs, a clash, a missing
+    output folder, the model) raise :class:`PixelsmithError` before any work; a problem with one
+    file is reported through ``on_error(path, message)`` and the next file follows.
+    """
+    import torch
+    from tqdm import tqdm
+
+    from pixelsmith.api import check_output_size, resolve, restore_tensor
+    from pixelsmith.infer import check_tile, pick_device
+    from pixelsmith.io import check_writable, list_images, read_image, write_image
+    from pixelsmith.tasks import get_task
+
+    task = get_task(task, **options)
+    check_tile(tile)
+    files = list_images([str(p) for p in inputs])
+    files, targets, own = plan_outputs(files, out, task.output_suffix(), overwrite)
+    for dst in targets:
+        check_writable(dst, overwrite=overwrite, inputs=files)
+    dev = pick_device(device)
+    net, _ = resolve(model, task, dev)
+    report = FilesReport(own_outputs=own)
+    pairs = list(zip(files, targets, strict=True))
+    for src, dst in tqdm(pairs, unit="image", disable=not progress or len(pairs) < 2):
+        try:
+            size = _header_size(src)
+            if size:  # refuse an oversized result before decoding the input
+                check_output_size(task, (1, *size), max_output_pixels)
+            img, meta = read_image(src)
+            check_output_size(task, tuple(img.shape), max_output_pixels)
+            result = restore_tensor(net, task, img, tile=tile, device=dev, bf16=bf16)
+            if meta.alpha is not None:
+                meta.alpha = task.carry_alpha(meta.alpha)
+            deep = meta.bit_depth > 8 and dst.suffix.lower() in (".png", ".tif", ".tiff")
+            written = write_image(
+                dst,
+                result,
+                meta=meta,
+                overwrite=overwrite,
+                inputs=files,
+                bit_depth=16 if deep else 8,
+            )
+        except PixelsmithError as e:
+            message = str(e) if e.path else f"{src}: {e}"
+            report.failed.append((src, message))
+            if on_error:
+                with tqdm.external_write_mode():  # the line goes above the progress bar
+                    on_error(src, message)
+            continue
+        except torch.OutOfMemoryError:
+            message = f"{src}: out of memory (try a smaller --tile)"
+            report.failed.append((src, message))
+            if on_error:
+                with tqdm.external_write_mode():
+                    on_error(src, message)
+            continue
+        report.written.append(written)
+        if on_written:
+            with tqdm.external_write_mode():
+                on_written(written)
+    return report
