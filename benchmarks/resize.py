@@ -7,7 +7,7 @@
 Each implementation runs in a fresh process: wall time of the first call (tables built) and of a
 second one (tables cached), the RSS before the call and the peak RSS (``ru_maxrss``), and the largest
 difference from the first implementation's output on a sparse grid of samples. Prints a markdown
-table; it does not write BENCHMARKS.md.
+table; with ``--write`` it also replaces the ``resize`` section of BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import machine, markdown_table  # noqa: E402
+from harness import machine, markdown_table, update_section  # noqa: E402
 
 SHAPE = (3, 3000, 4000)
 SCALE = 2
@@ -90,6 +90,7 @@ def main() -> None:
         help="also time the imresize in this copy of resize.py (repeatable)",
     )
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
+    parser.add_argument("--write", action="store_true", help="write the table to BENCHMARKS.md")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     import torch
@@ -125,9 +126,15 @@ def main() -> None:
         "max diff",
     ]
     h, w = SHAPE[1:]
-    print(
-        f"imresize x{SCALE} of a {w}x{h} RGB float32 image, {threads} threads, fresh process each\n"
+    intro = (
+        f"imresize x{SCALE} of a {w}x{h} RGB float32 image, {threads} threads, fresh process each"
     )
+    if args.write:
+        update_section(
+            "resize", "MATLAB-bicubic imresize", intro + "\n\n" + markdown_table(header, rows)
+        )
+        return
+    print(intro + "\n")
     print(markdown_table(header, rows))
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     cmd = shlex.join(["python", *sys.argv])

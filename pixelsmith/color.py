@@ -11,6 +11,10 @@ References, matched by the tests:
 - YCbCr: ITU-R BT.601 with the ranges of MATLAB's ``rgb2ycbcr`` (Y in [16, 235] / 255, Cb and Cr in
   [16, 240] / 255), which is what super-resolution papers mean by "the Y channel";
   ``skimage.color.rgb2ycbcr`` uses the same matrix but returns 0..255 units.
+- Two lumas, one per purpose: :func:`rgb_to_y` is BT.601 *studio range* (Y in [16, 235] / 255), the
+  super-resolution protocol's channel; :func:`rgb_to_grey` is BT.601 *full range*
+  (``0.299 R + 0.587 G + 0.114 B``, what PIL's ``convert("L")`` computes), for showing a colour
+  photo to a grey model (the face classifier, the inspection tools).
 - Lab: CIE 1976 L*a*b* under D65 / 2 degree observer, as ``skimage.color.rgb2lab``; computed by
   :mod:`kornia.color` (a port of scikit-image's code with the same white point and constants).
 """
@@ -29,6 +33,7 @@ __all__ = [
     "rgb_to_ycbcr",
     "ycbcr_to_rgb",
     "rgb_to_y",
+    "rgb_to_grey",
     "rgb_to_lab",
     "lab_to_rgb",
     "SrgbToLinear",
@@ -36,6 +41,7 @@ __all__ = [
     "RgbToYcbcr",
     "YcbcrToRgb",
     "RgbToY",
+    "RgbToGrey",
     "RgbToLab",
     "LabToRgb",
     "YCBCR_FROM_RGB",
@@ -162,6 +168,24 @@ def rgb_to_y(image: torch.Tensor) -> torch.Tensor:
     return y + YCBCR_OFFSET[0] / 255.0
 
 
+#: Full-range BT.601 luma weights (ITU-R BT.601, as PIL's ``convert("L")``).
+GREY_FROM_RGB = (0.299, 0.587, 0.114)
+
+
+def rgb_to_grey(image: torch.Tensor) -> torch.Tensor:
+    r"""Full-range BT.601 luma, :math:`0.299 R + 0.587 G + 0.114 B`: a colour photo as grey.
+
+    Args:
+        image: RGB in ``[0, 1]``, shape ``(*, 3, H, W)``.
+
+    Returns:
+        Grey in ``[0, 1]``, shape ``(*, 1, H, W)``.
+    """
+    _check_image(image)
+    weights = torch.tensor(GREY_FROM_RGB, dtype=image.dtype, device=image.device)
+    return _apply_matrix(image, weights[None, :])
+
+
 def rgb_to_lab(image: torch.Tensor) -> torch.Tensor:
     r"""Convert sRGB to CIE Lab (D65 white, 2 degree observer), as ``skimage.color.rgb2lab``.
 
@@ -226,6 +250,13 @@ class RgbToY(nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         return rgb_to_y(image)
+
+
+class RgbToGrey(nn.Module):
+    """Module form of :func:`rgb_to_grey`. Shape: ``(*, 3, H, W)`` -> ``(*, 1, H, W)``."""
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return rgb_to_grey(image)
 
 
 class RgbToLab(nn.Module):

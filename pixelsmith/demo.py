@@ -83,7 +83,7 @@ def _classifier_sheet(path: Path) -> Path:
     import matplotlib.pyplot as plt
     from skimage import data
 
-    from pixelsmith.color import rgb_to_y
+    from pixelsmith.color import rgb_to_grey
     from pixelsmith.viz.occlusion import class_target, occlusion_map
     from pixelsmith.weights import load_model
 
@@ -91,7 +91,7 @@ def _classifier_sheet(path: Path) -> Path:
     fig, axes = plt.subplots(2, len(_CLASSIFIER_CROPS), figsize=(2.4 * len(_CLASSIFIER_CROPS), 5))
     for k, (label, (name, top, left, side)) in enumerate(_CLASSIFIER_CROPS.items()):
         rgb = torch.from_numpy(np.ascontiguousarray(getattr(data, name)())).permute(2, 0, 1) / 255
-        crop = rgb_to_y(rgb[:, top : top + side, left : left + side].float())
+        crop = rgb_to_grey(rgb[:, top : top + side, left : left + side].float())
         x = imresize(crop, size=(25, 25)).clamp(0, 1)
         with torch.no_grad():
             p_face = float(model(x[None]).softmax(1)[0, 1])

@@ -193,3 +193,17 @@ def test_bad_input():
         rgb_to_lab(torch.rand(5, 5))
     with pytest.raises(TypeError):
         rgb_to_y(torch.zeros(3, 2, 2, dtype=torch.uint8))
+
+
+def test_rgb_to_grey_is_full_range_bt601_like_pil():
+    """Independent reference: PIL's convert("L") (ITU-R 601-2 luma, rounded to 8 bits)."""
+    import numpy as np
+    from PIL import Image
+
+    from pixelsmith.color import rgb_to_grey
+
+    a = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    pil = np.asarray(Image.fromarray(a).convert("L")).astype(np.float64)
+    ours = rgb_to_grey(torch.from_numpy(a).permute(2, 0, 1).double() / 255)[0].numpy() * 255
+    assert np.abs(ours - pil).max() <= 0.5 + 1e-9  # PIL rounds; the formula does not
+    assert rgb_to_grey(torch.ones(2, 3, 4, 4)).shape == (2, 1, 4, 4)

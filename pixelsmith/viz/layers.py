@@ -80,7 +80,7 @@ def model_in_channels(model: nn.Module) -> int | None:
 def to_model_input(image: torch.Tensor, channels: int | None) -> torch.Tensor:
     """Fit ``(C, H, W)`` or ``(B, C, H, W)`` to a model's channels: ``(B, channels, H, W)``.
 
-    Colour to grey uses full-range BT.601 luma (0.299 R + 0.587 G + 0.114 B); grey to colour repeats
+    Colour to grey is :func:`pixelsmith.color.rgb_to_grey` (full-range BT.601); grey to colour repeats
     the channel; ``channels=None`` keeps the image's. Values stay in [0, 1].
     """
     x = image[None] if image.dim() == 3 else image
@@ -92,8 +92,9 @@ def to_model_input(image: torch.Tensor, channels: int | None) -> torch.Tensor:
     if channels is None or c == channels:
         return x
     if c == 3 and channels == 1:
-        w = torch.tensor([0.299, 0.587, 0.114], dtype=x.dtype, device=x.device)
-        return (x * w[:, None, None]).sum(1, keepdim=True)
+        from pixelsmith.color import rgb_to_grey
+
+        return rgb_to_grey(x)
     if c == 1:
         return x.expand(-1, channels, -1, -1)
     raise PixelsmithError(f"the model takes {channels} channels; cannot convert an image with {c}")
