@@ -33,8 +33,9 @@ DEFAULT_MAX_OUTPUT_PIXELS = DEFAULT_MAX_PIXELS
 def resolve(
     model: str | Path | nn.Module | None, task: Task, device: str | torch.device = "cpu"
 ) -> tuple[nn.Module, WeightInfo | None]:
-    """``model`` for ``task``: a module as it is (checked against the task), or a name or file
-    through :func:`~pixelsmith.weights.load_model`; ``None`` is the task's default model."""
+    """``model`` for ``task``: a module (checked against the task, then moved to ``device`` and
+    put in eval mode, in place, as ``nn.Module.to`` does), or a name or file through
+    :func:`~pixelsmith.weights.load_model`; ``None`` is the task's default model."""
     if isinstance(model, nn.Module):
         task.check_model(model_spec(model))
         return model.to(device).eval(), None

@@ -285,16 +285,35 @@ def _resolve_model(name: str, scale: int = 3):
 
     if name in pixelsmith.list_models():
         return pixelsmith.create_model(name)
-    task = pixelsmith.get_task("superres", scale=scale) if name.endswith(".mat") else None
+    from pixelsmith.tasks import TASKS, task_class
+
+    suffix = Path(name).suffix.lower()
+    owner = next((t for t in TASKS if suffix and suffix in task_class(t).official_suffixes), None)
+    task = None if owner is None else pixelsmith.get_task(owner, **_scale_option(owner, scale))
     return pixelsmith.load_model(name, task=task)[0]
+
+
+def _scale_option(task: str, scale: int) -> dict:
+    """``--scale`` of the viz verbs, for the tasks that have one."""
+    import dataclasses
+
+    from pixelsmith.tasks import task_class
+
+    return (
+        {"scale": scale}
+        if "scale" in {f.name for f in dataclasses.fields(task_class(task))}
+        else {}
+    )
 
 
 def _task_of_model(net):
     import pixelsmith
     from pixelsmith.models import model_tasks
 
-    arch = getattr(net, "pixelsmith_arch", ("srcnn_955", {}))[0]
-    return pixelsmith.get_task(model_tasks(arch)[0])
+    arch = getattr(net, "pixelsmith_arch", None)
+    if arch is None:  # an official checkpoint: built by its task's loader
+        raise PixelsmithError("give --input-shape C,H,W for a model read from a foreign file")
+    return pixelsmith.get_task(model_tasks(arch[0])[0])
 
 
 @main.group()

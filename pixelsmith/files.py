@@ -139,7 +139,6 @@ def restore_files(
     output folder, the model) raise :class:`PixelsmithError` before any work; a problem with one
     file is reported through ``on_error(path, message)`` and the next file follows.
     """
-    import torch
     from tqdm import tqdm
 
     from pixelsmith.api import check_output_size, resolve, restore_tensor
@@ -149,6 +148,8 @@ def restore_files(
 
     task = get_task(task, **options)
     check_tile(tile)
+    if max_output_pixels is not None and max_output_pixels <= 0:
+        raise ValueError(f"max_output_pixels must be positive, not {max_output_pixels}")
     files = list_images([str(p) for p in inputs])
     files, targets, own = plan_outputs(files, out, task.output_suffix(), overwrite)
     for dst in targets:
@@ -183,7 +184,13 @@ def restore_files(
                 with tqdm.external_write_mode():  # the line goes above the progress bar
                     on_error(src, message)
             continue
-        except torch.OutOfMemoryError:
+        except (MemoryError, RuntimeError) as e:  # torch's out-of-memory errors on any device
+            if (
+                not isinstance(e, MemoryError)
+                and "out of memory" not in str(e).lower()
+                and ("alloc" not in str(e).lower())
+            ):
+                raise
             message = f"{src}: out of memory (try a smaller --tile)"
             report.failed.append((src, message))
             if on_error:

@@ -138,6 +138,8 @@ def _from_numpy(a: np.ndarray) -> tuple[torch.Tensor, torch.Tensor | None, Given
             "use arr.transpose(1, 2, 0)"
         )
     _check_channels(hwc.shape[2], a.shape, "H, W, C")
+    if min(a.shape[:2]) == 0:
+        raise ValueError(f"the image is empty, shape {a.shape}")
     if a.dtype in _NUMPY_SCALE:
         x = torch.from_numpy(np.ascontiguousarray(hwc).astype(np.float32) / _NUMPY_SCALE[a.dtype])
     elif np.issubdtype(a.dtype, np.floating):
@@ -167,19 +169,28 @@ def _from_pil(im: Any) -> tuple[torch.Tensor, torch.Tensor | None, Given]:
         im = im.convert("RGB")
     elif mode in _PIL_CONVERT:
         im = im.convert(_PIL_CONVERT[mode])
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+    if min(im.size) == 0:
+        raise ValueError(f"the image is empty, size {im.size}")
+    if im.mode.startswith("I;16") or im.mode == "I":
         a = np.asarray(im).astype(np.float64)
-        scale = 65535.0 if im.mode.startswith("I;16") or a.max() > 255 else 255.0
-        x = torch.from_numpy((a / scale).astype(np.float32))[None].clamp(0, 1)
-        back = "I;16"
+        if a.min() < 0 or a.max() > 65535:
+            raise ValueError(
+                f"mode {im.mode} values span [{a.min():g}, {a.max():g}]; expected 0..65535"
+            )
+        x = torch.from_numpy((a / 65535.0).astype(np.float32))[None]
+        back = "I;16" if im.mode.startswith("I;16") else "I"
     elif im.mode == "F":
         x = check_pixels(torch.from_numpy(np.asarray(im, dtype=np.float32).copy())[None])
         back = "F"
-    else:
+    elif im.mode in ("L", "LA", "RGB", "RGBA"):
         a = np.asarray(im)
         hwc = a[..., None] if a.ndim == 2 else a
         x = torch.from_numpy(hwc.astype(np.float32) / 255.0).permute(2, 0, 1).contiguous()
         back = im.mode
+    else:
+        raise TypeError(
+            f"PIL images of mode {im.mode} are not supported; convert to RGB or L first"
+        )
     if x.shape[0] == 2:  # LA
         pixels, alpha = x[:1].contiguous(), x[1:].contiguous()
     else:
@@ -193,8 +204,13 @@ def _to_pil(x: torch.Tensor, mode: str) -> Any:
     c = x.shape[0]
     if mode == "F" and c == 1:
         return Image.fromarray(x[0].float().numpy(), mode="F")
-    if mode == "I;16" and c == 1:
-        return Image.fromarray(_to_numpy(x, np.dtype(np.uint16), True))
+    if mode in ("I;16", "I") and c == 1:
+        levels = _to_numpy(x, np.dtype(np.uint16), True)
+        return (
+            Image.fromarray(levels)
+            if mode == "I;16"
+            else Image.fromarray(levels.astype(np.int32), "I")
+        )
     a = _to_numpy(x, np.dtype(np.uint8), True)
     if a.ndim == 3 and a.shape[2] == 2:
         return Image.fromarray(a, mode="LA")

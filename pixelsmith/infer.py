@@ -198,7 +198,8 @@ def run_tiled(
         win = _to(prepared.windows(boxes), device, run_dtype)
         with amp:
             y = model(*win.inputs)
-            y = task.decode(y, win) if task else y
+        y = y.to(run_dtype)  # decode runs at full precision, outside autocast
+        y = task.decode(y, win) if task else y
         y = y.to("cpu", out_dtype)
         if out is None:
             out = torch.zeros(1, y.shape[1], H * s, W * s, dtype=out_dtype)

@@ -173,11 +173,19 @@ def load_model(
         path = pretrained.get(name) or stems[name]
         model, info = _load_file(path, device)
         info.name = next(n for n, q in pretrained.items() if q == path)
+    elif task is not None and p.suffix.lower() in task.official_suffixes:
+        model = _load_official(task, p).to(device)
+        info = WeightInfo(task=task.name, arch=f"{task.name}_official", name=p.name)
     elif p.suffix.lower() == ".mat":
-        if task is None or "scale" not in task.options():
-            raise PixelsmithError("an SRCNN .mat file does not record its scale; give the scale", p)
-        model = load_srcnn_official(p, task.options()["scale"]).to(device)
-        info = WeightInfo(task="superres", arch="srcnn_official", name=p.name)
+        raise PixelsmithError(
+            "an official checkpoint loads for a task (superres: with its scale)", p
+        )
+    elif "." in name and name.split(".")[0] in list_models() and not p.exists():
+        arch = name.split(".")[0]
+        tags = [n for n in pretrained if n.startswith(arch + ".")]
+        raise PixelsmithError(
+            f"no shipped weights {name!r}; shipped for {arch}: {', '.join(tags) or 'none'}"
+        )
     elif p.suffix or p.is_file() or p.is_dir() or "/" in name:
         if p.is_dir():
             raise PixelsmithError("is a folder, not a weight file", p)
@@ -207,9 +215,9 @@ def _load_by_arch(name: str, task: Task | None, device) -> tuple[nn.Module, Weig
         )
     if task is None:
         tags = [n for n in list_pretrained() if n.startswith(arch + ".")]
-        raise PixelsmithError(
-            f"{arch} is an architecture; name its weights: {', '.join(tags) or 'none shipped'}"
-        )
+        if not tags:
+            raise PixelsmithError(f"{arch} has no shipped weights; load it for a task")
+        raise PixelsmithError(f"{arch} is an architecture; name its weights: {', '.join(tags)}")
     tag = f"{arch}.{task.pretrained_tag()}"
     if tag in list_pretrained():
         model, info = _load_file(list_pretrained()[tag], device)
@@ -223,6 +231,23 @@ def _load_by_arch(name: str, task: Task | None, device) -> tuple[nn.Module, Weig
         )
     name_, kwargs = model.pixelsmith_arch
     return model.to(device), WeightInfo(task=task.name, arch=name_, arch_kwargs=kwargs, name=arch)
+
+
+def _load_official(task: Task, path: Path) -> nn.Module:
+    """``task.load_official(path)``, with one-line errors and the finite-weights check."""
+    if not path.is_file():
+        raise PixelsmithError("checkpoint file not found", path)
+    try:
+        model = task.load_official(path)
+    except PixelsmithError:
+        raise
+    except (ValueError, RuntimeError, KeyError, IndexError, TypeError) as e:
+        raise PixelsmithError(f"cannot read this checkpoint ({e})", path) from None
+    if not all(
+        torch.isfinite(t).all() for t in model.state_dict().values() if t.is_floating_point()
+    ):
+        raise PixelsmithError("weights hold NaN or inf values", path)
+    return model
 
 
 def _load_file(path: Path, device) -> tuple[nn.Module, WeightInfo]:

@@ -269,3 +269,28 @@ def test_demo_writes_a_sheet(tmp_path):
     assert Image.open(sheet).size[0] > 600
     assert Image.open(tmp_path / "demo" / "astronaut_bicubic.png").size == (510, 510)
     assert tmp_path / "demo" / "classifier.png" in paths
+
+
+def test_pil_mode_i_round_trips_its_levels():
+    levels = (np.arange(48).reshape(6, 8) * 1000).astype(np.int32)
+    out = pixelsmith.upscale(Image.fromarray(levels, "I"), 2, "bicubic")
+    assert out.mode == "I" and out.size == (16, 12)
+    ref = imresize(torch.from_numpy(levels).double()[None] / 65535, 2).clamp(0, 1)[0] * 65535
+    assert np.abs(np.asarray(out) - ref.numpy()).max() <= 1.0  # 16-bit rounding
+
+
+def test_empty_arrays_are_refused():
+    with pytest.raises(ValueError, match="empty"):
+        pixelsmith.upscale(np.zeros((0, 5, 3), np.uint8), 2, "bicubic")
+
+
+def test_resolver_names_what_exists():
+    with pytest.raises(PixelsmithError, match="shipped for lrnet_s: lrnet_s.x2"):
+        pixelsmith.load_model("lrnet_s.x5")
+    with pytest.raises(PixelsmithError, match="for a task"):
+        pixelsmith.load_model("bicubic")
+    with pytest.raises(PixelsmithError, match="x3.mat.*for a task"):
+        pixelsmith.load_model("x3.mat")
+    task = pixelsmith.get_task("superres", scale=3)
+    with pytest.raises(PixelsmithError, match="missing.mat: checkpoint file not found"):
+        pixelsmith.load_model("missing.mat", task=task)

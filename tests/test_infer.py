@@ -216,3 +216,15 @@ def test_prepared_refuses_inputs_on_different_grids():
         Prepared((torch.zeros(1, 1, 8, 8), torch.zeros(1, 1, 8, 9)))
     with pytest.raises(ValueError, match="multiple"):
         Prepared((torch.zeros(1, 1, 8, 8),), {"g": torch.zeros(1, 1, 12, 12)})
+
+
+def test_pad_to_keeps_float64_and_reflects():
+    x = torch.rand(1, 1, 5, 6, dtype=torch.float64) + 1e-12
+    p = Prepared((x,)).pad_to(4)
+    grown = p.inputs[0]
+    assert grown.dtype == torch.float64 and grown.shape == (1, 1, 8, 8)
+    assert torch.equal(grown[..., :5, :6], x)  # no trip through float32
+    assert torch.equal(grown[..., 5, :6], x[..., 3, :])  # reflection about the last row
+    assert p.context["crop"] == (5, 6)
+    with pytest.raises(ValueError, match=r"\(1, C, H, W\)"):
+        Prepared((torch.zeros(1, 1, 4, 4),), {"g": torch.zeros(1, 4, 4)})

@@ -18,11 +18,13 @@ bins, SR's upscaled chroma) never exist at full size: only the input and the out
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from pixelsmith.errors import PixelsmithError
 from pixelsmith.models import ModelSpec
 
 
@@ -84,8 +86,12 @@ class Prepared:
         if isinstance(self.inputs, torch.Tensor):
             self.inputs = (self.inputs,)
         h, w = self.size
+        n = self.inputs[0].shape[0]
+        for t in (*self.inputs, *self.guides.values()):
+            if t.dim() != 4 or t.shape[0] != n:  # one image, or (in tiling) one batch of windows
+                raise ValueError(f"Prepared tensors are (1, C, H, W), got {tuple(t.shape)}")
         for t in self.inputs:
-            if t.dim() != 4 or tuple(t.shape[-2:]) != (h, w):
+            if tuple(t.shape[-2:]) != (h, w):
                 raise ValueError(
                     f"Prepared inputs must be (1, C, H, W) on one grid, got "
                     f"{[tuple(t.shape) for t in self.inputs]}"
@@ -126,7 +132,8 @@ class Prepared:
         def grow(t: torch.Tensor) -> torch.Tensor:
             k = t.shape[-1] // w
             mode = "reflect" if min(h, w) * k > max(ph, pw) * k else "replicate"
-            return torch.nn.functional.pad(t.float(), (0, pw * k, 0, ph * k), mode=mode).to(t.dtype)
+            x = t if t.is_floating_point() else t.float()
+            return torch.nn.functional.pad(x, (0, pw * k, 0, ph * k), mode=mode).to(t.dtype)
 
         return replace(
             self,
@@ -149,6 +156,8 @@ class Task:
         align: window offsets are multiples of this (2 keeps a Bayer mosaic's phase).
         example_shape: an input ``(C, H, W)`` that the task's models take, for summaries.
         train_defaults: :class:`~pixelsmith.config.TrainConfig` values the task starts from.
+        official_suffixes: file suffixes of the papers' own checkpoints, read by
+            :meth:`load_official` (SR: the SRCNN authors' ``.mat``).
     """
 
     name: str = ""
@@ -159,6 +168,7 @@ class Task:
     align: int = 1
     example_shape: tuple[int, int, int] = (3, 64, 64)
     train_defaults: dict[str, Any] = {}
+    official_suffixes: tuple[str, ...] = ()
 
     # --- training -----------------------------------------------------------------------------
     def options(self) -> dict[str, Any]:
@@ -218,6 +228,11 @@ class Task:
     def carry_alpha(self, alpha: torch.Tensor) -> torch.Tensor:
         """An input's alpha ``(1, H, W)`` -> the output's (same size unless the task resizes)."""
         return alpha
+
+    def load_official(self, path: Path) -> nn.Module:
+        """A paper's official checkpoint (a file whose suffix is in ``official_suffixes``) loaded
+        into pixelsmith's architecture, for this task's settings."""
+        raise PixelsmithError(f"the {self.name} task reads no official checkpoints", path)
 
     def output_shape(self, shape: tuple[int, int, int]) -> tuple[int, int, int]:
         """The result's ``(C, H, W)`` for an input image of ``shape`` (checked before any work)."""

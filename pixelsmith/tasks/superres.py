@@ -58,6 +58,7 @@ class SuperRes(Task):
     aliases: ClassVar[dict[str, str]] = {"lrnet": "lrnet_s", "srcnn": "srcnn_955"}
     decode_radius: ClassVar[int] = 2  # bicubic chroma: 4 taps, 2 LR pixels each side
     example_shape: ClassVar[tuple[int, int, int]] = (1, 64, 64)
+    official_suffixes: ClassVar[tuple[str, ...]] = (".mat",)
 
     def __post_init__(self) -> None:
         check_scale(self.scale)
@@ -181,6 +182,12 @@ class SuperRes(Task):
         from pixelsmith.models import create_model
 
         return run_tiled(create_model("bicubic", scale=self.scale), alpha).clamp_(0, 1)
+
+    def load_official(self, path: Path) -> nn.Module:
+        """The SRCNN authors' MATLAB model (``.mat``; it does not record its scale: ours)."""
+        from pixelsmith.weights import load_srcnn_official
+
+        return load_srcnn_official(path, self.scale)
 
     def output_suffix(self) -> str:
         return f"_x{self.scale}"
