@@ -131,7 +131,7 @@ def quality() -> None:
         '\n\n"official": the authors\' MATLAB weights (../shared/data/weights/srcnn_official) '
         "loaded into pixelsmith's SRCNN and run through the same protocol, a check of the protocol "
         "itself. The other rows are weights trained by pixelsmith on bsds500/train + sun_hays80 + "
-        "t91 (see pixelsmith/weights/*.json for each command). The lrnet paper column is FSRCNN's "
+        "t91 (see pixelsmith/pretrained/*.json for each command). The lrnet paper column is FSRCNN's "
         "figure, the floor the successor must reach; lrnet_m is trained at x3 only, to show what a "
         "bigger net buys."
     )
