@@ -116,6 +116,27 @@ def _header_size(path: Path) -> tuple[int, int] | None:
     return h, w
 
 
+def _restore_one(
+    net, task, src: Path, dst: Path, inputs, overwrite, tile, device, bf16, limit
+) -> Path:
+    """Read ``src``, restore it, write ``dst`` (16-bit where the input and format allow)."""
+    from pixelsmith.api import check_output_size, restore_tensor
+    from pixelsmith.io import read_image, write_image
+
+    size = _header_size(src)
+    if size:  # refuse an oversized result before decoding the input
+        check_output_size(task, (1, *size), limit)
+    img, meta = read_image(src)
+    check_output_size(task, tuple(img.shape), limit)
+    result = restore_tensor(net, task, img, tile=tile, device=device, bf16=bf16)
+    if meta.alpha is not None:
+        meta.alpha = task.carry_alpha(meta.alpha)
+    deep = meta.bit_depth > 8 and dst.suffix.lower() in (".png", ".tif", ".tiff")
+    return write_image(
+        dst, result, meta=meta, overwrite=overwrite, inputs=inputs, bit_depth=16 if deep else 8
+    )
+
+
 def restore_files(
     inputs: list[str | Path],
     task: Any,
@@ -141,9 +162,9 @@ def restore_files(
     """
     from tqdm import tqdm
 
-    from pixelsmith.api import check_output_size, resolve, restore_tensor
+    from pixelsmith.api import resolve
     from pixelsmith.infer import check_tile, pick_device
-    from pixelsmith.io import check_writable, list_images, read_image, write_image
+    from pixelsmith.io import check_writable, list_images
     from pixelsmith.tasks import get_task
 
     task = get_task(task, **options)
@@ -158,47 +179,32 @@ def restore_files(
     net, _ = resolve(model, task, dev)
     report = FilesReport(own_outputs=own)
     pairs = list(zip(files, targets, strict=True))
+
+    def say(callback, *args) -> None:
+        if callback:
+            with tqdm.external_write_mode():  # the line goes above the progress bar
+                callback(*args)
+
     for src, dst in tqdm(pairs, unit="image", disable=not progress or len(pairs) < 2):
         try:
-            size = _header_size(src)
-            if size:  # refuse an oversized result before decoding the input
-                check_output_size(task, (1, *size), max_output_pixels)
-            img, meta = read_image(src)
-            check_output_size(task, tuple(img.shape), max_output_pixels)
-            result = restore_tensor(net, task, img, tile=tile, device=dev, bf16=bf16)
-            if meta.alpha is not None:
-                meta.alpha = task.carry_alpha(meta.alpha)
-            deep = meta.bit_depth > 8 and dst.suffix.lower() in (".png", ".tif", ".tiff")
-            written = write_image(
-                dst,
-                result,
-                meta=meta,
-                overwrite=overwrite,
-                inputs=files,
-                bit_depth=16 if deep else 8,
+            written = _restore_one(
+                net, task, src, dst, files, overwrite, tile, dev, bf16, max_output_pixels
             )
         except PixelsmithError as e:
             message = str(e) if e.path else f"{src}: {e}"
-            report.failed.append((src, message))
-            if on_error:
-                with tqdm.external_write_mode():  # the line goes above the progress bar
-                    on_error(src, message)
-            continue
         except (MemoryError, RuntimeError) as e:  # torch's out-of-memory errors on any device
+            text = str(e).lower()
             if (
                 not isinstance(e, MemoryError)
-                and "out of memory" not in str(e).lower()
-                and ("alloc" not in str(e).lower())
+                and "out of memory" not in text
+                and "alloc" not in text
             ):
                 raise
             message = f"{src}: out of memory (try a smaller --tile)"
-            report.failed.append((src, message))
-            if on_error:
-                with tqdm.external_write_mode():
-                    on_error(src, message)
+        else:
+            report.written.append(written)
+            say(on_written, written)
             continue
-        report.written.append(written)
-        if on_written:
-            with tqdm.external_write_mode():
-                on_written(written)
+        report.failed.append((src, message))
+        say(on_error, src, message)
     return report
