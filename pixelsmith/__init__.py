@@ -19,8 +19,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from pixelsmith.errors import PixelsmithError
-
-__version__ = "0.1.0"
+from pixelsmith.version import __version__
 
 _LAZY = {
     "restore": "pixelsmith.api",

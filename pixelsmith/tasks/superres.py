@@ -114,13 +114,13 @@ class SuperRes(Task):
         self, model: nn.Module, dataset: str | Path | list[Path]
     ) -> list[dict[str, Any]]:
         """Per-image PSNR/SSIM by the SRCNN protocol: ``[{"image", "psnr", "ssim"}, ...]``."""
-        from pixelsmith.infer import run_tiled
         from pixelsmith.io import read_image
 
         self.check_model(model_spec(model))
         paths = dataset if isinstance(dataset, list) else self.eval_dataset(dataset)
         was_training = model.training
         model.eval()
+        device = next((t.device for t in (*model.parameters(), *model.buffers())), "cpu")
         rows = []
         try:
             for path in paths:
@@ -131,7 +131,7 @@ class SuperRes(Task):
                         f"too small to evaluate at x{self.scale} ({img.shape[-1]}x{img.shape[-2]})",
                         path,
                     )
-                sr = run_tiled(model, make_lr(hr, self.scale), tile=0)
+                sr = model(make_lr(hr, self.scale)[None].to(device))[0].cpu()
                 p, s = evaluate_sr_pair(sr, hr, self.scale)
                 rows.append({"image": path.name, "psnr": float(p), "ssim": float(s)})
         finally:
@@ -177,15 +177,12 @@ class SuperRes(Task):
         return super().finish(image, prepared).clamp_(0, 1)
 
     def carry_alpha(self, alpha: torch.Tensor) -> torch.Tensor:
-        """Alpha ``(1, H, W)`` upscaled bicubically (tiled, so a large mask stays cheap)."""
-        from pixelsmith.infer import run_tiled
-        from pixelsmith.models import create_model
-
-        return run_tiled(create_model("bicubic", scale=self.scale), alpha).clamp_(0, 1)
+        """Alpha ``(1, H, W)`` upscaled by MATLAB bicubic (a banded gather: memory stays small)."""
+        return imresize(alpha, self.scale).clamp_(0, 1)
 
     def load_official(self, path: Path) -> nn.Module:
         """The SRCNN authors' MATLAB model (``.mat``; it does not record its scale: ours)."""
-        from pixelsmith.weights import load_srcnn_official
+        from pixelsmith.models.srcnn_official import load_srcnn_official
 
         return load_srcnn_official(path, self.scale)
 

@@ -1,0 +1,3 @@
+"""The package version, in one place (read by weight files' metadata)."""
+
+__version__ = "0.1.0"
