@@ -1,0 +1,131 @@
+"""Colorization as classification (Zhang, Isola, Efros, ECCV 2016): the quantised ab space.
+
+The pieces of the method that do not depend on a network, as pure functions on tensors:
+
+- :func:`soft_encode`: each target ab -> its ``k = 5`` nearest bins, Gaussian weights
+  (``sigma = 5``), summing to 1 (the paper's :math:`Z = H^{-1}_{gt}(Y)`);
+- :func:`empirical_prior`: the distribution of nearest bins over training photos;
+- :func:`rebalance_weights`: :math:`w \\propto ((1 - \\lambda) \\tilde p + \\lambda / Q)^{-1}`
+  with :math:`\\tilde p` the prior smoothed by a Gaussian (``sigma = 5`` ab units) and
+  ``lambda = 1/2``, normalised so that :math:`\\sum_q \\tilde p_q w_q = 1`;
+- :func:`rebalanced_cross_entropy`: the multinomial cross-entropy of the soft targets, each pixel
+  weighted by the weight of its nearest bin;
+- :func:`decode_ab`: mode, mean or annealed mean,
+  :math:`f_T(z) = \\exp(\\log z / T) / \\sum_q \\exp(\\log z_q / T)`, then the expectation.
+
+``bins`` is a ``(Q, 2)`` tensor of ab bin centres (the paper's ``Q = 313``; the official ordering
+is ``pts_in_hull.npy``, which official weights decode with). Shapes: ab images ``(N, 2, H, W)``,
+bin distributions ``(N, Q, H, W)``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.nn import functional as F
+
+SIGMA = 5.0
+NEIGHBOURS = 5
+LAMBDA = 0.5
+TEMPERATURE = 0.38
+
+
+def _pixels(ab: torch.Tensor) -> torch.Tensor:
+    """``(N, 2, H, W)`` -> ``(N*H*W, 2)``."""
+    if ab.dim() != 4 or ab.shape[1] != 2:
+        raise ValueError(f"expected ab images (N, 2, H, W), got {tuple(ab.shape)}")
+    return ab.permute(0, 2, 3, 1).reshape(-1, 2)
+
+
+def nearest_bin(ab: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:
+    """Index of the nearest bin of each pixel: ``(N, 2, H, W)`` -> ``(N, H, W)`` int64."""
+    n, _, h, w = ab.shape
+    d = torch.cdist(_pixels(ab).to(bins.dtype), bins)
+    return d.argmin(1).reshape(n, h, w)
+
+
+def soft_encode(
+    ab: torch.Tensor, bins: torch.Tensor, k: int = NEIGHBOURS, sigma: float = SIGMA
+) -> torch.Tensor:
+    """Soft targets: the ``k`` nearest bins of each pixel, Gaussian-weighted by distance.
+
+    Args:
+        ab: ``(N, 2, H, W)`` in Lab units.
+        bins: ``(Q, 2)`` bin centres.
+
+    Returns:
+        ``(N, Q, H, W)``, each pixel's weights summing to 1, ``k`` of them non-zero.
+    """
+    n, _, h, w = ab.shape
+    d = torch.cdist(_pixels(ab).to(bins.dtype), bins)  # (P, Q)
+    dist, idx = d.topk(k, dim=1, largest=False)
+    wts = torch.exp(-(dist**2) / (2 * sigma**2))
+    wts = wts / wts.sum(1, keepdim=True)
+    z = torch.zeros_like(d).scatter_(1, idx, wts)
+    return z.reshape(n, h, w, -1).permute(0, 3, 1, 2)
+
+
+def empirical_prior(ab_images, bins: torch.Tensor) -> torch.Tensor:
+    """The distribution ``(Q,)`` of nearest bins over an iterable of ab batches ``(N, 2, H, W)``."""
+    counts = torch.zeros(len(bins), dtype=torch.float64)
+    for ab in ab_images:
+        counts += torch.bincount(nearest_bin(ab, bins).flatten(), minlength=len(bins)).double()
+    if counts.sum() == 0:
+        raise ValueError("no pixels to count")
+    return counts / counts.sum()
+
+
+def smooth_prior(prior: torch.Tensor, bins: torch.Tensor, sigma: float = SIGMA) -> torch.Tensor:
+    """The prior smoothed by a Gaussian of ``sigma`` ab units over the bin positions, sum 1."""
+    k = torch.exp(-(torch.cdist(bins.double(), bins.double()) ** 2) / (2 * sigma**2))
+    k = k / k.sum(0, keepdim=True)  # each bin spreads its mass, which is kept
+    p = k @ prior.double()
+    return p / p.sum()
+
+
+def rebalance_weights(
+    prior: torch.Tensor, bins: torch.Tensor, lam: float = LAMBDA, sigma: float = SIGMA
+) -> torch.Tensor:
+    """Class-rebalancing weights ``(Q,)``: inverse of the smoothed prior mixed with a uniform,
+    normalised to expectation 1 under the smoothed prior."""
+    p = smooth_prior(prior, bins, sigma)
+    w = 1.0 / ((1 - lam) * p + lam / len(p))
+    return w / (p * w).sum()
+
+
+def rebalanced_cross_entropy(
+    logits: torch.Tensor, target: torch.Tensor, pixel_weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``-sum_q z_q log softmax(logits)_q``, weighted per pixel, averaged over pixels.
+
+    Args:
+        logits: ``(N, Q, H, W)``; target: soft targets of the same shape;
+        pixel_weights: ``(N, H, W)`` (the weight of each pixel's nearest bin), or ``None``.
+    """
+    ce = -(target * F.log_softmax(logits, 1)).sum(1)
+    if pixel_weights is not None:
+        ce = ce * pixel_weights
+    return ce.mean()
+
+
+def decode_ab(
+    logits: torch.Tensor,
+    bins: torch.Tensor,
+    method: str = "annealed",
+    temperature: float = TEMPERATURE,
+) -> torch.Tensor:
+    """Bin scores ``(N, Q, H, W)`` (logits, i.e. log z up to a constant) -> ab ``(N, 2, H, W)``.
+
+    ``mode``: the most likely bin; ``mean``: the expectation under z; ``annealed``: the
+    expectation under ``f_T(z)``, which is the mean at T = 1 and tends to the mode as T -> 0.
+    """
+    b = bins.to(logits.dtype)
+    if method == "mode":
+        return b[logits.argmax(1)].permute(0, 3, 1, 2)
+    if method == "mean":
+        temperature = 1.0
+    elif method != "annealed":
+        raise ValueError(f"decode method is annealed, mode or mean, not {method!r}")
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive, not {temperature}")
+    q = F.softmax(logits / temperature, 1)  # exp(log z / T), normalised: z's constant cancels
+    return torch.einsum("nqhw,qc->nchw", q, b)
