@@ -42,11 +42,18 @@ def resolve(
     return load_model(task.default_model if model is None else model, device, task=task)
 
 
-def check_output_size(task: Task, shape: tuple[int, ...], limit: int | None) -> None:
-    """Refuse a result over ``limit`` pixels before any work (a small file can ask for 14 GB)."""
-    limit = DEFAULT_MAX_OUTPUT_PIXELS if limit is None else limit
+def check_limit(limit: int | None) -> int:
+    """``max_output_pixels`` as given (positive) or the default."""
+    if limit is None:
+        return DEFAULT_MAX_OUTPUT_PIXELS
     if limit <= 0:
         raise ValueError(f"max_output_pixels must be positive, not {limit}")
+    return limit
+
+
+def check_output_size(task: Task, shape: tuple[int, ...], limit: int | None) -> None:
+    """Refuse a result over ``limit`` pixels before any work (a small file can ask for 14 GB)."""
+    limit = check_limit(limit)
     _, h, w = task.output_shape(tuple(shape))
     if h * w > limit:
         raise PixelsmithError(

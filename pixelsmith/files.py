@@ -127,7 +127,8 @@ def _restore_one(
     if size:  # refuse an oversized result before decoding the input
         check_output_size(task, (1, *size), limit)
     img, meta = read_image(src)
-    check_output_size(task, tuple(img.shape), limit)
+    if not size:
+        check_output_size(task, tuple(img.shape), limit)
     result = restore_tensor(net, task, img, tile=tile, device=device, bf16=bf16)
     if meta.alpha is not None:
         meta.alpha = task.carry_alpha(meta.alpha)
@@ -162,15 +163,14 @@ def restore_files(
     """
     from tqdm import tqdm
 
-    from pixelsmith.api import resolve
+    from pixelsmith.api import check_limit, resolve
     from pixelsmith.infer import check_tile, pick_device
     from pixelsmith.io import check_writable, list_images
     from pixelsmith.tasks import get_task
 
     task = get_task(task, **options)
     check_tile(tile)
-    if max_output_pixels is not None and max_output_pixels <= 0:
-        raise ValueError(f"max_output_pixels must be positive, not {max_output_pixels}")
+    check_limit(max_output_pixels)
     files = list_images([str(p) for p in inputs])
     files, targets, own = plan_outputs(files, out, task.output_suffix(), overwrite)
     for dst in targets:

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from pixelsmith.errors import PixelsmithError
-from pixelsmith.models import ModelSpec, model_spec
+from pixelsmith.models import ModelSpec, model_device, model_dtype, model_spec
 
 if TYPE_CHECKING:
     from pixelsmith.tasks.base import Prepared, Task
@@ -75,20 +75,6 @@ def check_tile(tile: int) -> int:
 
 MIN_TILE = 16
 """The smallest core tile side: below it the context around each tile costs more than the tile."""
-
-
-def model_dtype(model: nn.Module) -> torch.dtype | None:
-    """The dtype of ``model``'s first floating parameter or buffer, or ``None`` if it has none."""
-    for t in (*model.parameters(), *model.buffers()):
-        if t.is_floating_point():
-            return t.dtype
-    return None
-
-
-def model_device(model: nn.Module) -> torch.device:
-    for t in (*model.parameters(), *model.buffers()):
-        return t.device
-    return torch.device("cpu")
 
 
 def _axis_plan(size: int, tile: int, pad: int, blend: int, align: int):
@@ -148,7 +134,7 @@ def run_tiled(
     Returns:
         ``(C', s*H, s*W)`` (with a batch dim if ``prepared`` was a 4-D tensor) on the CPU.
     """
-    from pixelsmith.tasks.base import Prepared
+    from pixelsmith.tasks.base import Prepared, Task
 
     batched = isinstance(prepared, torch.Tensor) and prepared.dim() == 4
     spec = model_spec(model)
@@ -162,7 +148,6 @@ def run_tiled(
     run_dtype = model_dtype(model) or prepared.inputs[0].dtype
     out_dtype = out_dtype or run_dtype
     align = math.lcm(spec.size_multiple, task.align if task else 1)
-    prepared_full = prepared
     prepared = prepared.pad_to(align)
     H, W = prepared.size
     if not spec.tileable:
@@ -210,10 +195,7 @@ def run_tiled(
             out[0, :, t0y * s : t1y * s, t0x * s : t1x * s] += piece * w
         report(min(b0 + batch_size, len(jobs)))
     report(None)
-    if task is not None:
-        out = task.finish(out, prepared)
-    else:
-        out = out[..., : prepared_full.size[0] * s, : prepared_full.size[1] * s]
+    out = (task or Task()).finish(out, prepared)  # the base finish crops what pad_to grew
     return out if batched else out[0]
 
 

@@ -20,6 +20,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from pixelsmith.errors import PixelsmithError
@@ -98,6 +99,21 @@ def model_spec(model: nn.Module) -> ModelSpec:
             "(see pixelsmith.models.ModelSpec)"
         )
     return spec
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of ``model``'s first parameter or buffer (CPU for a model with neither)."""
+    for t in (*model.parameters(), *model.buffers()):
+        return t.device
+    return torch.device("cpu")
+
+
+def model_dtype(model: nn.Module) -> torch.dtype | None:
+    """The dtype of ``model``'s first floating parameter or buffer, or ``None`` if it has none."""
+    for t in (*model.parameters(), *model.buffers()):
+        if t.is_floating_point():
+            return t.dtype
+    return None
 
 
 def create_model(name: str, **kwargs) -> nn.Module:

@@ -20,6 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from pixelsmith.errors import PixelsmithError
+from pixelsmith.models import model_device
 from pixelsmith.tasks.base import Batch, Task
 
 DATASET = "lfw_subset"
@@ -147,7 +148,7 @@ class FacesTask(Task):
         was_training = model.training
         model.eval()
         try:
-            device = next(model.parameters()).device
+            device = model_device(model)
             logits = model(d.test_images.to(device)).float().cpu()
         finally:
             model.train(was_training)

@@ -25,7 +25,7 @@ from torch.nn import functional as F
 from pixelsmith.color import YCBCR_FROM_RGB, YCBCR_OFFSET, rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.metrics import modcrop
-from pixelsmith.models import ModelSpec, model_spec
+from pixelsmith.models import ModelSpec, model_device, model_spec
 from pixelsmith.resize import imresize
 from pixelsmith.tasks.base import Batch, Prepared, Task
 from pixelsmith.tasks.sr_protocol import evaluate_sr_pair, make_lr, sr_y
@@ -120,7 +120,7 @@ class SuperRes(Task):
         paths = dataset if isinstance(dataset, list) else self.eval_dataset(dataset)
         was_training = model.training
         model.eval()
-        device = next((t.device for t in (*model.parameters(), *model.buffers())), "cpu")
+        device = model_device(model)
         rows = []
         try:
             for path in paths:

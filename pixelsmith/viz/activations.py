@@ -16,8 +16,9 @@ import torch
 from torch import nn
 
 from pixelsmith.errors import PixelsmithError
+from pixelsmith.models import model_device
 from pixelsmith.viz.grid import auto_zoom, colormap, make_grid, normalise_tiles, save_image
-from pixelsmith.viz.layers import layer_outputs, model_device, model_in_channels, to_model_input
+from pixelsmith.viz.layers import layer_outputs, model_in_channels, to_model_input
 
 
 def activation_maps(

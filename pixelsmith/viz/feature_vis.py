@@ -27,8 +27,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from pixelsmith.errors import PixelsmithError
+from pixelsmith.models import model_device
 from pixelsmith.viz.grid import auto_zoom, make_grid, save_image
-from pixelsmith.viz.layers import layer_outputs, model_device, model_in_channels
+from pixelsmith.viz.layers import layer_outputs, model_in_channels
 
 COLOR_CORRELATION_SVD_SQRT = torch.tensor(
     [[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]]

@@ -58,13 +58,6 @@ def conv_layer_names(model: nn.Module) -> list[str]:
     return [n for n, m in model.named_modules() if isinstance(m, nn.modules.conv._ConvNd)]
 
 
-def model_device(model: nn.Module) -> torch.device:
-    """The device of ``model``'s first parameter or buffer (CPU for a model with neither)."""
-    for t in (*model.parameters(), *model.buffers()):
-        return t.device
-    return torch.device("cpu")
-
-
 def model_in_channels(model: nn.Module) -> int | None:
     """Input channels of ``model``: its ``in_channels`` attribute, else its first convolution's,
     else ``None`` (unknown)."""

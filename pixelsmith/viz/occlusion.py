@@ -22,8 +22,9 @@ import torch
 from torch import nn
 
 from pixelsmith.errors import PixelsmithError
+from pixelsmith.models import model_device
 from pixelsmith.viz.grid import auto_zoom, colormap, hstack, overlay, save_image
-from pixelsmith.viz.layers import eval_mode, model_device, model_in_channels, to_model_input
+from pixelsmith.viz.layers import eval_mode, model_in_channels, to_model_input
 
 Target = Callable[[torch.Tensor], torch.Tensor]
 

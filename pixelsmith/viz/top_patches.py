@@ -20,8 +20,9 @@ from torch import nn
 
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.io import read_image
+from pixelsmith.models import model_device
 from pixelsmith.viz.grid import auto_zoom, make_grid, save_image
-from pixelsmith.viz.layers import layer_outputs, model_device, model_in_channels, to_model_input
+from pixelsmith.viz.layers import layer_outputs, model_in_channels, to_model_input
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
 
