@@ -2,7 +2,7 @@
 
 Public API (imported on first use, so ``import pixelsmith`` and ``pixelsmith --help`` stay fast):
 
-- :func:`restore` — any task on one image; :func:`upscale` is its super-resolution name;
+- :func:`restore` — any task on one image; :func:`upscale` and :func:`colorize` name its tasks;
 - :func:`restore_files` — files in, files out, for every task (what the CLI verbs call);
 - :func:`evaluate` — a model by its task's standard protocol;
 - :func:`load_model` — the one resolver: ``"lrnet_s.x3"``, ``"lrnet"`` + a task, a file;
@@ -24,6 +24,7 @@ from pixelsmith.version import __version__
 _LAZY = {
     "restore": "pixelsmith.api",
     "upscale": "pixelsmith.api",
+    "colorize": "pixelsmith.api",
     "evaluate": "pixelsmith.api",
     "train": "pixelsmith.api",
     "restore_files": "pixelsmith.files",
@@ -38,7 +39,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from pixelsmith.api import evaluate, restore, train, upscale  # noqa: F401
+    from pixelsmith.api import colorize, evaluate, restore, train, upscale  # noqa: F401
     from pixelsmith.config import TrainConfig  # noqa: F401
     from pixelsmith.files import FilesReport, restore_files  # noqa: F401
     from pixelsmith.models import create_model, list_models  # noqa: F401

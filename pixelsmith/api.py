@@ -5,7 +5,7 @@
 >>> big = pixelsmith.restore(pil_image, "superres", scale=2)     # a PIL image back
 >>> pixelsmith.evaluate("lrnet_s.x3", "set5/", "superres", scale=3)
 
-Every task's verb (``upscale`` now; ``colorize``, ``enhance``, ``develop_raw``, ``inpaint`` next)
+Every task's verb (``upscale``, ``colorize``; ``enhance``, ``develop_raw``, ``inpaint`` next)
 is a thin name for :func:`restore`: image -> ``task.prepare`` -> tiles -> model -> ``task.decode``
 -> image. The CLI and the web page call nothing else.
 """
@@ -68,13 +68,14 @@ def restore_tensor(
     task: Task,
     image: torch.Tensor,
     *,
-    tile: int = 256,
+    tile: int | None = None,
     device: torch.device | str = "cpu",
     bf16: bool = False,
     progress: Any = False,
 ) -> torch.Tensor:
     """The inference flow on one checked image ``(C, H, W)`` float32 in [0, 1]: prepare, tiles
     through ``net`` and ``task.decode``, finish. Returns the result ``(C', H', W')`` on the CPU."""
+    task = task.bind(net)
     prepared = task.prepare(image, model_spec(net))
     return run_tiled(
         net,
@@ -93,7 +94,7 @@ def restore(
     task: str | Task,
     model: str | Path | nn.Module | None = None,
     *,
-    tile: int = 256,
+    tile: int | None = None,
     device: str = "auto",
     bf16: bool = False,
     progress: Any = False,
@@ -142,6 +143,35 @@ def upscale(
     return restore(image, "superres", model, scale=scale, blind=blind, **kwargs)
 
 
+def colorize(
+    image: Any,
+    model: str | Path | nn.Module | None = None,
+    *,
+    decoding: str = "annealed",
+    temperature: float = 0.38,
+    render_factor: int = 16,
+    **kwargs: Any,
+) -> Any:
+    """Colorize ``image`` (grey; a colour image is colorized from its lightness): :func:`restore`
+    with ``"colorize"``. The result is RGB ``(3, H, W)`` (as the kind given) with the input's
+    lightness.
+
+    ``model`` is ``"colornet"`` (the default), a shipped name (``"colornet_s.photos_l2"``), a
+    weight file, the official ECCV16 checkpoint (``.pth``) or a module. ``decoding`` is
+    ``"annealed"`` (at ``temperature``), ``"mode"`` or ``"mean"``; the net sees the photo with its
+    shorter side ``16 * render_factor`` px (0: full size).
+    """
+    return restore(
+        image,
+        "colorize",
+        model,
+        decoding=decoding,
+        temperature=temperature,
+        render_factor=render_factor,
+        **kwargs,
+    )
+
+
 def evaluate(
     model: str | Path | nn.Module,
     data: str | Path,
@@ -154,7 +184,7 @@ def evaluate(
     task = get_task(task, **options)
     net, _ = resolve(model, task, "cpu")
     dataset = task.eval_dataset(data) if isinstance(data, (str, Path)) else data
-    return task.evaluate(net, dataset)
+    return task.bind(net).evaluate(net, dataset)
 
 
 def train(config: Any, task: str | Task, **options: Any) -> Path | None:

@@ -42,9 +42,9 @@ def _restore_options(fn):
         click.option(
             "--tile",
             type=click.IntRange(min=0),
-            default=256,
-            show_default=True,
-            help="Tile side in input pixels, at least 16 (0: whole image at once).",
+            default=None,
+            help="Tile side in input pixels, at least 16 (0: whole image at once). "
+            "Default 256; a model with global context (a colorizer) runs whole.",
         ),
         click.option(
             "--out",
@@ -126,6 +126,53 @@ def upscale(inputs, scale, model, blind, **kwargs) -> None:
     _restore_files(list(inputs), "superres", model, scale=int(scale), blind=blind, **kwargs)
 
 
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option(
+    "--model",
+    default=None,
+    help="colornet (default), a shipped name (colornet_s.photos, colornet_s.photos_l2), "
+    "a .safetensors file, or the official ECCV16 checkpoint (.pth).",
+)
+@click.option(
+    "--decode",
+    "decoding",
+    type=click.Choice(["annealed", "mode", "mean"]),
+    default="annealed",
+    show_default=True,
+    help="How bins become a colour: annealed mean (the paper's), mode (vivid, splotchy) or "
+    "mean (consistent, sepia).",
+)
+@click.option(
+    "--temperature",
+    type=click.FloatRange(min=0, min_open=True),
+    default=0.38,
+    show_default=True,
+    help="Of the annealed mean: 1 is the mean, towards 0 the mode.",
+)
+@click.option(
+    "--render-factor",
+    type=click.IntRange(min=0),
+    default=16,
+    show_default=True,
+    help="The net sees the photo with its short side 16 x N px (0: full size); the colour is "
+    "joined with the full-size lightness.",
+)
+@_restore_options
+def colorize(inputs, model, decoding, temperature, render_factor, **kwargs) -> None:
+    """Colorize grey photos (files, folders or globs). A colour photo is colorized from its
+    lightness (L*) alone; the result keeps the input's lightness."""
+    _restore_files(
+        list(inputs),
+        "colorize",
+        model,
+        decoding=decoding,
+        temperature=temperature,
+        render_factor=render_factor,
+        **kwargs,
+    )
+
+
 @main.group("eval")
 def evaluate() -> None:
     """Measure models by a task's standard protocol."""
@@ -156,6 +203,45 @@ def eval_superres(data, scale, models, blind) -> None:
         net, info = pixelsmith.load_model(m, task=task)
         r = pixelsmith.evaluate(net, dataset, task)
         click.echo(f"{info.name:<28}{r['psnr']:>9.2f}{r['ssim']:>8.4f}")
+
+
+@evaluate.command("colorize")
+@click.option(
+    "--data",
+    required=True,
+    help="Folder of colour photos; DIR@val is the held-out tenth that training never sees.",
+)
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    help="Model(s) to compare; repeat the option. [default: grey, colornet]",
+)
+@click.option(
+    "--decode",
+    "decoding",
+    type=click.Choice(["annealed", "mode", "mean"]),
+    default="annealed",
+    show_default=True,
+)
+@click.option(
+    "--temperature", type=click.FloatRange(min=0, min_open=True), default=0.38, show_default=True
+)
+def eval_colorize(data, models, decoding, temperature) -> None:
+    """AuC of the ab error (raw, rebalanced), PSNR and colourfulness (Zhang et al. 2016)."""
+    import pixelsmith
+
+    task = pixelsmith.get_task("colorize", decoding=decoding, temperature=temperature)
+    dataset = task.eval_dataset(data)
+    click.echo(f"Set: {data} ({len(dataset)} photos, short side 256)  decode {decoding}")
+    click.echo(f"{'model':<28}{'AuC raw':>9}{'AuC rebal':>11}{'PSNR dB':>9}{'colourful':>11}")
+    for m in models or ("grey", "colornet"):
+        net, info = pixelsmith.load_model(m, task=task)
+        r = pixelsmith.evaluate(net, dataset, task)
+        click.echo(
+            f"{info.name:<28}{r['auc_raw']:>9.2f}{r['auc_rebalanced']:>11.2f}"
+            f"{r['psnr']:>9.2f}{r['colourfulness']:>11.3f}"
+        )
 
 
 @evaluate.command("classify")
@@ -242,6 +328,59 @@ def train_superres(scale, blind, config_file, width, blocks, **overrides) -> Non
 
     task = pixelsmith.get_task("superres", scale=int(scale), blind=blind)
     _train(task, config_file, overrides, {"width": width, "blocks": blocks})
+
+
+@train.command("colorize")
+@_train_options
+@click.option(
+    "--head",
+    type=click.Choice(["classes", "regression"]),
+    default=None,
+    help="classes: 313-way-style bins with rebalancing (the paper); regression: the L2 baseline.",
+)
+@click.option(
+    "--prior",
+    type=click.Path(),
+    default="",
+    help="An ab prior (.npy, one value per bin) or a colorization weight file to take it from; "
+    "default: computed from --data first.",
+)
+def train_colorize(config_file, head, prior, **overrides) -> None:
+    """Train a colorizer on folders of colour photos (DIR@train / DIR@val pick a fixed split)."""
+    import pixelsmith
+
+    task = pixelsmith.get_task("colorize", prior=prior)
+    _train(task, config_file, overrides, {"head": head})
+
+
+@train.command("colorize-gan")
+@_train_options
+@click.option(
+    "--perceptual",
+    required=True,
+    help="Feature network of the perceptual loss: a local VGG16 .pth (torchvision keys) or a "
+    "colorization model (colornet_s.photos, a weight file), whose encoder is used.",
+)
+@click.option(
+    "--critic-steps", type=int, default=400, show_default=True, help="Phase 2: critic alone."
+)
+@click.option("--gan-steps", type=int, default=600, show_default=True, help="Phase 3: adversarial.")
+@click.option("--gan-lr", type=float, default=1e-4, show_default=True)
+@click.option("--adv-weight", type=float, default=0.05, show_default=True)
+def train_colorize_gan(
+    config_file, perceptual, critic_steps, gan_steps, gan_lr, adv_weight, **overrides
+) -> None:
+    """Train the DeOldify-style colorizer by the NoGAN schedule: the generator with a perceptual
+    loss (--steps), then the critic alone, then a short adversarial phase."""
+    import pixelsmith
+    from pixelsmith.config import build_config
+    from pixelsmith.nogan import NoGANConfig, train_nogan
+
+    task = pixelsmith.get_task("colorize", perceptual=perceptual)
+    defaults = {**task.train_defaults, "model": "deoldify_s"}
+    cfg = build_config(config_file, overrides, defaults)
+    schedule = NoGANConfig(critic_steps, gan_steps, gan_lr, adv_weight)
+    click.echo(train_nogan(cfg, task, schedule, command=" ".join(["pixelsmith", *sys.argv[1:]])))
 
 
 @train.command("classify")
@@ -348,10 +487,22 @@ def _load_viz_model(name: str, scale: str):
 
 
 def _read(image: str, model=None):
-    """Read IMAGE; for a model with a fixed ``input_size`` (a classifier), resize it to fit."""
+    """Read IMAGE as ``model``'s task prepares it (SR: Y; colorization: L at the render size);
+    for a model with a fixed ``input_size`` (a classifier), resized to fit."""
     from pixelsmith.io import read_image
+    from pixelsmith.models import model_spec
 
     img = read_image(image)[0]
+    if model is not None and getattr(model, "pixelsmith_arch", None) is not None:
+        import warnings
+
+        task = _task_of_model(model).bind(model)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "colour input": viz looks at the input as given
+                img = task.prepare(img, model_spec(model)).inputs[0][0]
+        except (NotImplementedError, PixelsmithError):
+            pass  # a task that restores no images (the classifier) takes the image as it is
     size = getattr(model, "input_size", None)
     if size and tuple(img.shape[-2:]) != (size, size):
         from pixelsmith.resize import imresize

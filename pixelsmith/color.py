@@ -36,6 +36,7 @@ __all__ = [
     "rgb_to_grey",
     "rgb_to_lab",
     "lab_to_rgb",
+    "lab_to_rgb_in_gamut",
     "SrgbToLinear",
     "LinearToSrgb",
     "RgbToYcbcr",
@@ -215,6 +216,44 @@ def lab_to_rgb(image: torch.Tensor, clip: bool = True) -> torch.Tensor:
     """
     _check_image(image)
     return kornia.color.lab_to_rgb(image, clip=clip)
+
+
+def lab_to_rgb_in_gamut(image: torch.Tensor, steps: int = 12) -> torch.Tensor:
+    r"""Lab to sRGB keeping each pixel's lightness: an out-of-gamut colour loses chroma instead of
+    being clipped channel by channel (which changes its lightness and hue).
+
+    For each pixel whose RGB falls outside ``[0, 1]``, ab is scaled by the largest
+    :math:`s \in [0, 1]` that brings it inside, found by ``steps`` rounds of bisection (``s`` to
+    within ``2^-steps``); ``s = 0`` is the grey of the same L, always in gamut. What bisection leaves
+    over (below ``2^-steps`` of the chroma) is clipped.
+
+    Args:
+        image: Lab ``(*, 3, H, W)``, L in ``[0, 100]``.
+
+    Returns:
+        sRGB ``(*, 3, H, W)`` in ``[0, 1]``.
+    """
+    _check_image(image)
+    rgb = kornia.color.lab_to_rgb(image, clip=False)
+    out = ((rgb < 0) | (rgb > 1)).any(-3)  # (*, H, W)
+    if not out.any():
+        return rgb
+    lab = image.movedim(-3, -1)[out]  # (K, 3)
+    lo = torch.zeros(len(lab), 1, dtype=lab.dtype, device=lab.device)
+    hi = torch.ones_like(lo)
+
+    def to_rgb(scale: torch.Tensor) -> torch.Tensor:
+        x = torch.cat([lab[:, :1], lab[:, 1:] * scale], 1)
+        return kornia.color.lab_to_rgb(x.t()[:, None, :], clip=False)[:, 0, :].t()  # (K, 3)
+
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        c = to_rgb(mid)
+        inside = ((c >= 0) & (c <= 1)).all(1, keepdim=True)
+        lo = torch.where(inside, mid, lo)
+        hi = torch.where(inside, hi, mid)
+    rgb.movedim(-3, -1)[out] = to_rgb(lo)
+    return rgb.clamp_(0, 1)
 
 
 class SrgbToLinear(nn.Module):

@@ -66,6 +66,55 @@ def run_demo(out: Path, scale: int = 3) -> list[Path]:
     written.append(write_image(out / "sheet.png", sheet, overwrite=True))
     if "smallconvnet.faces" in list_pretrained():
         written.append(_classifier_sheet(out / "classifier.png"))
+    if list_pretrained("colorize"):
+        written += _colorize_demo(out)
+    return written
+
+
+def _colorize_demo(out: Path) -> list[Path]:
+    """scikit-image's grey ``camera`` and the astronaut's lightness, colorized by each shipped
+    colorizer; the astronaut beside its true colours."""
+    import matplotlib.pyplot as plt
+    from skimage import data
+
+    from pixelsmith.api import colorize
+    from pixelsmith.color import lab_to_rgb, rgb_to_lab
+
+    camera = torch.from_numpy(np.ascontiguousarray(data.camera())).float()[None] / 255
+    lab = rgb_to_lab(astronaut()[None])
+    lab[:, 1:] = 0
+    astro_grey = lab_to_rgb(lab)[0, :1]
+    models = [n for n in list_pretrained("colorize")]
+    written = []
+    rows = [
+        ("camera (grey original)", camera, None),
+        ("astronaut (its lightness)", astro_grey, astronaut()),
+    ]
+    fig, axes = plt.subplots(
+        len(rows), len(models) + 2, figsize=(2.6 * (len(models) + 2), 2.9 * len(rows))
+    )
+    for i, (label, grey, truth) in enumerate(rows):
+        axes[i, 0].imshow(grey[0].numpy(), cmap="gray", vmin=0, vmax=1)
+        axes[i, 0].set_title(label, fontsize=8)
+        for j, name in enumerate(models):
+            img = colorize(grey, name, device="cpu")
+            stem = f"{label.split()[0]}_{name.replace('.', '_')}"
+            written.append(write_image(out / f"colorize_{stem}.png", img, overwrite=True))
+            axes[i, j + 1].imshow(img.permute(1, 2, 0).numpy())
+            axes[i, j + 1].set_title(name, fontsize=8)
+        if truth is not None:
+            axes[i, -1].imshow(truth.permute(1, 2, 0).numpy())
+            axes[i, -1].set_title("true colours", fontsize=8)
+        for ax in axes[i]:
+            ax.axis("off")
+    fig.suptitle(
+        "pixelsmith demo: colorization (the lightness is the input's; docs/colorize.md)",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    sheet = figure_to_tensor(fig)
+    plt.close(fig)
+    written.append(write_image(out / "colorize.png", sheet, overwrite=True))
     return written
 
 

@@ -145,7 +145,7 @@ def restore_files(
     *,
     out: str | Path | None = None,
     overwrite: bool = False,
-    tile: int = 256,
+    tile: int | None = None,
     device: str = "auto",
     bf16: bool = False,
     max_output_pixels: int | None = None,

@@ -62,8 +62,11 @@ def pick_device(name: str = "auto") -> torch.device:
     return dev
 
 
-def check_tile(tile: int) -> int:
-    """``tile`` is 0 (the whole image) or a side of at least 16 pixels."""
+def check_tile(tile: int | None) -> int | None:
+    """``tile`` is 0 (the whole image), a side of at least 16 pixels, or ``None`` (the default:
+    256 for a tileable model, the whole image for one with global context)."""
+    if tile is None:
+        return None
     if not isinstance(tile, int) or isinstance(tile, bool):
         raise TypeError(f"tile must be an int, got {type(tile).__name__}")
     if tile < 0 or 0 < tile < MIN_TILE:
@@ -74,6 +77,7 @@ def check_tile(tile: int) -> int:
 
 
 MIN_TILE = 16
+DEFAULT_TILE = 256
 """The smallest core tile side: below it the context around each tile costs more than the tile."""
 
 
@@ -105,7 +109,7 @@ def run_tiled(
     prepared: Prepared | torch.Tensor,
     task: Task | None = None,
     *,
-    tile: int = 256,
+    tile: int | None = None,
     pad: int | None = None,
     blend: int = 4,
     batch_size: int = 0,
@@ -122,7 +126,8 @@ def run_tiled(
             ``(C, H, W)`` / ``(1, C, H, W)`` that is the model's one input (decoded as is).
         task: whose ``decode``, ``finish``, ``decode_radius`` and ``align`` apply; ``None``
             returns the model's output as it is.
-        tile: core tile side in grid pixels (0: the whole image at once; at least 16 otherwise).
+        tile: core tile side in grid pixels (0: the whole image at once; at least 16 otherwise;
+            None: 256, or the whole image for a model with global context).
         pad: context around each core; default the receptive radius + ``blend``.
         blend: half-width of the cross-fade between neighbouring tiles.
         batch_size: windows per model call; 0 picks about a megapixel of output per call.
@@ -150,6 +155,8 @@ def run_tiled(
     align = math.lcm(spec.size_multiple, task.align if task else 1)
     prepared = prepared.pad_to(align)
     H, W = prepared.size
+    if tile is None:
+        tile = DEFAULT_TILE if spec.tileable else 0
     if not spec.tileable:
         if tile and max(H, W) > tile:
             warnings.warn(

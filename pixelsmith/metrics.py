@@ -24,6 +24,8 @@ __all__ = [
     "shave",
     "modcrop",
     "quantize_uint8",
+    "colorfulness",
+    "cumulative_auc",
     "PSNR",
     "SSIM",
 ]
@@ -173,6 +175,49 @@ def quantize_uint8(x: torch.Tensor) -> torch.Tensor:
     Not differentiable (zero gradient).
     """
     return torch.floor(_as_float(x) * 255.0 + 0.5).clamp(0.0, 255.0)
+
+
+def colorfulness(rgb: torch.Tensor) -> torch.Tensor:
+    r"""Colourfulness of Hasler and Suesstrunk (2003), per image.
+
+    With ``rg = R - G`` and ``yb = (R + G) / 2 - B`` on the 0..255 scale,
+    :math:`M = \sqrt{\sigma_{rg}^2 + \sigma_{yb}^2} + 0.3 \sqrt{\mu_{rg}^2 + \mu_{yb}^2}`
+    (population standard deviations over the pixels). A grey image scores 0; the paper rates
+    about 33 "moderately", 59 "quite" and 82 "highly" colourful.
+
+    Args:
+        rgb: ``(*, 3, H, W)`` in [0, 1].
+
+    Returns:
+        ``(*)``.
+    """
+    x = _as_float(rgb) * 255.0
+    if x.ndim < 3 or x.shape[-3] != 3:
+        raise PixelsmithError(f"expected RGB images (*, 3, H, W), got {tuple(x.shape)}")
+    r, g, b = x.unbind(-3)
+    rg, yb = r - g, 0.5 * (r + g) - b
+    dims = (-2, -1)
+    std = (rg.var(dims, correction=0) + yb.var(dims, correction=0)).sqrt()
+    mean = (rg.mean(dims) ** 2 + yb.mean(dims) ** 2).sqrt()
+    return std + 0.3 * mean
+
+
+def cumulative_auc(counts: torch.Tensor) -> torch.Tensor:
+    """Area under the cumulative error curve, from error counts in unit buckets.
+
+    ``counts[..., j]`` is the number of samples whose error ``e`` has ``ceil(e) = j`` for
+    ``j = 0..T`` (``counts[..., T + 1]``: larger errors), so the fraction within ``t`` is
+    ``sum(counts[..., :t + 1]) / sum(counts)`` for ``t = 0..T``. The area under that curve over
+    ``[0, T]`` (trapezoids), divided by ``T``: 1 when every error is 0. Colorization uses
+    ``T = 150`` ab units (Zhang et al. 2016, Table 1).
+
+    Returns:
+        ``(*)``, in [0, 1]; NaN where there are no samples.
+    """
+    c = counts.to(torch.float64)
+    frac = c[..., :-1].cumsum(-1) / c.sum(-1, keepdim=True)
+    t = frac.shape[-1] - 1
+    return (frac.sum(-1) - 0.5 * (frac[..., 0] + frac[..., -1])) / t
 
 
 class PSNR(nn.Module):

@@ -170,6 +170,7 @@ class Trainer:
         if cfg.init:
             _init_from(model, cfg.init)
         data = self.task.load_data(cfg.data, cfg.patch_size, cache=cfg.cache_images)
+        self.task.setup_model(model, data)
         ema = copy.deepcopy(model).requires_grad_(False) if cfg.ema else None
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         step, metrics, saved = 0, {}, None  # saved: the step of the last good checkpoint
@@ -182,13 +183,14 @@ class Trainer:
             step, metrics, saved = ck["step"], ck.get("metrics", {}), ck["step"]
             if dist.main:
                 print(f"resuming from {self.ckpt_path} at step {step}", file=sys.stderr)
+        task = self.task.bind(model)  # after resuming: the checkpoint holds what setup_model put
         net = model
         if dist.enabled:
             net = nn.parallel.DistributedDataParallel(
                 model, device_ids=[device.index] if device.type == "cuda" else None
             )
         batches = torch.utils.data.DataLoader(
-            StepBatches(self.task, data, cfg, dist.rank),
+            StepBatches(task, data, cfg, dist.rank),
             batch_size=None,  # each item is already a batch
             sampler=range(step, cfg.steps),
             num_workers=cfg.workers,
@@ -207,7 +209,7 @@ class Trainer:
         log = self._open_log(step) if dist.main else contextlib.nullcontext()
         with bar, log:
             if dist.main and step == 0 and cfg.val_data:  # a baseline; bad val data fails now
-                metrics = self.task.evaluate(model, cfg.val_data)
+                metrics = task.evaluate(model, cfg.val_data)
                 self._log(log, 0, float("nan"), 0.0, 0.0, metrics)
             t0, seen = time.perf_counter(), 0
             loss_sum = torch.zeros((), device=device)  # since the last log row; NaN and inf stick
@@ -219,7 +221,7 @@ class Trainer:
                 for group in opt.param_groups:
                     group["lr"] = lr
                 with torch.autocast(device.type, torch.bfloat16, enabled=cfg.bf16):
-                    loss = self.task.loss(net(*batch.inputs), batch)
+                    loss = task.loss(net(*batch.inputs), batch)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if cfg.grad_clip:
@@ -257,7 +259,7 @@ class Trainer:
                     continue
                 fresh = {}
                 if validate:
-                    metrics = fresh = self.task.evaluate(ema or model, cfg.val_data)
+                    metrics = fresh = task.evaluate(ema or model, cfg.val_data)
                     bar.write(
                         f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in fresh.items())
                     )

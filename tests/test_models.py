@@ -12,7 +12,7 @@ from pixelsmith.resize import imresize
 SR_MODELS = list_models(task="superres")
 
 #: A small valid input for a model of each task.
-EXAMPLE_INPUT = {"superres": (2, 1, 9, 7), "classify": (2, 1, 25, 25)}
+EXAMPLE_INPUT = {"superres": (2, 1, 9, 7), "classify": (2, 1, 25, 25), "colorize": (2, 1, 32, 48)}
 
 
 def _example_input(name: str) -> tuple[int, ...]:

@@ -36,17 +36,27 @@ class PhotoFolder:
     EXIF orientation applied as :func:`~pixelsmith.io.read_image` does) and each crop decodes its
     photo again (slow, for folders that do not fit in memory). Grey photos are replicated to three
     channels; photos smaller than ``min_size`` on either side are skipped (they cannot give a crop).
+    With ``short_side``, larger photos are first shrunk (MATLAB bicubic, antialiased) so that
+    their shorter side is ``short_side`` (a crop then holds more of the scene; needs ``cache``).
     """
 
     def __init__(
-        self, sources: Iterable[str | Path], min_size: int = 0, cache: bool = True
+        self,
+        sources: Iterable[str | Path],
+        min_size: int = 0,
+        cache: bool = True,
+        short_side: int | None = None,
     ) -> None:
+        if short_side and not cache:
+            raise ValueError("short_side needs cache=True (photos are shrunk once, when loaded)")
         self.cache = cache
         self.paths: list[Path] = []
         self.sizes: list[tuple[int, int]] = []
         self.images: list[torch.Tensor] = []
         for p in list_images(list(sources)):
             img = _load(p) if cache else None
+            if img is not None and short_side and min(img.shape[-2:]) > short_side:
+                img = _shrink(img, short_side)
             size = tuple(img.shape[-2:]) if img is not None else _header_size(p)
             if min(size) < min_size:
                 continue
@@ -61,6 +71,19 @@ class PhotoFolder:
 
     def __len__(self) -> int:
         return len(self.paths)
+
+    def keep(self, keep) -> list[Path]:
+        """Keep the photos for which ``keep(image)`` is true (``image``: integer ``(3, H, W)``);
+        returns the paths dropped."""
+        kept = [i for i in range(len(self)) if keep(self.image(i))]
+        dropped = [p for i, p in enumerate(self.paths) if i not in set(kept)]
+        self.paths = [self.paths[i] for i in kept]
+        self.sizes = [self.sizes[i] for i in kept]
+        if self.cache:
+            self.images = [self.images[i] for i in kept]
+        if not self.paths:
+            raise PixelsmithError("no usable training images left after filtering")
+        return dropped
 
     def image(self, i: int) -> torch.Tensor:
         """Photo ``i`` as uint8 or uint16 ``(3, H, W)``."""
@@ -93,6 +116,17 @@ class PhotoFolder:
                     crop = crop.transpose(-1, -2)
             out[k] = crop.div_(_peak(im.dtype))
         return out
+
+
+def _shrink(img: torch.Tensor, short_side: int) -> torch.Tensor:
+    from pixelsmith.resize import imresize
+
+    h, w = img.shape[-2:]
+    k = short_side / min(h, w)
+    size = (max(short_side, round(h * k)), max(short_side, round(w * k)))
+    peak = _peak(img.dtype)
+    out = imresize(img.float() / peak, size=size).clamp_(0, 1).mul_(peak).round_()
+    return out.to(img.dtype)
 
 
 def _peak(dtype: torch.dtype) -> float:

@@ -11,7 +11,7 @@ from pixelsmith.models._registry import (
     model_tasks,
     register_model,
 )
-from pixelsmith.models import bicubic, lrnet, smallconvnet, srcnn  # noqa: F401  (registers them)
+from pixelsmith.models import bicubic, colornet, lrnet, smallconvnet, srcnn, unet_gan  # noqa: F401  (registers them)
 
 # isort: on
 

@@ -16,6 +16,7 @@ from pixelsmith.tasks.base import Batch, Prepared, Task
 #: Task name -> "module:class", imported on first use.
 TASKS = {
     "superres": "pixelsmith.tasks.superres:SuperRes",
+    "colorize": "pixelsmith.tasks.colorize:Colorize",
     "classify": "pixelsmith.tasks.classify:FacesTask",
 }
 

@@ -20,6 +20,8 @@ bin distributions ``(N, Q, H, W)``.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import torch
 from torch.nn import functional as F
 
@@ -27,6 +29,40 @@ SIGMA = 5.0
 NEIGHBOURS = 5
 LAMBDA = 0.5
 TEMPERATURE = 0.38
+GRID = 10
+
+
+@lru_cache(maxsize=4)
+def _gamut_bins(step: int, samples: int) -> torch.Tensor:
+    from pixelsmith.color import rgb_to_lab
+
+    v = torch.linspace(0, 1, samples, dtype=torch.float64)
+    a, b = torch.meshgrid(v, v, indexing="ij")
+    faces = []
+    for axis in range(3):  # the cube's six faces: one channel at 0 or 1, the others free
+        for side in (0.0, 1.0):
+            chans = [a, b]
+            chans.insert(axis, torch.full_like(a, side))
+            faces.append(torch.stack(chans))
+    rgb = torch.stack(faces)  # (6, 3, s, s)
+    ab = rgb_to_lab(rgb.float())[:, 1:]
+    cells = (ab / step).round().long()
+    codes = torch.unique((cells[:, 0] + 1000) * 4096 + cells[:, 1] + 1000)  # a-major order
+    return torch.stack([codes // 4096 - 1000, codes % 4096 - 1000], 1).float() * step
+
+
+def gamut_bins(step: int = GRID, samples: int = 512) -> torch.Tensor:
+    """The ab bins of the sRGB gamut: the centres ``(Q, 2)`` of the ``step x step`` grid cells
+    that some sRGB colour falls in (its ab rounds to the cell's centre), sorted by a then b.
+
+    How: the ab projection of the RGB cube (over every L) is the projection of the cube's
+    surface, so the six faces sampled on a ``samples x samples`` grid, converted to Lab with
+    :func:`pixelsmith.color.rgb_to_lab` (D65), give every occupied cell. At ``step = 10`` this is
+    262 bins (stable from 512 samples a side up), all of them among the paper's 313
+    (``pts_in_hull.npy``); the paper's other 51 hold no sRGB colour, and no rule of distance to the
+    gamut reproduces them (docs/colorize.md).
+    """
+    return _gamut_bins(step, samples).clone()
 
 
 def _pixels(ab: torch.Tensor) -> torch.Tensor:

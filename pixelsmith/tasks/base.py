@@ -3,9 +3,10 @@
 A task is *a degradation and its inverse*. The Trainer, tiling, the public API and the CLI rely
 on this module and nothing task-specific:
 
-training   photos -> ``task.make_batch`` -> :class:`Batch` -> ``model(*batch.inputs)``
+training   photos -> ``task.load_data`` -> ``task.setup_model`` -> ``task.bind(model)``
+           -> ``task.make_batch`` -> :class:`Batch` -> ``model(*batch.inputs)``
            -> ``task.loss(prediction, batch)``
-inference  image -> ``task.prepare(image, spec)`` -> :class:`Prepared` -> tiles of it
+inference  ``task.bind(model)``; image -> ``task.prepare(image, spec)`` -> :class:`Prepared` -> tiles of it
            -> ``model(*tile.inputs)`` -> ``task.decode(outputs, tile)`` -> blended image
            -> ``task.finish(image, prepared)``
 measuring  ``task.evaluate(model, task.eval_dataset(path))`` -> ``{metric: mean}``
@@ -182,6 +183,16 @@ class Task:
     def load_data(self, sources: list[str], patch_size: int, cache: bool = True) -> Any:
         """The training data (for image tasks a :class:`~pixelsmith.data.photos.PhotoFolder`)."""
         raise NotImplementedError
+
+    def setup_model(self, model: nn.Module, data: Any) -> None:
+        """Training: put what the task learns from the data into the fresh ``model`` before the
+        first step, so that it is saved with the weights (colorization: the ab prior)."""
+
+    def bind(self, model: nn.Module) -> Task:
+        """This task as it serves ``model``: a task that needs what a model carries (a
+        colorizer's ab bins and rebalancing weights) returns a copy that holds it. Called once a
+        model is chosen, before training steps, ``prepare`` or ``evaluate``."""
+        return self
 
     def make_batch(self, data: Any, n: int, patch_size: int, generator: torch.Generator) -> Batch:
         """``n`` training examples, a pure function of ``generator``'s state: for image tasks,

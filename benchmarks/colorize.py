@@ -1,0 +1,304 @@
+"""Colorization figures for BENCHMARKS.md and docs/colorize.md: quality, the temperature trade-off,
+the prior, a 24-megapixel run, and the figure of held-out examples.
+
+    python benchmarks/colorize.py              # everything (about 10 minutes on 2 cores)
+    python benchmarks/colorize.py --quality    # the table per method, held-out photos
+    python benchmarks/colorize.py --temperature
+    python benchmarks/colorize.py --prior      # pixelsmith's prior vs the paper's prior_probs.npy
+    python benchmarks/colorize.py --large      # time and peak memory of a 24-megapixel photo
+    python benchmarks/colorize.py --figure     # docs/img/colorize_examples.png
+
+Quality (pixelsmith.tasks.colorize_protocol): each held-out colour photo is shrunk to a short side
+of 256, its L given to the method; AuC of the per-pixel ab error over 0..150 (raw, and
+class-rebalanced: each ground-truth ab bin counts equally), PSNR of the sRGB result, colourfulness
+(Hasler & Suesstrunk) as a ratio to the ground truth's. Sets: the held-out tenth of the ImageNet
+sample (``imagenet_sample1000@val``, never trained on) and Kodak24 (never trained on).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import markdown_table, update_section  # noqa: E402
+
+import pixelsmith  # noqa: E402
+from pixelsmith.paths import data_dir  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+METHODS = [  # (label, model, task options)
+    ("grayscale (ab = 0)", "grey", {}),
+    ("L2 regression", "colornet_s.photos_l2", {}),
+    ("classification, mode", "colornet_s.photos", {"decoding": "mode"}),
+    ("classification, mean", "colornet_s.photos", {"decoding": "mean"}),
+    ("classification, annealed mean T = 0.38", "colornet_s.photos", {"decoding": "annealed"}),
+    ("GAN (NoGAN schedule)", "deoldify_s.photos", {}),
+]
+
+
+def _sets() -> list[tuple[str, str]]:
+    d = data_dir()
+    if d is None:
+        sys.exit("needs ../shared/data (or PIXELSMITH_DATA)")
+    return [
+        ("ImageNet sample, held-out tenth", f"{d}/imagenet_sample1000@val"),
+        ("Kodak24", f"{d}/kodak24"),
+    ]
+
+
+def _shipped(name: str) -> bool:
+    return name == "grey" or name in pixelsmith.list_pretrained("colorize")
+
+
+def quality() -> None:
+    torch.set_num_threads(2)
+    blocks = []
+    for set_name, source in _sets():
+        rows = []
+        for label, model, options in METHODS:
+            if not _shipped(model):
+                rows.append([label, model, "not shipped", "", "", ""])
+                continue
+            task = pixelsmith.get_task("colorize", **options)
+            dataset = task.eval_dataset(source)
+            r = pixelsmith.evaluate(model, dataset, task)
+            rows.append(
+                [
+                    label,
+                    f"`{model}`",
+                    f"{r['auc_raw']:.2f}",
+                    f"{r['auc_rebalanced']:.2f}",
+                    f"{r['psnr']:.2f}",
+                    f"{r['colourfulness']:.3f}",
+                ]
+            )
+            print(set_name, rows[-1], flush=True)
+        n = len(pixelsmith.get_task("colorize").eval_dataset(source))
+        blocks.append(
+            f"**{set_name}** ({n} photos; grey ones skipped by the protocol)\n\n"
+            + markdown_table(
+                [
+                    "method",
+                    "model",
+                    "AuC raw %",
+                    "AuC rebalanced %",
+                    "PSNR dB",
+                    "colourfulness / truth",
+                ],
+                rows,
+            )
+        )
+    body = (
+        "Each held-out colour photo shrunk to a short side of 256; the method sees its L only. AuC: "
+        "area under the cumulative per-pixel ab error curve over 0..150 (raw: every pixel; "
+        "rebalanced: every ground-truth ab bin equally, as in Zhang et al. 2016, Table 1). "
+        "Colourfulness (Hasler & Suesstrunk 2003): the set's mean for the results over the "
+        "truth's. None of these photos was trained on (the ImageNet sample's held-out tenth is "
+        "fixed by file name, `pixelsmith.data.split`).\n\n" + "\n\n".join(blocks)
+    )
+    update_section("colorize-quality", "Colorization quality (held-out photos)", body)
+
+
+def temperature() -> None:
+    torch.set_num_threads(2)
+    _, source = _sets()[0]
+    rows = []
+    for decoding, t in [
+        ("mode", None),
+        ("annealed", 0.1),
+        ("annealed", 0.2),
+        ("annealed", 0.38),
+        ("annealed", 0.6),
+        ("annealed", 0.8),
+        ("mean", None),
+    ]:
+        task = pixelsmith.get_task(
+            "colorize", decoding=decoding, **({"temperature": t} if t else {})
+        )
+        r = pixelsmith.evaluate("colornet_s.photos", task.eval_dataset(source), task)
+        label = decoding if t is None else f"annealed T = {t}"
+        rows.append(
+            [
+                label,
+                f"{r['auc_raw']:.2f}",
+                f"{r['auc_rebalanced']:.2f}",
+                f"{r['psnr']:.2f}",
+                f"{r['colourfulness']:.3f}",
+            ]
+        )
+        print(rows[-1], flush=True)
+    body = (
+        "`colornet_s.photos` on the ImageNet sample's held-out tenth, by decoding: the mode is "
+        "the most colourful and the mean the most conservative; the annealed mean sits between.\n\n"
+        + markdown_table(
+            ["decoding", "AuC raw %", "AuC rebalanced %", "PSNR dB", "colourfulness / truth"], rows
+        )
+    )
+    update_section("colorize-temperature", "Colorization: the temperature trade-off", body)
+
+
+def prior() -> None:
+    import numpy as np
+
+    from pixelsmith.weights import read_weights
+
+    d = data_dir()
+    folder = d / "weights/colorization_zhang2016"
+    paper_bins = np.load(folder / "pts_in_hull.npy").astype(int)
+    paper = np.load(folder / "prior_probs.npy").astype(float)
+    state, info = read_weights(pixelsmith.list_pretrained()["colornet_s.photos"])
+    ours = state["prior"].double().numpy()
+    ours_bins = state["bins"].int().numpy()
+    index = {tuple(b): i for i, b in enumerate(paper_bins.tolist())}
+    mapped = np.array([paper[index[tuple(b)]] for b in ours_bins.tolist()])
+    outside = 1 - mapped.sum()
+    mapped = mapped / mapped.sum()
+    tv = 0.5 * np.abs(mapped - ours).sum()
+    corr = np.corrcoef(np.log(mapped + 1e-8), np.log(ours + 1e-8))[0, 1]
+    top = lambda p: ", ".join(f"({a},{b})" for a, b in ours_bins[np.argsort(-p)[:5]].tolist())  # noqa: E731
+    rows = [
+        ["paper's mass on its 51 bins outside the sRGB cells", f"{outside:.4f}"],
+        ["total variation distance, on the 262 shared bins", f"{tv:.3f}"],
+        ["correlation of log-probabilities", f"{corr:.3f}"],
+        ["bins with zero count in pixelsmith's photos", f"{int((ours == 0).sum())} of {len(ours)}"],
+        ["5 most frequent bins, paper (ImageNet train)", top(mapped)],
+        ["5 most frequent bins, pixelsmith's training photos", top(ours)],
+    ]
+    body = (
+        f"The empirical ab distribution that `pixelsmith train colorize` computed from its "
+        f"training photos ({info.data}) and saved in `colornet_s.photos`, against the paper's "
+        "`prior_probs.npy` (1.3M ImageNet photos), matched bin by bin by ab value.\n\n"
+        + markdown_table(["", "value"], rows)
+    )
+    update_section("colorize-prior", "Colorization: the ab prior", body)
+
+
+LARGE_CODE = """
+import json, resource, sys, time, torch
+torch.set_num_threads(2)
+import pixelsmith
+h, w = {h}, {w}
+g = torch.Generator().manual_seed(0)
+grey = torch.nn.functional.interpolate(torch.rand(1, 1, 30, 40, generator=g), size=(h, w), mode='bilinear')[0]
+net, _ = pixelsmith.load_model('colornet_s.photos', task='colorize')
+t = time.perf_counter()
+out = pixelsmith.colorize(grey, net, render_factor={rf})
+dt = time.perf_counter() - t
+print(json.dumps({{"s": dt, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "input_mb": grey.numel() * 4 / 2**20, "output_mb": out.numel() * 4 / 2**20}}))
+"""
+
+
+def large() -> None:
+    rows = []
+    for label, h, w, rf in [
+        ("0.17 MP (512 x 341)", 341, 512, 16),
+        ("24 MP (6000 x 4000)", 4000, 6000, 16),
+        ("24 MP, render factor 32", 4000, 6000, 32),
+    ]:
+        code = LARGE_CODE.format(h=h, w=w, rf=rf)
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+        if r.returncode:
+            raise SystemExit(r.stderr)
+        m = json.loads(r.stdout.strip().splitlines()[-1])
+        rows.append(
+            [
+                label,
+                rf,
+                f"{m['s']:.2f}",
+                f"{m['rss_mb']:.0f}",
+                f"{m['input_mb'] + m['output_mb']:.0f}",
+            ]
+        )
+        print(rows[-1], flush=True)
+    body = (
+        "`pixelsmith.colorize` of a grey photo with `colornet_s.photos`, 2 threads, each in a fresh "
+        "process. The network sees the photo at the render size (short side 16 x render factor) "
+        "and the ab it predicts is joined with the full-size L in bands of 256 rows, so the "
+        "313-style bin output exists at the render size only. Peak RSS includes Python, torch "
+        'and the model (about 300 MB at rest); "image buffers" is the float32 input plus the '
+        "float32 RGB result, which any in-memory API must hold.\n\n"
+        + markdown_table(
+            ["photo", "render factor", "seconds", "peak RSS MB", "image buffers MB"], rows
+        )
+    )
+    update_section("colorize-large", "Colorization of large photos (CPU)", body)
+
+
+def figure() -> None:
+    """A dozen held-out photos: input, each method, truth; and a temperature strip."""
+    from PIL import Image, ImageDraw
+
+    from pixelsmith.data.split import list_split
+    from pixelsmith.tasks.colorize import is_colour
+    from pixelsmith.tasks.colorize_protocol import _grey_rgb, eval_photo
+
+    torch.set_num_threads(2)
+    _, source = _sets()[0]
+    photos = [p for p in list_split([source]) if is_colour(eval_photo(p))][:12]
+    columns = (
+        [("input (L)", None, {})]
+        + [
+            (
+                label.split(",")[-1].strip() if "classification" in label else label.split(" (")[0],
+                m,
+                o,
+            )
+            for label, m, o in METHODS[1:]
+            if _shipped(m)
+        ]
+        + [("truth", "truth", {})]
+    )
+    cell = 160
+    sheet = Image.new("RGB", (cell * len(columns), 18 + cell * len(photos)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for j, (label, _, _) in enumerate(columns):
+        draw.text((j * cell + 4, 3), label, fill="black")
+    models = {
+        m: pixelsmith.load_model(m, task="colorize")[0]
+        for _, m, _ in columns
+        if m not in (None, "truth")
+    }
+    for i, path in enumerate(photos):
+        truth = eval_photo(path)
+        from pixelsmith.color import rgb_to_lab
+
+        grey = _grey_rgb(rgb_to_lab(truth[None])[:, :1])[0]
+        for j, (_, m, o) in enumerate(columns):
+            if m is None:
+                img = grey.expand(3, -1, -1)
+            elif m == "truth":
+                img = truth
+            else:
+                img = pixelsmith.colorize(grey, models[m], render_factor=0, **o)
+            pil = Image.fromarray(
+                (img.clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype("uint8")
+            )
+            pil.thumbnail((cell - 4, cell - 4))
+            sheet.paste(pil, (j * cell + 2, 18 + i * cell + 2))
+        print(path.name, flush=True)
+    out = ROOT / "docs/img/colorize_examples.png"
+    sheet.save(out)
+    print(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    for flag in ("quality", "temperature", "prior", "large", "figure"):
+        ap.add_argument(f"--{flag}", action="store_true")
+    args = ap.parse_args()
+    chosen = [f for f in ("quality", "temperature", "prior", "large", "figure") if getattr(args, f)]
+    for name in chosen or ("quality", "temperature", "prior", "large", "figure"):
+        globals()[name]()
+
+
+if __name__ == "__main__":
+    main()

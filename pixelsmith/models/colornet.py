@@ -1,0 +1,176 @@
+"""ColorNet: the colorization network of Zhang, Isola, Efros (ECCV 2016) and its smaller variants.
+
+Eight blocks of 3x3 convolutions with ReLU, each ending in batch norm. Blocks 1-3 end with a
+stride-2 convolution (1/8 resolution), blocks 5-6 are dilated by 2 (a wide context at no cost in
+resolution), block 8 starts with a stride-2 transposed convolution back to 1/4 resolution and ends
+in a 1x1 convolution to the head:
+
+    L (B, 1, H, W) in [0, 100] -> (L - 50) / 100 -> blocks 1..8 -> (B, Q, H/4, W/4) bin logits
+                                                              or (B, 2, H/4, W/4) ab / 110 (L2)
+
+The output stays at 1/4 resolution: upsampling, decoding the bins and joining with L are the
+colorize task's ``decode`` (annealed mean) and ``finish``, so nothing of Q channels ever exists at
+full size. The model carries its ab ``bins`` (Q, 2) and the training photos' ``prior`` (Q,) as
+buffers, saved in its weight file.
+
+``eccv16`` is the paper's layout (about 32M parameters), whose official PyTorch checkpoint
+(``colorization_release_v2``) loads with :func:`convert_official_eccv16`. ``colornet_s`` is the
+size this machine trains in an hour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from pixelsmith.models._registry import ModelSpec, register_model
+
+L_CENT, L_NORM, AB_NORM = 50.0, 100.0, 110.0  # the official normalisation
+PAPER_WIDTHS = (64, 128, 256, 512, 512, 512, 512, 256)
+PAPER_DEPTHS = (2, 2, 3, 3, 3, 3, 3, 3)
+HEADS = ("classes", "regression")
+
+
+def _block(
+    c_in: int, width: int, depth: int, first: str, dilation: int, norm: bool
+) -> nn.Sequential:
+    """``depth`` convolutions with ReLU (indices 0, 2, 4, ... as the official ``modelK``), then
+    batch norm. ``first`` is ``"down"`` (the *last* conv has stride 2), ``"up"`` (the first is a
+    stride-2 transposed conv) or ``"same"``."""
+    layers: list[nn.Module] = []
+    for i in range(depth):
+        c = c_in if i == 0 else width
+        if first == "up" and i == 0:
+            conv: nn.Module = nn.ConvTranspose2d(c, width, 4, stride=2, padding=1)
+        else:
+            stride = 2 if first == "down" and i == depth - 1 else 1
+            conv = nn.Conv2d(c, width, 3, stride, padding=dilation, dilation=dilation)
+        layers += [conv, nn.ReLU(inplace=True)]
+    if norm:
+        layers.append(nn.BatchNorm2d(width))
+    return nn.Sequential(*layers)
+
+
+class ColorNet(nn.Module):
+    """Input L ``(B, 1, H, W)`` in Lab units [0, 100], ``H, W`` multiples of 8. Output at
+    ``(H/4, W/4)``: ``Q`` bin logits (``head="classes"``) or ab / 110 (``head="regression"``)."""
+
+    def __init__(
+        self,
+        widths: Sequence[int] = PAPER_WIDTHS,
+        depths: Sequence[int] = PAPER_DEPTHS,
+        head: str = "classes",
+        bins: torch.Tensor | None = None,
+    ) -> None:
+        super().__init__()
+        if head not in HEADS:
+            raise ValueError(f"head is {' or '.join(HEADS)}, not {head!r}")
+        if len(widths) != 8 or len(depths) != 8:
+            raise ValueError("ColorNet has 8 blocks: give 8 widths and 8 depths")
+        if bins is None:
+            from pixelsmith.tasks.ab_bins import gamut_bins
+
+            bins = gamut_bins()
+        self.head = head
+        self.widths, self.depths = tuple(widths), tuple(depths)
+        kinds = ("down", "down", "down", "same", "same", "same", "same", "up")
+        dilations = (1, 1, 1, 1, 2, 2, 1, 1)
+        c = 1
+        blocks = []
+        for k in range(8):
+            blocks.append(_block(c, widths[k], depths[k], kinds[k], dilations[k], norm=k < 7))
+            c = widths[k]
+        self.blocks = nn.Sequential(*blocks)
+        self.out = nn.Conv2d(c, len(bins) if head == "classes" else 2, 1)
+        self.register_buffer("bins", bins.float().clone())
+        self.register_buffer("prior", torch.full((len(bins),), 1.0 / len(bins)))
+
+    @property
+    def spec(self) -> ModelSpec:
+        # Dilated 1/8-resolution blocks see most of a photo: treated as global context (whole
+        # image at the render size), not tiled.
+        return ModelSpec(1, self.out.out_channels, 1, None, size_multiple=8)
+
+    def forward(self, lightness: torch.Tensor) -> torch.Tensor:
+        return self.out(self.blocks((lightness - L_CENT) / L_NORM))
+
+
+def _build(widths, depths, head: str, n_bins: int | None) -> ColorNet:
+    from pixelsmith.tasks.ab_bins import gamut_bins
+
+    bins = gamut_bins()
+    if n_bins is not None and n_bins != len(
+        bins
+    ):  # a shape to load weights into (the file has bins)
+        bins = torch.zeros(n_bins, 2)
+    return ColorNet(widths, depths, head, bins)
+
+
+@register_model(tasks=("colorize",))
+def eccv16(head: str = "classes", n_bins: int | None = None) -> ColorNet:
+    """The paper's network: widths 64-128-256-512-512-512-512-256, about 32M parameters."""
+    return _build(PAPER_WIDTHS, PAPER_DEPTHS, head, n_bins)
+
+
+@register_model(tasks=("colorize",))
+def colornet_s(head: str = "classes", n_bins: int | None = None) -> ColorNet:
+    """A quarter of the paper's widths, two convolutions a block (about 1.4M parameters)."""
+    return _build((16, 32, 64, 128, 128, 128, 128, 64), (2,) * 8, head, n_bins)
+
+
+@register_model(tasks=("colorize",))
+def colornet_m(head: str = "classes", n_bins: int | None = None) -> ColorNet:
+    """Three eighths of the paper's widths, its depths (about 4.6M parameters)."""
+    return _build((24, 48, 96, 192, 192, 192, 192, 96), PAPER_DEPTHS, head, n_bins)
+
+
+class GreyAB(nn.Module):
+    """The grayscale baseline: ab = 0 everywhere (the output is the input's L as a grey photo)."""
+
+    @property
+    def spec(self) -> ModelSpec:
+        return ModelSpec(1, 2, 1, None, size_multiple=4)
+
+    def forward(self, lightness: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.avg_pool2d(lightness, 4).expand(-1, 2, -1, -1) * 0.0
+
+
+@register_model(tasks=("colorize",))
+def grey() -> GreyAB:
+    """No colour at all (ab = 0): the baseline every colorizer must beat."""
+    return GreyAB()
+
+
+def convert_official_eccv16(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The official ECCV16 PyTorch state dict (``model1.0.weight`` ... ``model8.6.bias``,
+    ``model_out.weight``) -> :func:`eccv16`'s (``blocks.0.0.weight`` ... ``out.bias``, ``bins``).
+
+    Official ``modelK.i`` is block ``K-1`` layer ``i``, except ``model8.6``, the 1x1 conv to 313,
+    which is ``out``. ``model_out`` is a fixed 313 -> 2 conv whose weights are the bin centres
+    divided by 110: they become ``bins``. The official forward is the plain mean of its softmax
+    (``decode="mean"`` here) and has no prior: a uniform one is set.
+    """
+    expected = {f"model{k}" for k in range(1, 9)} | {"model_out"}
+    found = {key.split(".")[0] for key in state}
+    if found != expected:
+        raise ValueError(
+            f"not an official ECCV16 state dict: expected {sorted(expected)}, found {sorted(found)}"
+        )
+    out: dict[str, torch.Tensor] = {}
+    for key, value in state.items():
+        top, rest = key.split(".", 1)
+        if top == "model_out":
+            w = value.reshape(value.shape[0], value.shape[1])  # (2, 313)
+            out["bins"] = w.t().float() * AB_NORM
+            continue
+        k = int(top[len("model") :])
+        layer, param = rest.split(".", 1)
+        if k == 8 and layer == "6":
+            out[f"out.{param}"] = value
+        else:
+            out[f"blocks.{k - 1}.{layer}.{param}"] = value
+    q = out["bins"].shape[0]
+    out["prior"] = torch.full((q,), 1.0 / q)
+    return out

@@ -1,0 +1,350 @@
+"""Colorization: the degradation drops the colour (Lab, keep L); the network predicts ab.
+
+The Task contract (:mod:`pixelsmith.tasks.base`) filled in for Zhang, Isola, Efros (ECCV 2016):
+
+- ``load_data``: colour photos (grey ones are dropped), shrunk to a short side of 176 as in the
+  paper's 256 -> 176 crops; ``setup_model`` computes the empirical ab prior of those photos (or
+  reads one) into the fresh model, so it is saved with the weights;
+- ``make_batch``: crops -> Lab -> ``Batch(inputs=(L,), target=ab at 1/4 size)``;
+- ``loss``: a bin head learns the soft-encoded targets by the rebalanced cross-entropy
+  (:mod:`pixelsmith.tasks.ab_bins`); a 2-channel head (the L2 baseline) by the squared error;
+- ``prepare``: the input's L, shrunk to the *render size* (the short side ``16 x render_factor``;
+  0: full size), as the model's input; the full-size L stays in the context;
+- ``decode`` (per tile): bins -> ab by mode, mean or annealed mean (T = 0.38), upsampled x4;
+- ``finish``: the render-size ab upsampled to the full size band by band, joined with the
+  full-size L, converted to sRGB keeping L (:func:`~pixelsmith.color.lab_to_rgb_in_gamut`), so
+  memory never holds more than the image and a band at full size;
+- ``evaluate``: AuC of the per-pixel ab error (raw and class-rebalanced), PSNR and colourfulness
+  (:mod:`pixelsmith.tasks.colorize_protocol`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from pixelsmith.color import lab_to_rgb_in_gamut, rgb_to_lab
+from pixelsmith.errors import PixelsmithError
+from pixelsmith.models import ModelSpec
+from pixelsmith.tasks import ab_bins
+from pixelsmith.tasks.base import Batch, Prepared, Task
+
+DECODES = ("annealed", "mode", "mean")
+AB_NORM = 110.0  # the L2 head predicts ab / 110, as the official networks
+TRAIN_SHORT_SIDE = 176
+RENDER_UNIT = 16
+BAND_ROWS = 256  # full-size rows converted at a time in ``finish``
+
+
+class ColourInputWarning(UserWarning):
+    """A colour photo was given to the colorizer: only its lightness is used."""
+
+
+def lightness(rgb: torch.Tensor) -> torch.Tensor:
+    """L* of an image ``(N, C, H, W)`` (C = 3 sRGB, or 1 grey) -> ``(N, 1, H, W)`` in [0, 100]."""
+    if rgb.shape[1] == 1:
+        rgb = rgb.expand(-1, 3, -1, -1)
+    return rgb_to_lab(rgb)[:, :1]
+
+
+def is_colour(image: torch.Tensor, tolerance: float = 2 / 255) -> bool:
+    """Whether an image ``(C, H, W)`` (float in [0, 1] or integer levels) has any colour: the mean
+    spread ``max(R, G, B) - min(R, G, B)`` over its pixels is above ``tolerance``."""
+    if image.shape[0] == 1:
+        return False
+    x = image.float() / (
+        255.0 if image.dtype == torch.uint8 else 65535.0 if image.dtype == torch.uint16 else 1.0
+    )
+    return float((x.amax(0) - x.amin(0)).mean()) > tolerance
+
+
+def _upsample_rows(ab: torch.Tensor, size: tuple[int, int], r0: int, r1: int) -> torch.Tensor:
+    """Rows ``r0:r1`` of ``F.interpolate(ab, size, mode="bilinear")`` (align_corners False),
+    computed from the few source rows they need. ``ab``: ``(1, 2, h, W)`` already at full width."""
+    h = ab.shape[-2]
+    H = size[0]
+    y = ((torch.arange(r0, r1, dtype=torch.float64) + 0.5) * (h / H) - 0.5).clamp_(min=0)
+    y0 = y.floor().long().clamp_(max=h - 1)
+    y1 = (y0 + 1).clamp_(max=h - 1)
+    wy = (y - y0).to(ab.dtype)[:, None]
+    return ab[:, :, y0] * (1 - wy) + ab[:, :, y1] * wy
+
+
+@dataclass
+class Colorize(Task):
+    """Colorization of grey photos.
+
+    Attributes:
+        decoding: ``"annealed"`` (the paper's), ``"mode"`` or ``"mean"`` for a bin head.
+        temperature: of the annealed mean (0.38, the paper's).
+        render_factor: the model sees the photo with its shorter side ``16 x render_factor`` px
+            (photos already smaller are not enlarged); 0 runs the model at full size.
+        prior: training only: a ``.npy`` of the ab prior (one value per bin of the model) or a
+            pixelsmith colorization weight file to take it from, instead of computing it.
+        perceptual: training only, for an ab head (the GAN generator): the feature network of
+            a perceptual loss (:func:`~pixelsmith.nn.perceptual.feature_network`: a VGG16 file or
+            a colorization model); the loss is then L1 + the feature loss, instead of L2.
+    """
+
+    decoding: str = "annealed"
+    temperature: float = ab_bins.TEMPERATURE
+    render_factor: int = 16
+    prior: str = ""
+    perceptual: str = ""
+    _bins: torch.Tensor | None = field(default=None, repr=False, compare=False)
+    _weights: torch.Tensor | None = field(default=None, repr=False, compare=False)
+    _features: Any = field(default=None, repr=False, compare=False)
+
+    name: ClassVar[str] = "colorize"
+    title: ClassVar[str] = "colorization"
+    default_model: ClassVar[str] = "colornet"
+    aliases: ClassVar[dict[str, str]] = {"colornet": "colornet_s"}
+    example_shape: ClassVar[tuple[int, int, int]] = (1, 64, 64)
+    official_suffixes: ClassVar[tuple[str, ...]] = (".pth", ".pt")
+    train_defaults: ClassVar[dict[str, Any]] = {
+        "model": "colornet_s",
+        "patch_size": 128,
+        "batch_size": 32,
+        "lr": 1e-3,
+        "weight_decay": 1e-4,
+    }
+
+    def __post_init__(self) -> None:
+        if self.decoding not in DECODES:
+            raise PixelsmithError(f"decoding is {', '.join(DECODES)}, not {self.decoding!r}")
+        if not self.temperature > 0:
+            raise PixelsmithError(f"the temperature must be positive, not {self.temperature}")
+        if self.render_factor < 0:
+            raise PixelsmithError(
+                f"render_factor is 0 (full size) or more, not {self.render_factor}"
+            )
+
+    # --- training -----------------------------------------------------------------------------
+    def options(self) -> dict[str, Any]:
+        options = {"decoding": self.decoding, "temperature": self.temperature, "prior": self.prior}
+        if self.perceptual:
+            options["perceptual"] = self.perceptual
+            options["feature_network"] = self.feature_loss()[1]
+        return options
+
+    def feature_loss(self):
+        """The perceptual loss and its description (built once)."""
+        if self._features is None:
+            from pixelsmith.nn.perceptual import feature_network
+
+            object.__setattr__(self, "_features", feature_network(self.perceptual))
+        return self._features
+
+    def load_data(self, sources: list[str], patch_size: int, cache: bool = True):
+        """Colour photos of ``sources`` (``dir@train`` for a split), short side 176."""
+        from pixelsmith.data.photos import PhotoFolder
+        from pixelsmith.data.split import list_split
+
+        if patch_size % 8:
+            raise PixelsmithError(f"colorization patches are multiples of 8, not {patch_size}")
+        photos = PhotoFolder(
+            list_split(sources),
+            min_size=patch_size,
+            cache=True,
+            short_side=max(TRAIN_SHORT_SIDE, patch_size),
+        )
+        photos.keep(is_colour)
+        return photos
+
+    def setup_model(self, model: nn.Module, photos) -> None:
+        """The ab prior of ``photos`` (nearest bins of their 1/4-size ab), or the ``prior`` file's,
+        into ``model.prior``."""
+        if self._is_regression(model):
+            return
+        if self.prior:
+            prior = _read_prior(Path(self.prior), len(model.bins))
+        else:
+            prior = ab_bins.empirical_prior(
+                (_ab_quarter(photos.image(i)) for i in range(len(photos))), model.bins
+            )
+        model.prior.copy_(prior.to(model.prior))
+
+    def bind(self, model: nn.Module) -> Colorize:
+        if self._is_regression(model):
+            return replace(self, _bins=None, _weights=None)
+        bins = model.bins.detach().float().cpu()
+        if not bins.abs().sum():
+            raise PixelsmithError("this colorization model holds no ab bins (an untrained shape?)")
+        weights = ab_bins.rebalance_weights(model.prior.detach().double().cpu(), bins.double())
+        return replace(self, _bins=bins, _weights=weights.float())
+
+    @staticmethod
+    def _is_regression(model: nn.Module) -> bool:
+        return not hasattr(model, "bins")
+
+    def make_batch(self, photos, n: int, patch_size: int, generator: torch.Generator) -> Batch:
+        """``Batch(inputs=(L (n, 1, p, p),), target=ab (n, 2, p/4, p/4))``."""
+        lab = rgb_to_lab(photos.random_crops(n, patch_size, generator))
+        return Batch((lab[:, :1],), F.avg_pool2d(lab[:, 1:], 4))
+
+    def loss(self, prediction: torch.Tensor, batch: Batch) -> torch.Tensor:
+        ab = batch.target
+        if prediction.shape[1] == 2:
+            if not self.perceptual:
+                return F.mse_loss(prediction, ab / AB_NORM)
+            return F.l1_loss(prediction, ab / AB_NORM) + self.perceptual_loss(
+                prediction * AB_NORM, batch
+            )
+        if self._bins is None:
+            raise RuntimeError("bind the task to its model first (task.bind(model))")
+        bins = self._bins.to(ab.device)
+        z = ab_bins.soft_encode(ab, bins)
+        w = self._weights.to(ab.device)[ab_bins.nearest_bin(ab, bins)]
+        return ab_bins.rebalanced_cross_entropy(prediction.float(), z, w)
+
+    def perceptual_loss(self, ab: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """The feature loss of predicted ab ``(N, 2, p/4, p/4)`` against the batch's, both
+        upsampled to the full patch and joined with its L."""
+        loss, _ = self.feature_loss()
+        L = batch.inputs[0]
+        up = lambda x: F.interpolate(x, size=L.shape[-2:], mode="bilinear", align_corners=False)  # noqa: E731
+        loss = loss.to(L.device)
+        return loss(torch.cat([L, up(ab)], 1), torch.cat([L, up(batch.target)], 1))
+
+    # --- measuring ----------------------------------------------------------------------------
+    def eval_dataset(self, source: str | Path) -> list[Path]:
+        """The colour photos of ``source`` (``dir@val`` for a split); grey ones have no colour to
+        measure and are left out."""
+        from pixelsmith.data.split import list_split, split_source
+
+        base, _ = split_source(str(source))
+        if not Path(base).exists():
+            raise PixelsmithError("evaluation data not found", base)
+        paths = list_split([source])
+        if not paths:
+            raise PixelsmithError("no images to evaluate", source)
+        return paths
+
+    def evaluate(self, model: nn.Module, dataset: Any) -> dict[str, float]:
+        from pixelsmith.tasks.colorize_protocol import evaluate_colorizer
+
+        paths = dataset if isinstance(dataset, list) else self.eval_dataset(dataset)
+        return evaluate_colorizer(self.bind(model), model, paths).means()
+
+    # --- inference ----------------------------------------------------------------------------
+    def pretrained_tag(self) -> str:
+        return "photos"
+
+    def check_model(self, spec: ModelSpec) -> None:
+        if spec.in_channels != 1:
+            raise PixelsmithError("a colorization model takes one channel (L)")
+
+    def render_size(self, size: tuple[int, int]) -> tuple[int, int]:
+        """The size the model sees for a photo of ``size`` ``(H, W)``."""
+        h, w = size
+        short = RENDER_UNIT * self.render_factor
+        if not self.render_factor or min(h, w) <= short:
+            return h, w
+        k = short / min(h, w)
+        return max(1, round(h * k)), max(1, round(w * k))
+
+    def prepare(self, image: torch.Tensor, spec: ModelSpec) -> Prepared:
+        """``(C, H, W)`` -> L at the render size; the full-size L in the context."""
+        from pixelsmith.resize import imresize
+
+        self.check_model(spec)
+        colour = image.shape[0] == 3 and is_colour(image)
+        if colour:
+            warnings.warn(
+                "the input is in colour: colorizing its lightness (L*) only",
+                ColourInputWarning,
+                stacklevel=3,
+            )
+        size = tuple(image.shape[-2:])
+        full = _banded(lambda rows: lightness(image[None, :, rows]), size[0], 1)
+        small = self.render_size(size)
+        x = full if small == size else imresize(full, size=small).clamp_(0, 100)
+        return Prepared((x,), context={"lightness": full, "colour_input": colour})
+
+    def decode(self, outputs: torch.Tensor, prepared: Prepared) -> torch.Tensor:
+        """Bin logits or ab / 110 at 1/4 of the window -> ab ``(N, 2, h, w)`` on the window."""
+        if outputs.shape[1] == 2:
+            ab = outputs * AB_NORM
+        else:
+            if self._bins is None:
+                raise RuntimeError("bind the task to its model first (task.bind(model))")
+            ab = ab_bins.decode_ab(outputs, self._bins.to(outputs), self.decoding, self.temperature)
+        return F.interpolate(ab, size=prepared.size, mode="bilinear", align_corners=False)
+
+    def finish(self, image: torch.Tensor, prepared: Prepared) -> torch.Tensor:
+        """Render-size ab ``(1, 2, h, w)`` + full-size L -> sRGB ``(1, 3, H, W)``, band by band."""
+        ab = super().finish(image, prepared).float()
+        L = prepared.context["lightness"]
+        H, W = L.shape[-2:]
+        if ab.shape[-1] != W:
+            ab = F.interpolate(ab, size=(ab.shape[-2], W), mode="bilinear", align_corners=False)
+        out = torch.empty(1, 3, H, W)
+        for r0 in range(0, H, BAND_ROWS):
+            r1 = min(H, r0 + BAND_ROWS)
+            band = ab[..., r0:r1, :] if ab.shape[-2] == H else _upsample_rows(ab, (H, W), r0, r1)
+            out[..., r0:r1, :] = lab_to_rgb_in_gamut(torch.cat([L[..., r0:r1, :], band], 1))
+        return out
+
+    def load_official(self, path: Path) -> nn.Module:
+        """The official ECCV16 PyTorch checkpoint (``colorization_release_v2*.pth``)."""
+        from pixelsmith.models import create_model
+        from pixelsmith.models.colornet import convert_official_eccv16
+
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:  # noqa: BLE001 - any unreadable file is one clear error
+            raise PixelsmithError(
+                f"cannot read this checkpoint ({str(e).splitlines()[0]})", path
+            ) from None
+        if isinstance(state, dict) and "state_dict" in state:
+            state = state["state_dict"]
+        model = create_model("eccv16", n_bins=313)
+        model.load_state_dict(convert_official_eccv16(state))
+        return model
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        _, h, w = shape
+        return (3, h, w)
+
+    def output_suffix(self) -> str:
+        return "_color"
+
+
+def _banded(fn, height: int, channels: int) -> torch.Tensor:
+    """``fn(rows)`` over bands of rows, assembled: ``(1, channels, height, W)``."""
+    parts = [fn(slice(r0, min(height, r0 + BAND_ROWS))) for r0 in range(0, height, BAND_ROWS)]
+    return torch.cat(parts, -2)
+
+
+def _ab_quarter(image: torch.Tensor) -> torch.Tensor:
+    """An integer photo ``(3, H, W)`` -> its ab averaged over 4x4 blocks ``(1, 2, H/4, W/4)``."""
+    x = image[None].float() / (65535.0 if image.dtype == torch.uint16 else 255.0)
+    h, w = (s - s % 4 for s in x.shape[-2:])
+    return F.avg_pool2d(rgb_to_lab(x[..., :h, :w])[:, 1:], 4)
+
+
+def _read_prior(path: Path, n_bins: int) -> torch.Tensor:
+    if not path.is_file():
+        raise PixelsmithError("prior file not found", path)
+    if path.suffix == ".npy":
+        import numpy as np
+
+        prior = torch.from_numpy(np.load(path)).double().flatten()
+    else:
+        from pixelsmith.weights import read_weights
+
+        state, _ = read_weights(path)
+        if "prior" not in state:
+            raise PixelsmithError("this weight file holds no ab prior", path)
+        prior = state["prior"].double()
+    if len(prior) != n_bins or (prior < 0).any() or not prior.sum() > 0:
+        raise PixelsmithError(
+            f"the prior must hold {n_bins} non-negative values, not {len(prior)}", path
+        )
+    return prior / prior.sum()

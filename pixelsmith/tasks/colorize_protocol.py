@@ -1,0 +1,122 @@
+"""How a colorizer is measured (Zhang, Isola, Efros 2016, Table 1, plus PSNR and colourfulness).
+
+Per held-out colour photo: shrink it so that its shorter side is 256 (the paper's scale), give the
+colorizer its L only, and compare the colour result with the photo:
+
+- **AuC**: the fraction of pixels whose ab error ``||ab_pred - ab_true||_2`` is within ``t``,
+  for ``t = 0..150``, and the area under that curve (1 = every pixel exact). *Raw* counts every
+  pixel of the set alike; *rebalanced* averages the curve over the ground truth's ab bins (each
+  bin that occurs counts equally), which rewards getting rare, saturated colours right;
+- **PSNR** of the sRGB result (peak 1);
+- **colourfulness** (Hasler and Suesstrunk 2003), the set's mean for the results over the set's
+  mean for the photos (1 = as colourful as the truth, 0 = grey).
+
+The bins that rebalance are :func:`~pixelsmith.tasks.ab_bins.gamut_bins`, the same for every
+method, whatever bins a model predicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from pixelsmith.color import rgb_to_lab
+from pixelsmith.errors import PixelsmithError
+from pixelsmith.metrics import colorfulness, cumulative_auc, psnr
+from pixelsmith.tasks import ab_bins
+
+EVAL_SHORT_SIDE = 256
+MAX_ERROR = 150
+
+
+@dataclass
+class ColorizationScores:
+    """Accumulates the protocol over photos; :meth:`means` gives the figures."""
+
+    bins: torch.Tensor
+    counts: torch.Tensor = None  # (Q, MAX_ERROR + 2) error counts per ground-truth bin
+    psnrs: list[float] = field(default_factory=list)
+    colourfulness_pred: list[float] = field(default_factory=list)
+    colourfulness_true: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.counts is None:
+            self.counts = torch.zeros(len(self.bins), MAX_ERROR + 2, dtype=torch.float64)
+
+    def add(self, pred_rgb: torch.Tensor, true_rgb: torch.Tensor) -> None:
+        """One photo: the result and the truth, ``(3, H, W)`` in [0, 1]."""
+        pred_ab = rgb_to_lab(pred_rgb[None].float())[:, 1:]
+        true_ab = rgb_to_lab(true_rgb[None].float())[:, 1:]
+        err = (pred_ab - true_ab).double().norm(dim=1).flatten()
+        bucket = err.ceil().clamp_(max=MAX_ERROR + 1).long()
+        gt_bin = ab_bins.nearest_bin(true_ab, self.bins).flatten()
+        flat = gt_bin * (MAX_ERROR + 2) + bucket
+        self.counts += torch.bincount(flat, minlength=self.counts.numel()).view_as(self.counts)
+        self.psnrs.append(float(psnr(pred_rgb.double(), true_rgb.double())))
+        self.colourfulness_pred.append(float(colorfulness(pred_rgb)))
+        self.colourfulness_true.append(float(colorfulness(true_rgb)))
+
+    def means(self) -> dict[str, float]:
+        if not self.psnrs:
+            raise PixelsmithError("no photos were measured")
+        occupied = self.counts.sum(1) > 0
+        return {
+            "auc_raw": 100 * float(cumulative_auc(self.counts.sum(0))),
+            "auc_rebalanced": 100 * float(cumulative_auc(self.counts[occupied]).mean()),
+            "psnr": sum(self.psnrs) / len(self.psnrs),
+            "colourfulness": sum(self.colourfulness_pred) / sum(self.colourfulness_true),
+        }
+
+
+def eval_photo(path: Path) -> torch.Tensor:
+    """A photo as the protocol sees it: RGB ``(3, h, w)``, shorter side 256 (never enlarged)."""
+    from pixelsmith.io import read_image
+    from pixelsmith.resize import imresize
+
+    img, _ = read_image(path)
+    if img.shape[0] != 3:
+        raise PixelsmithError("not a colour photo", path)
+    h, w = img.shape[-2:]
+    if min(h, w) > EVAL_SHORT_SIDE:
+        k = EVAL_SHORT_SIDE / min(h, w)
+        img = imresize(
+            img, size=(max(EVAL_SHORT_SIDE, round(h * k)), max(EVAL_SHORT_SIDE, round(w * k)))
+        )
+    return img.clamp_(0, 1)
+
+
+@torch.no_grad()
+def evaluate_colorizer(task, model: nn.Module, paths: list[Path]) -> ColorizationScores:
+    """Run ``model`` as ``task`` (its decode and temperature; the whole photo at once) on every
+    photo of ``paths``; grey photos are skipped (they have no colour to measure)."""
+    from dataclasses import replace
+
+    from pixelsmith.api import restore_tensor
+    from pixelsmith.tasks.colorize import is_colour
+
+    task = replace(task, render_factor=0)
+    was_training = model.training
+    model.eval()
+    scores = ColorizationScores(ab_bins.gamut_bins())
+    try:
+        for path in paths:
+            truth = eval_photo(path)
+            if not is_colour(truth):
+                continue
+            grey = rgb_to_lab(truth[None])[:, :1]
+            result = restore_tensor(model, task, _grey_rgb(grey)[0], tile=0)
+            scores.add(result, truth)
+    finally:
+        model.train(was_training)
+    return scores
+
+
+def _grey_rgb(lightness: torch.Tensor) -> torch.Tensor:
+    """L ``(1, 1, H, W)`` -> the grey sRGB photo of that lightness ``(1, 1, H, W)``."""
+    from pixelsmith.color import lab_to_rgb
+
+    lab = torch.cat([lightness, torch.zeros_like(lightness).expand(-1, 2, -1, -1)], 1)
+    return lab_to_rgb(lab)[:, :1]

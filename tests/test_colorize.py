@@ -1,0 +1,360 @@
+"""The colorize task: the computed gamut bins, the official ECCV16 checkpoint conversion, the
+output's lightness, the measurement protocol's formulas, and the inference path's banding."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from torch.nn import functional as F
+
+from pixelsmith.errors import PixelsmithError
+from pixelsmith.metrics import colorfulness, cumulative_auc
+from pixelsmith.models import create_model
+from pixelsmith.tasks import get_task
+from pixelsmith.tasks.ab_bins import gamut_bins
+from pixelsmith.tasks.base import Prepared
+
+
+# --- the bins ---------------------------------------------------------------------------------
+def _skimage_cells(samples: int = 300) -> set[tuple[int, int]]:
+    """Grid-10 cells holding an sRGB colour, by scikit-image's Lab on the RGB cube's faces."""
+    from skimage.color import rgb2lab
+
+    v = np.linspace(0, 1, samples)
+    a, b = np.meshgrid(v, v, indexing="ij")
+    cells = set()
+    for axis in range(3):
+        for side in (0.0, 1.0):
+            chans = [a, b]
+            chans.insert(axis, np.full_like(a, side))
+            lab = rgb2lab(np.stack(chans, -1))
+            ab = np.round(lab[..., 1:] / 10).astype(int).reshape(-1, 2) * 10
+            cells |= set(map(tuple, ab))
+    return cells
+
+
+def test_gamut_bins_are_the_cells_srgb_colours_fall_in():
+    bins = gamut_bins()
+    computed = set(map(tuple, bins.int().tolist()))
+    assert len(computed) == len(bins) == 262
+    assert (bins % 10 == 0).all()
+    # an independent Lab (scikit-image) on a coarser sampling finds no cell outside the set, and
+    # all but the odd boundary cell of it
+    sk = _skimage_cells()
+    assert sk <= computed
+    assert len(computed - sk) <= 2
+    # every bin holds a colour that is really in the sRGB gamut: its centre +-5 contains the ab of
+    # an RGB triple in [0, 1] (searched densely on the faces with scikit-image)
+    assert len(_skimage_cells(900)) >= len(computed) - 1
+
+
+def test_gamut_bins_against_the_papers_313(shared_data):
+    """The paper's pts_in_hull.npy holds the 262 and 51 more; those 51 hold no sRGB colour (the
+    paper's set is a convex superset of the gamut's cells: every grid point in its hull)."""
+    from scipy.spatial import Delaunay
+
+    official = np.load(shared_data / "weights/colorization_zhang2016/pts_in_hull.npy")
+    assert official.shape == (313, 2)
+    paper = set(map(tuple, official.astype(int).tolist()))
+    computed = set(map(tuple, gamut_bins().int().tolist()))
+    assert computed <= paper
+    assert len(paper - computed) == 51
+    assert not (paper - computed) & _skimage_cells(600)
+    g = np.arange(-130, 131, 10)
+    grid = np.stack(np.meshgrid(g, g, indexing="ij"), -1).reshape(-1, 2)
+    in_hull = grid[Delaunay(official).find_simplex(grid) >= 0]
+    assert set(map(tuple, in_hull.tolist())) == paper
+
+
+# --- the official ECCV16 checkpoint -----------------------------------------------------------
+def _official_layout():
+    """(key prefix, kind, c_in, c_out, stride, dilation) as in richzhang/colorization eccv16.py."""
+    rows = [
+        ("model1.0", "conv", 1, 64, 1, 1),
+        ("model1.2", "conv", 64, 64, 2, 1),
+        ("model1.4", "bn", 64, 64, 1, 1),
+        ("model2.0", "conv", 64, 128, 1, 1),
+        ("model2.2", "conv", 128, 128, 2, 1),
+        ("model2.4", "bn", 128, 128, 1, 1),
+        ("model3.0", "conv", 128, 256, 1, 1),
+        ("model3.2", "conv", 256, 256, 1, 1),
+        ("model3.4", "conv", 256, 256, 2, 1),
+        ("model3.6", "bn", 256, 256, 1, 1),
+    ]
+    for k, c_in, dil in ((4, 256, 1), (5, 512, 2), (6, 512, 2), (7, 512, 1)):
+        rows += [
+            (f"model{k}.0", "conv", c_in, 512, 1, dil),
+            (f"model{k}.2", "conv", 512, 512, 1, dil),
+            (f"model{k}.4", "conv", 512, 512, 1, dil),
+            (f"model{k}.6", "bn", 512, 512, 1, 1),
+        ]
+    rows += [
+        ("model8.0", "deconv", 512, 256, 2, 1),
+        ("model8.2", "conv", 256, 256, 1, 1),
+        ("model8.4", "conv", 256, 256, 1, 1),
+        ("model8.6", "conv1", 256, 313, 1, 1),
+    ]
+    return rows
+
+
+def _official_state(seed: int = 0) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    state = {}
+    for prefix, kind, c_in, c_out, _, _ in _official_layout():
+        if kind == "bn":
+            state[f"{prefix}.weight"] = 1 + 0.1 * torch.randn(c_out, generator=g)
+            state[f"{prefix}.bias"] = 0.1 * torch.randn(c_out, generator=g)
+            state[f"{prefix}.running_mean"] = 0.1 * torch.randn(c_out, generator=g)
+            state[f"{prefix}.running_var"] = 0.5 + torch.rand(c_out, generator=g)
+            state[f"{prefix}.num_batches_tracked"] = torch.tensor(100)
+            continue
+        k = {"conv": 3, "conv1": 1, "deconv": 4}[kind]
+        shape = (c_in, c_out, k, k) if kind == "deconv" else (c_out, c_in, k, k)
+        state[f"{prefix}.weight"] = torch.randn(shape, generator=g) / math.sqrt(c_in * k * k)
+        state[f"{prefix}.bias"] = 0.01 * torch.randn(c_out, generator=g)
+    bins = torch.from_numpy(
+        np.stack(np.meshgrid(np.arange(-90, 91, 10), np.arange(-90, 91, 10)), -1).reshape(-1, 2)[
+            :313
+        ]
+    ).float()
+    state["model_out.weight"] = (bins / 110).t().reshape(2, 313, 1, 1).contiguous()
+    return state
+
+
+def _official_forward(state: dict[str, torch.Tensor], lightness: torch.Tensor) -> torch.Tensor:
+    """The official ECCV16 forward written out from its layer table (float64): softmax mean
+    through model_out, bilinear x4, times 110."""
+    x = (lightness - 50) / 100
+    s = {k: v.double() for k, v in state.items()}
+    for prefix, kind, _, _, stride, dil in _official_layout():
+        w, b = s[f"{prefix}.weight"], s[f"{prefix}.bias"]
+        if kind == "bn":
+            x = F.batch_norm(
+                x, s[f"{prefix}.running_mean"], s[f"{prefix}.running_var"], w, b, False, 0.0, 1e-5
+            )
+        elif kind == "deconv":
+            x = F.relu(F.conv_transpose2d(x, w, b, stride=2, padding=1))
+        elif kind == "conv1":
+            x = F.conv2d(x, w, b)
+        else:
+            x = F.relu(F.conv2d(x, w, b, stride=stride, padding=dil, dilation=dil))
+    out = F.conv2d(torch.softmax(x, 1), s["model_out.weight"])
+    return F.interpolate(out, scale_factor=4, mode="bilinear", align_corners=False) * 110
+
+
+def test_official_eccv16_checkpoint_loads_and_decodes_as_the_official_code(tmp_path):
+    state = _official_state()
+    path = tmp_path / "colorization_release_v2-9b330a0b.pth"
+    torch.save(state, path)
+    task = get_task("colorize", decoding="mean")
+    import pixelsmith
+
+    model, info = pixelsmith.load_model(path, task=task)
+    assert info.task == "colorize"
+    assert model.out.out_channels == 313
+    torch.testing.assert_close(model.bins, state["model_out.weight"].reshape(2, 313).t() * 110)
+    g = torch.Generator().manual_seed(3)
+    L = torch.rand(1, 1, 32, 40, generator=g, dtype=torch.float64) * 100
+    want = _official_forward(state, L)
+    model = model.double()
+    bound = task.bind(model)
+    with torch.no_grad():
+        got = bound.decode(model(L), Prepared((L,)))
+    scale = float(want.abs().max())  # the bins are float32 (ab x 110): 1e-6 of the scale
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-6 * scale)
+    assert (got - want).abs().max() < 1e-3 * want.std()  # a swapped layer would be O(std)
+
+
+def test_a_checkpoint_with_other_keys_is_refused(tmp_path):
+    path = tmp_path / "other.pth"
+    torch.save({"conv.weight": torch.zeros(1)}, path)
+    import pixelsmith
+
+    with pytest.raises(PixelsmithError, match="not an official ECCV16"):
+        pixelsmith.load_model(path, task="colorize")
+
+
+# --- the output keeps the input's lightness ---------------------------------------------------
+def _srgb_to_linear(v):
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+
+
+def _linear_to_srgb(v):
+    return np.where(v <= 0.0031308, 12.92 * v, 1.055 * np.power(np.maximum(v, 0), 1 / 2.4) - 0.055)
+
+
+def _saturating_colornet(seed: int = 0):
+    """A random ColorNet whose logits are scaled up: vivid, often out-of-gamut colours."""
+    torch.manual_seed(seed)
+    net = create_model("colornet_s").eval()
+    with torch.no_grad():
+        net.out.weight.mul_(20)
+    return net
+
+
+def test_colorized_8bit_output_keeps_the_input_grey_within_one_level(tmp_path):
+    from PIL import Image
+
+    import pixelsmith
+
+    g = torch.Generator().manual_seed(0)
+    grey = F.interpolate(torch.rand(1, 1, 12, 16, generator=g), size=(96, 128), mode="bilinear")[0]
+    grey[:, :4] = 0.0
+    grey[:, -4:] = 1.0
+    levels = (grey * 255).round() / 255
+    src = tmp_path / "grey.png"
+    Image.fromarray((levels[0].numpy() * 255).round().astype(np.uint8)).save(src)
+    dst = tmp_path / "colour.png"
+    report = pixelsmith.restore_files(
+        [src], "colorize", _saturating_colornet(), out=dst, render_factor=0, progress=False
+    )
+    assert report.written == [dst]
+    result = np.asarray(Image.open(dst), dtype=np.float64) / 255  # the 8-bit result, as written
+    assert result.shape == (96, 128, 3)
+    chroma = result.max(-1) - result.min(-1)
+    assert chroma.mean() > 0.1  # it is in colour
+    lin = _srgb_to_linear(result)
+    y = lin @ np.array([0.2126729, 0.7151522, 0.0721750])  # D65 luminance, as CIE Lab's Y
+    lum = _linear_to_srgb(y) * 255
+    diff = np.abs(lum - levels[0].numpy() * 255)
+    assert diff.max() <= 1.0, diff.max()
+
+
+# --- measurement ------------------------------------------------------------------------------
+def test_colorfulness_by_hand():
+    img = torch.tensor([[[1.0, 0.0]], [[0.0, 0.0]], [[0.0, 1.0]]], dtype=torch.float64)  # red, blue
+    r, g, b = (img.numpy() * 255).reshape(3, -1)
+    rg, yb = r - g, 0.5 * (r + g) - b
+    want = math.hypot(np.std(rg), np.std(yb)) + 0.3 * math.hypot(rg.mean(), yb.mean())
+    assert float(colorfulness(img)) == pytest.approx(want, rel=1e-12)
+    assert float(colorfulness(torch.full((3, 4, 4), 0.3))) == 0.0
+
+
+def test_cumulative_auc_by_hand():
+    perfect = torch.zeros(152)
+    perfect[0] = 10
+    assert float(cumulative_auc(perfect)) == pytest.approx(1.0)
+    worst = torch.zeros(152)
+    worst[151] = 5  # every error above 150
+    assert float(cumulative_auc(worst)) == 0.0
+    # errors uniform over 0..150: the curve is t / 150, the area 1/2
+    errors = torch.linspace(0, 150, 300001)
+    counts = torch.bincount(errors.ceil().long(), minlength=152)
+    assert float(cumulative_auc(counts)) == pytest.approx(0.5, abs=1e-3)
+    # the mean of the trapezoid rule over t = 0..150 of the fraction within t (numpy)
+    g = torch.Generator().manual_seed(0)
+    e = torch.rand(1000, generator=g) * 200
+    counts = torch.bincount(e.ceil().clamp(max=151).long(), minlength=152)
+    frac = [(e.numpy() <= t).mean() for t in range(151)]
+    assert float(cumulative_auc(counts)) == pytest.approx(np.trapezoid(frac) / 150, rel=1e-9)
+
+
+def test_the_protocol_scores_the_truth_perfectly_and_grey_by_its_chroma():
+    from pixelsmith.tasks.colorize_protocol import ColorizationScores
+
+    g = torch.Generator().manual_seed(1)
+    truth = F.interpolate(torch.rand(1, 3, 4, 4, generator=g), size=(32, 32), mode="bilinear")[0]
+    s = ColorizationScores(gamut_bins())
+    s.add(truth.clone(), truth)
+    m = s.means()
+    assert m["auc_raw"] == pytest.approx(100, abs=0.5)
+    assert m["colourfulness"] == pytest.approx(1.0)
+    grey = truth.mean(0, keepdim=True).expand(3, -1, -1)
+    s2 = ColorizationScores(gamut_bins())
+    s2.add(grey.contiguous(), truth)
+    assert s2.means()["auc_raw"] < m["auc_raw"]
+    assert s2.means()["colourfulness"] == pytest.approx(0.0, abs=1e-9)
+
+
+# --- inference path ---------------------------------------------------------------------------
+def test_finish_in_bands_equals_the_whole_image_at_once(monkeypatch):
+    from pixelsmith.color import lab_to_rgb_in_gamut
+    from pixelsmith.tasks import colorize
+
+    g = torch.Generator().manual_seed(2)
+    ab = (torch.rand(1, 2, 9, 13, generator=g) - 0.5) * 80
+    L = torch.rand(1, 1, 70, 101, generator=g) * 100
+    task = get_task("colorize")
+    prepared = Prepared((torch.zeros(1, 1, 9, 13),), context={"lightness": L})
+    monkeypatch.setattr(colorize, "BAND_ROWS", 16)
+    got = task.finish(ab, prepared)
+    up = F.interpolate(ab, size=(70, 101), mode="bilinear", align_corners=False)
+    want = lab_to_rgb_in_gamut(torch.cat([L, up], 1))
+    # float32 upsampling may differ in the last bit, which moves a pixel on the gamut's edge by
+    # up to the bisection's step (2^-12 of its chroma)
+    torch.testing.assert_close(got, want, rtol=0, atol=5e-4)
+    assert (got - want).abs().mean() < 1e-6
+
+
+def test_render_size_shrinks_large_photos_only():
+    task = get_task("colorize", render_factor=16)
+    assert task.render_size((6000, 4000)) == (384, 256)
+    assert task.render_size((200, 300)) == (200, 300)
+    assert get_task("colorize", render_factor=0).render_size((6000, 4000)) == (6000, 4000)
+
+
+def test_colour_input_is_colorized_from_its_lightness_and_says_so():
+    import pixelsmith
+
+    g = torch.Generator().manual_seed(4)
+    rgb = torch.rand(3, 40, 56, generator=g)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        out = pixelsmith.colorize(rgb, _saturating_colornet(1), render_factor=0)
+    assert any("lightness" in str(m.message) for m in w)
+    from pixelsmith.color import rgb_to_lab
+
+    torch.testing.assert_close(
+        rgb_to_lab(out[None])[:, 0], rgb_to_lab(rgb[None])[:, 0], rtol=0, atol=0.02
+    )
+
+
+def test_bad_options_are_clear_errors():
+    with pytest.raises(PixelsmithError, match="decoding"):
+        get_task("colorize", decoding="median")
+    with pytest.raises(PixelsmithError, match="temperature"):
+        get_task("colorize", temperature=0)
+
+
+def test_the_task_learns_a_prior_and_trains(tmp_path):
+    """A few steps on a synthetic folder: the prior is that of the photos, the loss falls."""
+    from PIL import Image
+
+    from pixelsmith.config import TrainConfig
+    from pixelsmith.trainer import Trainer
+    from pixelsmith.weights import read_weights
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    g = np.random.default_rng(0)
+    for i in range(3):  # sky over grass: two colours
+        img = np.zeros((64, 64, 3), np.uint8)
+        img[:32] = (90, 140, 230)
+        img[32:] = (60, 160, 40)
+        img = np.clip(img + g.normal(0, 4, img.shape), 0, 255).astype(np.uint8)
+        Image.fromarray(img).save(folder / f"p{i}.png")
+    Image.fromarray(np.full((64, 64, 3), 128, np.uint8)).save(folder / "grey.png")
+    cfg = TrainConfig(
+        model="colornet_s",
+        data=[str(folder)],
+        out=str(tmp_path / "run"),
+        steps=30,
+        batch_size=4,
+        patch_size=32,
+        warmup_steps=5,
+        lr=3e-3,
+        ckpt_every=30,
+        threads=1,
+    )
+    path = Trainer(cfg, get_task("colorize")).run()
+    state, info = read_weights(path)
+    prior = state["prior"].double()
+    assert prior.sum() == pytest.approx(1.0)
+    assert (prior > 0).sum() <= 12  # the photos hold two colours (and the grey one is dropped)
+    log = (tmp_path / "run/log.csv").read_text().splitlines()
+    assert info.config["task"]["decoding"] == "annealed"
+    assert len(log) >= 2
