@@ -235,13 +235,13 @@ def figure() -> None:
     """A dozen held-out photos: input, each method, truth; and a temperature strip."""
     from PIL import Image, ImageDraw
 
+    from pixelsmith.color import has_colour
     from pixelsmith.data.split import list_split
-    from pixelsmith.tasks.colorize import is_colour
     from pixelsmith.tasks.colorize_protocol import _grey_rgb, eval_photo
 
     torch.set_num_threads(2)
     _, source = _sets()[0]
-    photos = [p for p in list_split([source]) if is_colour(eval_photo(p))][:12]
+    photos = [p for p in list_split([source]) if has_colour(eval_photo(p))][:12]
     columns = (
         [("input (L)", None, {})]
         + [

@@ -54,7 +54,7 @@ RUNS: dict[str, list[str]] = {
     # the shipped default: ~65 minutes on 2 cores
     "colornet_s_photos": _cmd("colorize", 4500, ["--val-every", "1500"]),
     # the L2 baseline on the same network, a shorter run (see BENCHMARKS.md)
-    "colornet_s_photos_l2": _cmd("colorize", 2000, ["--head", "regression", "--val-every", "1000"]),
+    "colornet_s_photos_l2": _cmd("colorize", 1500, ["--head", "regression", "--val-every", "1500"]),
     # NoGAN: generator with the perceptual loss of colornet_s.photos's encoder, critic, adversarial
     "deoldify_s_photos": _cmd(
         "colorize-gan",

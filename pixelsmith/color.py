@@ -37,6 +37,7 @@ __all__ = [
     "rgb_to_lab",
     "lab_to_rgb",
     "lab_to_rgb_in_gamut",
+    "has_colour",
     "SrgbToLinear",
     "LinearToSrgb",
     "RgbToYcbcr",
@@ -216,6 +217,17 @@ def lab_to_rgb(image: torch.Tensor, clip: bool = True) -> torch.Tensor:
     """
     _check_image(image)
     return kornia.color.lab_to_rgb(image, clip=clip)
+
+
+def has_colour(image: torch.Tensor, tolerance: float = 2 / 255) -> bool:
+    """Whether an image ``(C, H, W)`` (float in [0, 1], or uint8 / uint16 levels) has any colour:
+    the mean over its pixels of ``max(R, G, B) - min(R, G, B)`` is above ``tolerance`` (a grey
+    photo stored as RGB, JPEG noise and all, is not in colour)."""
+    if image.shape[0] == 1:
+        return False
+    peak = {torch.uint8: 255.0, torch.uint16: 65535.0}.get(image.dtype, 1.0)
+    x = image.float() / peak
+    return float((x.amax(0) - x.amin(0)).mean()) > tolerance
 
 
 def lab_to_rgb_in_gamut(image: torch.Tensor, steps: int = 12) -> torch.Tensor:

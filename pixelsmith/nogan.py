@@ -39,6 +39,22 @@ class NoGANConfig:
     critic_width: int = 32
 
 
+def feature_network(name: str) -> tuple[torch.nn.Module, str]:
+    """``name``: a VGG16 ``.pth``/``.pt`` file, or a pixelsmith colorization model (shipped name or
+    weight file). Returns the loss and a description for the weight file's metadata."""
+    from pixelsmith.nn.perceptual import ColorNetFeatures, PerceptualLoss, load_vgg16
+
+    p = Path(name)
+    if p.suffix.lower() in (".pth", ".pt"):
+        return PerceptualLoss(load_vgg16(p), "vgg16"), f"vgg16 ({p.name})"
+    from pixelsmith.weights import load_model
+
+    model, info = load_model(name, task="colorize")
+    if not hasattr(model, "blocks"):
+        raise PixelsmithError(f"{info.name} is not a ColorNet; its encoder cannot give features")
+    return PerceptualLoss(ColorNetFeatures(model), "colornet"), f"colorization encoder {info.name}"
+
+
 def _critic_input(lightness: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
     """L ``(N, 1, p, p)`` and ab ``(N, 2, p/4, p/4)`` in Lab units -> the critic's input."""
     return torch.cat([F.avg_pool2d(lightness, 4) / 100.0, ab / AB_NORM], 1)
@@ -51,6 +67,8 @@ def train_nogan(cfg: TrainConfig, task: Colorize, schedule: NoGANConfig, command
 
     if not task.perceptual:
         raise PixelsmithError("the NoGAN schedule needs a perceptual loss: give --perceptual")
+    if task._features is None:
+        task = task.with_features(*feature_network(task.perceptual))
     out = Path(cfg.out)
     gen_cfg = dataclasses.replace(cfg, out=str(out / "generator"))
     gen_path = out / "generator" / "weights.safetensors"

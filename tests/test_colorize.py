@@ -11,11 +11,11 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from pixelsmith.ab_bins import gamut_bins
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.metrics import colorfulness, cumulative_auc
 from pixelsmith.models import create_model
 from pixelsmith.tasks import get_task
-from pixelsmith.tasks.ab_bins import gamut_bins
 from pixelsmith.tasks.base import Prepared
 
 
@@ -358,3 +358,139 @@ def test_the_task_learns_a_prior_and_trains(tmp_path):
     log = (tmp_path / "run/log.csv").read_text().splitlines()
     assert info.config["task"]["decoding"] == "annealed"
     assert len(log) >= 2
+
+
+# --- data, split, CLI, GAN --------------------------------------------------------------------
+def test_the_split_is_fixed_by_file_name_and_disjoint(tmp_path):
+    from pixelsmith.data.split import is_held_out, list_split
+
+    for i in range(200):
+        (tmp_path / f"photo_{i:03d}.png").write_bytes(b"")
+    train = list_split([f"{tmp_path}@train"])
+    val = list_split([f"{tmp_path}@val"])
+    assert not set(train) & set(val)
+    assert len(train) + len(val) == 200
+    assert 8 <= len(val) <= 35  # a tenth, by a hash
+    import hashlib
+
+    for p in val:
+        assert int(hashlib.sha1(p.name.encode()).hexdigest(), 16) % 10 == 0
+    assert is_held_out(tmp_path / "elsewhere" / val[0].name)  # the name decides, not the folder
+
+
+def test_photo_folder_shrinks_to_a_short_side(tmp_path):
+    from PIL import Image
+
+    from pixelsmith.data.photos import PhotoFolder
+
+    Image.fromarray(np.zeros((300, 500, 3), np.uint8)).save(tmp_path / "a.png")
+    Image.fromarray(np.zeros((100, 120, 3), np.uint8)).save(tmp_path / "b.png")
+    photos = PhotoFolder([tmp_path], short_side=150)
+    assert sorted(photos.sizes) == [(100, 120), (150, 250)]
+
+
+def test_cli_colorizes_and_says_a_colour_input_is_used_for_its_lightness(tmp_path):
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from pixelsmith.cli import main
+    from pixelsmith.weights import WeightInfo, save_weights
+
+    net = _saturating_colornet(2)
+    weights = save_weights(
+        net, tmp_path / "c.safetensors", WeightInfo(task="colorize", arch="colornet_s")
+    )
+    g = np.random.default_rng(0)
+    Image.fromarray(g.integers(0, 255, (40, 60, 3), dtype=np.uint8)).save(tmp_path / "in.png")
+    r = CliRunner().invoke(main, ["colorize", str(tmp_path / "in.png"), "--model", str(weights)])
+    assert r.exit_code == 0, r.output
+    assert "lightness" in r.output
+    out = Image.open(tmp_path / "in_color.png")
+    assert out.size == (60, 40) and out.mode == "RGB"
+    r = CliRunner().invoke(main, ["colorize", str(tmp_path / "in.png"), "--temperature", "0"])
+    assert r.exit_code == 2
+
+
+def test_vgg16_features_load_from_a_torchvision_state_dict(tmp_path):
+    from pixelsmith.nn.perceptual import VGG16_CONVS, PerceptualLoss, load_vgg16
+
+    state, c = {}, 3
+    for item in VGG16_CONVS:
+        if item == "M":
+            continue
+        width, i = item
+        state[f"features.{i}.weight"] = torch.randn(width, c, 3, 3) * 0.05
+        state[f"features.{i}.bias"] = torch.zeros(width)
+        c = width
+    state["classifier.0.weight"] = torch.zeros(1)  # ignored
+    torch.save(state, tmp_path / "vgg16.pth")
+    net = load_vgg16(tmp_path / "vgg16.pth")
+    torch.testing.assert_close(net.features[21].weight, state["features.21.weight"])
+    loss = PerceptualLoss(net, "vgg16")
+    lab = torch.cat([torch.full((1, 1, 32, 32), 50.0), torch.zeros(1, 2, 32, 32)], 1)
+    other = lab.clone()
+    other[:, 1] = 30
+    assert float(loss(lab, lab)) == 0.0
+    assert float(loss(other, lab)) > 0
+    with pytest.raises(PixelsmithError, match="not torchvision VGG16"):
+        torch.save({"features.0.weight": torch.zeros(1)}, tmp_path / "bad.pth")
+        load_vgg16(tmp_path / "bad.pth")
+
+
+def test_nogan_schedule_runs_its_three_phases(tmp_path):
+    """A few steps of each phase; the result loads as a colorizer and names its feature net."""
+    from PIL import Image
+
+    import pixelsmith
+    from pixelsmith.config import TrainConfig
+    from pixelsmith.nogan import NoGANConfig, train_nogan
+    from pixelsmith.weights import WeightInfo, read_weights, save_weights
+
+    encoder = save_weights(
+        _saturating_colornet(3),
+        tmp_path / "enc.safetensors",
+        WeightInfo(task="colorize", arch="colornet_s"),
+    )
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    g = np.random.default_rng(1)
+    for i in range(2):
+        Image.fromarray(g.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    cfg = TrainConfig(
+        model="deoldify_s",
+        data=[str(folder)],
+        out=str(tmp_path / "gan"),
+        steps=3,
+        batch_size=2,
+        patch_size=32,
+        warmup_steps=1,
+        ckpt_every=3,
+        threads=1,
+    )
+    task = get_task("colorize", perceptual=str(encoder))
+    path = train_nogan(cfg, task, NoGANConfig(critic_steps=2, gan_steps=2))
+    _, info = read_weights(path)
+    assert "colorization encoder" in info.config["task"]["feature_network"]
+    assert info.config["nogan"]["gan_steps"] == 2
+    log = (tmp_path / "gan/nogan_log.csv").read_text().splitlines()
+    assert log[-1].split(",")[:2] == ["4", "gan"]
+    out = pixelsmith.colorize(torch.rand(1, 48, 64), str(path))
+    assert out.shape == (3, 48, 64)
+
+
+def test_a_grey_inputs_icc_profile_is_not_put_on_its_colour_result(tmp_path):
+    from PIL import Image
+
+    from pixelsmith.io import read_image, write_image
+
+    fake_grey_profile = bytes(16) + b"GRAY" + bytes(108)
+    Image.fromarray(np.full((8, 8), 100, np.uint8)).save(
+        tmp_path / "g.png", icc_profile=fake_grey_profile
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        img, meta = read_image(tmp_path / "g.png")
+    write_image(tmp_path / "grey_out.png", img, meta=meta)
+    write_image(tmp_path / "rgb_out.png", img.expand(3, -1, -1).contiguous(), meta=meta)
+    assert Image.open(tmp_path / "grey_out.png").info.get("icc_profile") == fake_grey_profile
+    assert "icc_profile" not in Image.open(tmp_path / "rgb_out.png").info

@@ -82,7 +82,7 @@ def write_image(
         pixels = np.concatenate([pixels, _quantise(alpha.float(), bit_depth)], axis=2)
     icc = None
     if meta is not None and meta.icc_profile and not meta.icc_converted:
-        icc = meta.icc_profile
+        icc = meta.icc_profile if _icc_fits(meta.icc_profile, image.shape[-3]) else None
     check_writable(path, overwrite=overwrite, inputs=inputs)
     try:
         data = _encode(fmt, pixels, quality=quality, icc=icc)
@@ -90,6 +90,17 @@ def write_image(
         raise PixelsmithError(f"cannot encode the image as {fmt} ({_one_line(e)})", path) from e
     atomic_write(path, data, overwrite=overwrite)
     return path
+
+
+def _icc_fits(icc: bytes, channels: int) -> bool:
+    """Whether a profile's colour space (header bytes 16..20) is that of the image written: a
+    grey input's profile does not describe its colorized result."""
+    space = icc[16:20]
+    if space == b"GRAY":
+        return channels == 1
+    if space == b"RGB ":
+        return channels == 3
+    return True
 
 
 def _encode(fmt: str, pixels: np.ndarray, *, quality: int, icc: bytes | None) -> bytes:

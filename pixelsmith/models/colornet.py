@@ -70,7 +70,7 @@ class ColorNet(nn.Module):
         if len(widths) != 8 or len(depths) != 8:
             raise ValueError("ColorNet has 8 blocks: give 8 widths and 8 depths")
         if bins is None:
-            from pixelsmith.tasks.ab_bins import gamut_bins
+            from pixelsmith.ab_bins import gamut_bins
 
             bins = gamut_bins()
         self.head = head
@@ -98,7 +98,7 @@ class ColorNet(nn.Module):
 
 
 def _build(widths, depths, head: str, n_bins: int | None) -> ColorNet:
-    from pixelsmith.tasks.ab_bins import gamut_bins
+    from pixelsmith.ab_bins import gamut_bins
 
     bins = gamut_bins()
     if n_bins is not None and n_bins != len(

@@ -3,7 +3,7 @@ colorization encoder.
 
 A perceptual loss compares two images by the activations a trained network gives them (Johnson et
 al. 2016) rather than pixel by pixel. The usual network is VGG16 trained on ImageNet; nothing can
-be downloaded here, so :func:`feature_network` takes either
+be downloaded here, so :func:`pixelsmith.nogan.feature_network` takes either
 
 - a local VGG16 state dict (torchvision's ``vgg16`` key names, ``features.0.weight`` ...): the
   features after ``relu1_2``, ``relu2_2``, ``relu3_3``, ``relu4_3`` of the sRGB image; or
@@ -143,17 +143,3 @@ class PerceptualLoss(nn.Module):
         with torch.no_grad():
             ft = self.features(true_lab)
         return sum(F.l1_loss(a, b) for a, b in zip(fp, ft, strict=True))
-
-
-def feature_network(name: str) -> tuple[PerceptualLoss, str]:
-    """``name``: a VGG16 ``.pth``/``.pt`` file, or a pixelsmith colorization model (shipped name or
-    weight file). Returns the loss and a description for the weight file's metadata."""
-    p = Path(name)
-    if p.suffix.lower() in (".pth", ".pt"):
-        return PerceptualLoss(load_vgg16(p), "vgg16"), f"vgg16 ({p.name})"
-    from pixelsmith.weights import load_model
-
-    model, info = load_model(name, task="colorize")
-    if not hasattr(model, "blocks"):
-        raise PixelsmithError(f"{info.name} is not a ColorNet; its encoder cannot give features")
-    return PerceptualLoss(ColorNetFeatures(model), "colornet"), f"colorization encoder {info.name}"

@@ -7,7 +7,7 @@ The Task contract (:mod:`pixelsmith.tasks.base`) filled in for Zhang, Isola, Efr
   reads one) into the fresh model, so it is saved with the weights;
 - ``make_batch``: crops -> Lab -> ``Batch(inputs=(L,), target=ab at 1/4 size)``;
 - ``loss``: a bin head learns the soft-encoded targets by the rebalanced cross-entropy
-  (:mod:`pixelsmith.tasks.ab_bins`); a 2-channel head (the L2 baseline) by the squared error;
+  (:mod:`pixelsmith.ab_bins`); a 2-channel head (the L2 baseline) by the squared error;
 - ``prepare``: the input's L, shrunk to the *render size* (the short side ``16 x render_factor``;
   0: full size), as the model's input; the full-size L stays in the context;
 - ``decode`` (per tile): bins -> ab by mode, mean or annealed mean (T = 0.38), upsampled x4;
@@ -29,10 +29,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from pixelsmith.color import lab_to_rgb_in_gamut, rgb_to_lab
+from pixelsmith import ab_bins
+from pixelsmith.color import has_colour, lab_to_rgb_in_gamut, rgb_to_lab
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.models import ModelSpec
-from pixelsmith.tasks import ab_bins
 from pixelsmith.tasks.base import Batch, Prepared, Task
 
 DECODES = ("annealed", "mode", "mean")
@@ -51,17 +51,6 @@ def lightness(rgb: torch.Tensor) -> torch.Tensor:
     if rgb.shape[1] == 1:
         rgb = rgb.expand(-1, 3, -1, -1)
     return rgb_to_lab(rgb)[:, :1]
-
-
-def is_colour(image: torch.Tensor, tolerance: float = 2 / 255) -> bool:
-    """Whether an image ``(C, H, W)`` (float in [0, 1] or integer levels) has any colour: the mean
-    spread ``max(R, G, B) - min(R, G, B)`` over its pixels is above ``tolerance``."""
-    if image.shape[0] == 1:
-        return False
-    x = image.float() / (
-        255.0 if image.dtype == torch.uint8 else 65535.0 if image.dtype == torch.uint16 else 1.0
-    )
-    return float((x.amax(0) - x.amin(0)).mean()) > tolerance
 
 
 def _upsample_rows(ab: torch.Tensor, size: tuple[int, int], r0: int, r1: int) -> torch.Tensor:
@@ -87,9 +76,10 @@ class Colorize(Task):
             (photos already smaller are not enlarged); 0 runs the model at full size.
         prior: training only: a ``.npy`` of the ab prior (one value per bin of the model) or a
             pixelsmith colorization weight file to take it from, instead of computing it.
-        perceptual: training only, for an ab head (the GAN generator): the feature network of
-            a perceptual loss (:func:`~pixelsmith.nn.perceptual.feature_network`: a VGG16 file or
-            a colorization model); the loss is then L1 + the feature loss, instead of L2.
+        perceptual: training only, for an ab head (the GAN generator): the name of the feature
+            network of a perceptual loss (a VGG16 file or a colorization model, loaded by
+            :func:`pixelsmith.nogan.feature_network` into :meth:`with_features`); the loss is then
+            L1 + the feature loss, instead of L2.
     """
 
     decoding: str = "annealed"
@@ -133,12 +123,18 @@ class Colorize(Task):
             options["feature_network"] = self.feature_loss()[1]
         return options
 
-    def feature_loss(self):
-        """The perceptual loss and its description (built once)."""
-        if self._features is None:
-            from pixelsmith.nn.perceptual import feature_network
+    def with_features(self, loss: nn.Module, description: str) -> Colorize:
+        """This task with its perceptual loss resolved (``perceptual`` names it; the caller
+        loads it, e.g. :func:`pixelsmith.nogan.feature_network`)."""
+        return replace(self, _features=(loss, description))
 
-            object.__setattr__(self, "_features", feature_network(self.perceptual))
+    def feature_loss(self) -> tuple[nn.Module, str]:
+        """The perceptual loss and its description."""
+        if self._features is None:
+            raise PixelsmithError(
+                f"the perceptual loss {self.perceptual!r} is not loaded: "
+                "use task.with_features(*pixelsmith.nogan.feature_network(name))"
+            )
         return self._features
 
     def load_data(self, sources: list[str], patch_size: int, cache: bool = True):
@@ -154,7 +150,7 @@ class Colorize(Task):
             cache=True,
             short_side=max(TRAIN_SHORT_SIDE, patch_size),
         )
-        photos.keep(is_colour)
+        photos.keep(has_colour)
         return photos
 
     def setup_model(self, model: nn.Module, photos) -> None:
@@ -254,7 +250,7 @@ class Colorize(Task):
         from pixelsmith.resize import imresize
 
         self.check_model(spec)
-        colour = image.shape[0] == 3 and is_colour(image)
+        colour = image.shape[0] == 3 and has_colour(image)
         if colour:
             warnings.warn(
                 "the input is in colour: colorizing its lightness (L*) only",
@@ -337,9 +333,13 @@ def _read_prior(path: Path, n_bins: int) -> torch.Tensor:
 
         prior = torch.from_numpy(np.load(path)).double().flatten()
     else:
-        from pixelsmith.weights import read_weights
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
 
-        state, _ = read_weights(path)
+        try:
+            state = load_file(str(path))
+        except (SafetensorError, OSError, ValueError) as e:
+            raise PixelsmithError(f"cannot read the prior ({e})", path) from None
         if "prior" not in state:
             raise PixelsmithError("this weight file holds no ab prior", path)
         prior = state["prior"].double()

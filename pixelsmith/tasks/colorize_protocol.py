@@ -11,7 +11,7 @@ colorizer its L only, and compare the colour result with the photo:
 - **colourfulness** (Hasler and Suesstrunk 2003), the set's mean for the results over the set's
   mean for the photos (1 = as colourful as the truth, 0 = grey).
 
-The bins that rebalance are :func:`~pixelsmith.tasks.ab_bins.gamut_bins`, the same for every
+The bins that rebalance are :func:`~pixelsmith.ab_bins.gamut_bins`, the same for every
 method, whatever bins a model predicts.
 """
 
@@ -23,10 +23,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from pixelsmith import ab_bins
 from pixelsmith.color import rgb_to_lab
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.metrics import colorfulness, cumulative_auc, psnr
-from pixelsmith.tasks import ab_bins
 
 EVAL_SHORT_SIDE = 256
 MAX_ERROR = 150
@@ -94,20 +94,24 @@ def evaluate_colorizer(task, model: nn.Module, paths: list[Path]) -> Colorizatio
     photo of ``paths``; grey photos are skipped (they have no colour to measure)."""
     from dataclasses import replace
 
-    from pixelsmith.api import restore_tensor
-    from pixelsmith.tasks.colorize import is_colour
+    from pixelsmith.color import has_colour
+    from pixelsmith.models import model_device, model_spec
 
     task = replace(task, render_factor=0)
+    spec = model_spec(model)
+    device = model_device(model)
     was_training = model.training
     model.eval()
     scores = ColorizationScores(ab_bins.gamut_bins())
     try:
         for path in paths:
             truth = eval_photo(path)
-            if not is_colour(truth):
+            if not has_colour(truth):
                 continue
-            grey = rgb_to_lab(truth[None])[:, :1]
-            result = restore_tensor(model, task, _grey_rgb(grey)[0], tile=0)
+            grey = _grey_rgb(rgb_to_lab(truth[None])[:, :1])[0]
+            prepared = task.prepare(grey, spec).pad_to(spec.size_multiple)  # the whole photo
+            outputs = model(*(t.to(device) for t in prepared.inputs)).cpu()
+            result = task.finish(task.decode(outputs, prepared), prepared)[0]
             scores.add(result, truth)
     finally:
         model.train(was_training)
