@@ -48,7 +48,7 @@ def _sets() -> list[tuple[str, str]]:
         sys.exit("needs ../shared/data (or PIXELSMITH_DATA)")
     return [
         ("ImageNet sample, held-out tenth", f"{d}/imagenet_sample1000@val"),
-        ("Kodak24", f"{d}/kodak24"),
+        ("Kodak (`kodak24/`)", f"{d}/kodak24"),
     ]
 
 
@@ -60,14 +60,14 @@ def quality() -> None:
     torch.set_num_threads(2)
     blocks = []
     for set_name, source in _sets():
-        rows = []
+        rows, results = [], {}
         for label, model, options in METHODS:
             if not _shipped(model):
                 rows.append([label, model, "not shipped", "", "", ""])
                 continue
             task = pixelsmith.get_task("colorize", **options)
             dataset = task.eval_dataset(source)
-            r = pixelsmith.evaluate(model, dataset, task)
+            r = results[label] = pixelsmith.evaluate(model, dataset, task)
             rows.append(
                 [
                     label,
@@ -93,6 +93,8 @@ def quality() -> None:
                 ],
                 rows,
             )
+            + "\n\n"
+            + _floors(results)
         )
     body = (
         "Each held-out colour photo shrunk to a short side of 256; the method sees its L only. AuC: "
@@ -103,6 +105,47 @@ def quality() -> None:
         "fixed by file name, `pixelsmith.data.split`).\n\n" + "\n\n".join(blocks)
     )
     update_section("colorize-quality", "Colorization quality (held-out photos)", body)
+
+
+def _floors(results: dict) -> str:
+    """The issue's floors for the shipped default (annealed mean, T = 0.38), checked."""
+    grey = results.get("grayscale (ab = 0)")
+    ours = results.get("classification, annealed mean T = 0.38")
+    l2 = results.get("L2 regression")
+    if not (grey and ours):
+        return ""
+    checks = [
+        (
+            "rebalanced AuC >= grayscale + 5",
+            ours["auc_rebalanced"] - grey["auc_rebalanced"] >= 5,
+            f"{ours['auc_rebalanced'] - grey['auc_rebalanced']:+.2f}",
+        ),
+        (
+            "raw AuC >= grayscale",
+            ours["auc_raw"] >= grey["auc_raw"],
+            f"{ours['auc_raw'] - grey['auc_raw']:+.2f}",
+        ),
+        (
+            "colourfulness >= 0.6 of the truth",
+            ours["colourfulness"] >= 0.6,
+            f"{ours['colourfulness']:.3f}",
+        ),
+    ]
+    if l2:
+        checks.append(
+            (
+                "colourfulness above the L2 regression's",
+                ours["colourfulness"] > l2["colourfulness"],
+                f"{ours['colourfulness']:.3f} vs {l2['colourfulness']:.3f}",
+            )
+        )
+    return (
+        "Floors for the shipped default (`colornet_s.photos`, annealed mean): "
+        + "; ".join(
+            f"{name}: **{'met' if ok else 'not met'}** ({value})" for name, ok, value in checks
+        )
+        + "."
+    )
 
 
 def temperature() -> None:

@@ -58,17 +58,9 @@ RUNS: dict[str, list[str]] = {
     # NoGAN: generator with the perceptual loss of colornet_s.photos's encoder, critic, adversarial
     "deoldify_s_photos": _cmd(
         "colorize-gan",
-        1000,
-        [
-            "--perceptual",
-            "colornet_s.photos",
-            "--val-every",
-            "1000",
-            "--critic-steps",
-            "300",
-            "--gan-steps",
-            "500",
-        ],
+        500,
+        ["--perceptual", "colornet_s.photos", "--val-every", "500"]
+        + ["--critic-steps", "150", "--gan-steps", "250"],
     ),
 }
 
@@ -99,6 +91,7 @@ def ship(name: str) -> None:
         "steps": int(last["step"]),
         "train_seconds_last_segment": float(last["elapsed_s"]),
         "final_loss": float(last["loss"]),
+        "validation_log": {row["step"]: row["metrics"] for row in log if row["metrics"]},
         "machine": machine(),
     }
     if (run / "nogan_log.csv").exists():

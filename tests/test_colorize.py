@@ -494,3 +494,23 @@ def test_a_grey_inputs_icc_profile_is_not_put_on_its_colour_result(tmp_path):
     write_image(tmp_path / "rgb_out.png", img.expand(3, -1, -1).contiguous(), meta=meta)
     assert Image.open(tmp_path / "grey_out.png").info.get("icc_profile") == fake_grey_profile
     assert "icc_profile" not in Image.open(tmp_path / "rgb_out.png").info
+
+
+def test_shipped_colorizer_reproduces_its_record_and_beats_grey(shared_data):
+    """A regression test (the record's validation figures on BSDS500's held-out tenth) and an
+    independent check: it beats the grayscale baseline's rebalanced AuC by more than 5 points
+    and is more colourful than the L2 baseline, as the paper's method should."""
+    import json
+
+    import pixelsmith
+    from pixelsmith.weights import list_pretrained
+
+    source = shared_data / "bsds500/train@val"
+    record = json.loads(list_pretrained()["colornet_s.photos"].with_suffix(".json").read_text())
+    got = pixelsmith.evaluate("colornet_s.photos", str(source), "colorize")
+    for key, want in record["metrics"].items():
+        assert got[key] == pytest.approx(want, abs=0.05), key
+    grey = pixelsmith.evaluate("grey", str(source), "colorize")
+    l2 = pixelsmith.evaluate("colornet_s.photos_l2", str(source), "colorize")
+    assert got["auc_rebalanced"] > grey["auc_rebalanced"] + 5
+    assert got["colourfulness"] > l2["colourfulness"]

@@ -77,8 +77,8 @@ def eval_photo(path: Path) -> torch.Tensor:
     from pixelsmith.resize import imresize
 
     img, _ = read_image(path)
-    if img.shape[0] != 3:
-        raise PixelsmithError("not a colour photo", path)
+    if img.shape[0] == 1:  # a grey file: measured as grey RGB (and then skipped: no colour)
+        img = img.expand(3, -1, -1).contiguous()
     h, w = img.shape[-2:]
     if min(h, w) > EVAL_SHORT_SIDE:
         k = EVAL_SHORT_SIDE / min(h, w)

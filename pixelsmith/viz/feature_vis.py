@@ -162,13 +162,16 @@ def _objective(out: torch.Tensor, channel: int, layer: str) -> torch.Tensor:
 
 
 def input_size(model: nn.Module, default: tuple[int, int] = (64, 64)) -> tuple[int, int]:
-    """``(H, W)`` from ``model.input_size`` (an int, or a shape ending in H, W), or ``default``."""
+    """``(H, W)`` from ``model.input_size`` (an int, or a shape ending in H, W), or ``default``
+    rounded up to the model's ``size_multiple`` (a U-Net's skips need whole multiples)."""
     size = getattr(model, "input_size", None)
     if isinstance(size, int):
         return size, size
     if isinstance(size, (tuple, list, torch.Size)) and len(size) >= 2:
         return int(size[-2]), int(size[-1])
-    return default
+    spec = getattr(model, "spec", None)
+    m = getattr(spec, "size_multiple", 1) or 1
+    return tuple(-(-d // m) * m for d in default)
 
 
 @dataclass
