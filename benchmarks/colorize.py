@@ -205,7 +205,14 @@ def prior() -> None:
     tv = 0.5 * np.abs(mapped - ours).sum()
     corr = np.corrcoef(np.log(mapped + 1e-8), np.log(ours + 1e-8))[0, 1]
     top = lambda p: ", ".join(f"({a},{b})" for a, b in ours_bins[np.argsort(-p)[:5]].tolist())  # noqa: E731
+    chroma = np.hypot(*ours_bins.T)
+    paper_chroma = np.hypot(*paper_bins.T)
     rows = [
+        [
+            "mass on bins of chroma > 80: paper's file (pts_in_hull order)",
+            f"{paper[paper_chroma > 80].sum():.3f}",
+        ],
+        ["mass on bins of chroma > 80: pixelsmith's", f"{ours[chroma > 80].sum():.3f}"],
         ["paper's mass on its 51 bins outside the sRGB cells", f"{outside:.4f}"],
         ["total variation distance, on the 262 shared bins", f"{tv:.3f}"],
         ["correlation of log-probabilities", f"{corr:.3f}"],
@@ -216,8 +223,12 @@ def prior() -> None:
     body = (
         f"The empirical ab distribution that `pixelsmith train colorize` computed from its "
         f"training photos ({info.data}) and saved in `colornet_s.photos`, against the paper's "
-        "`prior_probs.npy` (1.3M ImageNet photos), matched bin by bin by ab value.\n\n"
-        + markdown_table(["", "value"], rows)
+        "`prior_probs.npy` (from a TF reimplementation's resources, see PROVENANCE.md), matched "
+        "bin by bin by ab value through `pts_in_hull.npy`. Read in that order, the shared file "
+        "puts most of its mass on the most saturated bins, which natural photos do not (the "
+        "paper's Figure 3 peaks at grey): its ordering is not `pts_in_hull.npy`'s, or it is not "
+        "the paper's prior, so this comparison says nothing about the paper; pixelsmith computes "
+        "its own prior and does not use the file.\n\n" + markdown_table(["", "value"], rows)
     )
     update_section("colorize-prior", "Colorization: the ab prior", body)
 
