@@ -52,6 +52,16 @@ def _sets() -> list[tuple[str, str]]:
     ]
 
 
+def _cells(r: dict) -> list[str]:
+    """A method's figures as table cells: AuC raw, AuC rebalanced, PSNR, colourfulness."""
+    return [
+        f"{r['auc_raw']:.2f}",
+        f"{r['auc_rebalanced']:.2f}",
+        f"{r['psnr']:.2f}",
+        f"{r['colourfulness']:.3f}",
+    ]
+
+
 def _shipped(name: str) -> bool:
     return name == "grey" or name in pixelsmith.list_pretrained("colorize")
 
@@ -68,16 +78,7 @@ def quality() -> None:
             task = pixelsmith.get_task("colorize", **options)
             dataset = task.eval_dataset(source)
             r = results[label] = pixelsmith.evaluate(model, dataset, task)
-            rows.append(
-                [
-                    label,
-                    f"`{model}`",
-                    f"{r['auc_raw']:.2f}",
-                    f"{r['auc_rebalanced']:.2f}",
-                    f"{r['psnr']:.2f}",
-                    f"{r['colourfulness']:.3f}",
-                ]
-            )
+            rows.append([label, f"`{model}`", *_cells(r)])
             print(set_name, rows[-1], flush=True)
         n = len(pixelsmith.get_task("colorize").eval_dataset(source))
         blocks.append(
@@ -166,15 +167,7 @@ def temperature() -> None:
         )
         r = pixelsmith.evaluate("colornet_s.photos", task.eval_dataset(source), task)
         label = decoding if t is None else f"annealed T = {t}"
-        rows.append(
-            [
-                label,
-                f"{r['auc_raw']:.2f}",
-                f"{r['auc_rebalanced']:.2f}",
-                f"{r['psnr']:.2f}",
-                f"{r['colourfulness']:.3f}",
-            ]
-        )
+        rows.append([label, *_cells(r)])
         print(rows[-1], flush=True)
     body = (
         "`colornet_s.photos` on the ImageNet sample's held-out tenth, by decoding: the mode is "
@@ -286,7 +279,7 @@ def large() -> None:
 
 
 def figure() -> None:
-    """A dozen held-out photos: input, each method, truth; and a temperature strip."""
+    """A dozen held-out photos: input, each method, truth."""
     from PIL import Image, ImageDraw
 
     from pixelsmith.color import has_colour

@@ -126,6 +126,26 @@ def upscale(inputs, scale, model, blind, **kwargs) -> None:
     _restore_files(list(inputs), "superres", model, scale=int(scale), blind=blind, **kwargs)
 
 
+def _decode_options(fn):
+    """``--decode`` and ``--temperature``, shared by the colorization verbs."""
+    fn = click.option(
+        "--temperature",
+        type=click.FloatRange(min=0, min_open=True),
+        default=0.38,
+        show_default=True,
+        help="Of the annealed mean: 1 is the mean, towards 0 the mode.",
+    )(fn)
+    return click.option(
+        "--decode",
+        "decoding",
+        type=click.Choice(["annealed", "mode", "mean"]),
+        default="annealed",
+        show_default=True,
+        help="How bins become a colour: annealed mean (the paper's), mode (vivid, splotchy) or "
+        "mean (consistent, sepia).",
+    )(fn)
+
+
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option(
@@ -134,22 +154,7 @@ def upscale(inputs, scale, model, blind, **kwargs) -> None:
     help="colornet (default), a shipped name (colornet_s.photos, colornet_s.photos_l2), "
     "a .safetensors file, or the official ECCV16 checkpoint (.pth).",
 )
-@click.option(
-    "--decode",
-    "decoding",
-    type=click.Choice(["annealed", "mode", "mean"]),
-    default="annealed",
-    show_default=True,
-    help="How bins become a colour: annealed mean (the paper's), mode (vivid, splotchy) or "
-    "mean (consistent, sepia).",
-)
-@click.option(
-    "--temperature",
-    type=click.FloatRange(min=0, min_open=True),
-    default=0.38,
-    show_default=True,
-    help="Of the annealed mean: 1 is the mean, towards 0 the mode.",
-)
+@_decode_options
 @click.option(
     "--render-factor",
     type=click.IntRange(min=0),
@@ -217,16 +222,7 @@ def eval_superres(data, scale, models, blind) -> None:
     multiple=True,
     help="Model(s) to compare; repeat the option. [default: grey, colornet]",
 )
-@click.option(
-    "--decode",
-    "decoding",
-    type=click.Choice(["annealed", "mode", "mean"]),
-    default="annealed",
-    show_default=True,
-)
-@click.option(
-    "--temperature", type=click.FloatRange(min=0, min_open=True), default=0.38, show_default=True
-)
+@_decode_options
 def eval_colorize(data, models, decoding, temperature) -> None:
     """AuC of the ab error (raw, rebalanced), PSNR and colourfulness (Zhang et al. 2016)."""
     import pixelsmith

@@ -258,7 +258,7 @@ class Colorize(Task):
                 stacklevel=3,
             )
         size = tuple(image.shape[-2:])
-        full = _banded(lambda rows: lightness(image[None, :, rows]), size[0], 1)
+        full = _banded(lambda rows: lightness(image[None, :, rows]), size[0])
         small = self.render_size(size)
         x = full if small == size else imresize(full, size=small).clamp_(0, 100)
         return Prepared((x,), context={"lightness": full, "colour_input": colour})
@@ -312,8 +312,8 @@ class Colorize(Task):
         return "_color"
 
 
-def _banded(fn, height: int, channels: int) -> torch.Tensor:
-    """``fn(rows)`` over bands of rows, assembled: ``(1, channels, height, W)``."""
+def _banded(fn, height: int) -> torch.Tensor:
+    """``fn(rows)`` over bands of ``BAND_ROWS`` rows, concatenated along the rows."""
     parts = [fn(slice(r0, min(height, r0 + BAND_ROWS))) for r0 in range(0, height, BAND_ROWS)]
     return torch.cat(parts, -2)
 
