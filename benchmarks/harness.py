@@ -84,3 +84,74 @@ def update_section(name: str, title: str, body: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     atomic_write(BENCHMARKS_MD, text.encode(), overwrite=True)
+
+
+# --- training records: the runs behind shipped weight files -----------------------------------
+
+
+def train_run(name: str, args: list[str]) -> None:
+    """Run the ``pixelsmith train ...`` command ``args`` into ``runs/<name>`` (it resumes)."""
+    import subprocess
+
+    args = [*args, "--out", f"runs/{name}"]
+    print(shlex.join(args), flush=True)
+    exe = str(Path(sys.executable).with_name("pixelsmith"))
+    subprocess.run([exe, *args[1:]], cwd=ROOT, check=True)
+
+
+def read_log(run: Path) -> list[dict[str, str]]:
+    """The rows of a run's ``log.csv``."""
+    import csv
+
+    with open(run / "log.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def ship_run(run: Path, dst: Path, record: dict, log_dir: Path | None = None) -> dict:
+    """Copy ``run``'s weights to ``dst`` and write ``dst``'s ``.json`` record: ``record`` plus the
+    command (from the weights' metadata), the steps, time and loss of the last log row, the
+    validation log and the machine."""
+    import json
+
+    from pixelsmith.weights import read_metadata
+
+    log = read_log(log_dir or run)
+    last = log[-1]
+    atomic_write(dst, (run / "weights.safetensors").read_bytes(), overwrite=True)
+    record = {
+        "command": read_metadata(dst)["command"],
+        **record,
+        "steps": int(last["step"]),
+        "train_seconds_last_segment": float(last["elapsed_s"]),
+        "final_loss": float(last["loss"]),
+        "validation_log": {row["step"]: row["metrics"] for row in log if row["metrics"]},
+        "machine": machine(),
+    }
+    atomic_write(
+        dst.with_suffix(".json"), (json.dumps(record, indent=2) + "\n").encode(), overwrite=True
+    )
+    print(f"shipped {dst.name}: {last['metrics']}")
+    return record
+
+
+def runs_main(doc: str, runs: dict[str, list[str]], train, ship) -> None:
+    """The command line of a ``train_*.py`` record script: ``NAME...`` trains then ships,
+    ``--ship`` only ships, ``--list`` (or nothing) lists the runs."""
+    import argparse
+
+    ap = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("names", nargs="*")
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("--ship", action="store_true", help="only ship an already trained run")
+    a = ap.parse_args()
+    if a.list or not a.names:
+        for n, args in runs.items():
+            print(f"{n}: {shlex.join(args)}")
+    for n in a.names:
+        if n not in runs:
+            sys.exit(f"unknown run {n!r}; --list shows them")
+        if not a.ship:
+            train(n)
+        ship(n)

@@ -14,21 +14,15 @@ sample's held-out tenth and Kodak24, which neither training nor validation sees.
 
 from __future__ import annotations
 
-import argparse
-import csv
 import json
-import shlex
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import machine  # noqa: E402
+from harness import ROOT, runs_main, ship_run, train_run  # noqa: E402
 
 from pixelsmith.io import atomic_write  # noqa: E402
-from pixelsmith.weights import read_metadata  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 DATA = "../shared/data"
 TRAIN_SETS = ["imagenet_sample1000@train", "bsds500/train@train", "sun_hays80", "t91"]
 VAL_SET = "bsds500/train@val"
@@ -66,55 +60,29 @@ RUNS: dict[str, list[str]] = {
 
 
 def train(name: str) -> None:
-    args = RUNS[name] + ["--out", f"runs/{name}"]
-    print(shlex.join(args), flush=True)
-    exe = str(Path(sys.executable).with_name("pixelsmith"))
-    subprocess.run([exe, *args[1:]], cwd=ROOT, check=True)
+    train_run(name, RUNS[name])
 
 
 def ship(name: str) -> None:
+    from pixelsmith.weights import read_metadata
+
     run = ROOT / "runs" / name
     log_dir = run / "generator" if (run / "generator").is_dir() else run
-    with open(log_dir / "log.csv") as f:
-        log = list(csv.DictReader(f))
-    last = log[-1]
     dst = ROOT / "pixelsmith" / "pretrained" / f"colorize_{name}.safetensors"
-    atomic_write(dst, (run / "weights.safetensors").read_bytes(), overwrite=True)
-    meta = read_metadata(dst)
-    metrics = json.loads(meta.get("metrics", "{}"))
     record = {
-        "command": meta["command"],
         "rerun": f"python benchmarks/train_colorize.py {name}",
         "data": [f"{DATA}/{d}" for d in TRAIN_SETS],
         "validation": f"{DATA}/{VAL_SET} (colorization protocol, short side 256)",
-        "metrics": metrics,
-        "steps": int(last["step"]),
-        "train_seconds_last_segment": float(last["elapsed_s"]),
-        "final_loss": float(last["loss"]),
-        "validation_log": {row["step"]: row["metrics"] for row in log if row["metrics"]},
-        "machine": machine(),
     }
     if (run / "nogan_log.csv").exists():
-        rows = (run / "nogan_log.csv").read_text().strip().splitlines()
-        record["nogan_last"] = rows[-1]
+        record["nogan_last"] = (run / "nogan_log.csv").read_text().strip().splitlines()[-1]
+    ship_run(run, dst, record, log_dir)
+    record = json.loads(dst.with_suffix(".json").read_text())
+    record["metrics"] = json.loads(read_metadata(dst).get("metrics", "{}"))
     atomic_write(
         dst.with_suffix(".json"), (json.dumps(record, indent=2) + "\n").encode(), overwrite=True
     )
-    print(f"shipped {dst.name}: {metrics}")
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument("names", nargs="*")
-    ap.add_argument("--list", action="store_true")
-    ap.add_argument("--ship", action="store_true", help="only ship an already trained run")
-    a = ap.parse_args()
-    if a.list or not a.names:
-        for n, args in RUNS.items():
-            print(f"{n}: {shlex.join(args)}")
-    for n in a.names:
-        if not a.ship:
-            train(n)
-        ship(n)
+    runs_main(__doc__, RUNS, train, ship)

@@ -12,21 +12,12 @@ the steps and the wall time from the CSV log.
 
 from __future__ import annotations
 
-import argparse
-import csv
-import json
-import shlex
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import machine  # noqa: E402
+from harness import ROOT, read_log, runs_main, ship_run, train_run  # noqa: E402
 
-from pixelsmith.io import atomic_write  # noqa: E402
-from pixelsmith.weights import read_metadata  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
 DATA = "../shared/data"
 TRAIN_SETS = ["bsds500/train", "sun_hays80", "t91"]
 
@@ -109,49 +100,24 @@ RUNS: dict[str, list[str]] = {
 
 
 def train(name: str) -> None:
-    args = RUNS[name] + ["--out", f"runs/{name}"]
-    print(shlex.join(args), flush=True)
-    exe = str(Path(sys.executable).with_name("pixelsmith"))
-    subprocess.run([exe, *args[1:]], cwd=ROOT, check=True)
+    train_run(name, RUNS[name])
 
 
 def ship(name: str) -> None:
     run = ROOT / "runs" / name
-    with open(run / "log.csv") as f:
-        log = list(csv.DictReader(f))
-    last = log[-1]
+    last = read_log(run)[-1]
     metrics = dict(kv.split("=") for kv in last["metrics"].split(";") if kv)
-    dst = _ship_path(name)
-    atomic_write(dst, (run / "weights.safetensors").read_bytes(), overwrite=True)
-    record = {
-        "command": read_metadata(dst)["command"],
-        "rerun": f"python benchmarks/train_superres.py {name}",
-        "data": [f"{DATA}/{d}" for d in TRAIN_SETS],
-        "validation": f"{DATA}/set5 (SRCNN protocol: Y, shave = scale)",
-        "set5": {k: float(v) for k, v in metrics.items()},
-        "steps": int(last["step"]),
-        "train_seconds_last_segment": float(last["elapsed_s"]),
-        "final_loss": float(last["loss"]),
-        "machine": machine(),
-    }
-    atomic_write(
-        dst.with_suffix(".json"), (json.dumps(record, indent=2) + "\n").encode(), overwrite=True
+    ship_run(
+        run,
+        _ship_path(name),
+        {
+            "rerun": f"python benchmarks/train_superres.py {name}",
+            "data": [f"{DATA}/{d}" for d in TRAIN_SETS],
+            "validation": f"{DATA}/set5 (SRCNN protocol: Y, shave = scale)",
+            "set5": {k: float(v) for k, v in metrics.items()},
+        },
     )
-    print(f"shipped {dst.name}: {record['set5']}")
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument("names", nargs="*")
-    ap.add_argument("--list", action="store_true")
-    ap.add_argument("--ship", action="store_true", help="only ship an already trained run")
-    a = ap.parse_args()
-    if a.list or not a.names:
-        for n, args in RUNS.items():
-            print(f"{n}: {shlex.join(args)}")
-    for n in a.names:
-        if not a.ship:
-            train(n)
-        ship(n)
+    runs_main(__doc__, RUNS, train, ship)

@@ -2,7 +2,8 @@
 
 Public API (imported on first use, so ``import pixelsmith`` and ``pixelsmith --help`` stay fast):
 
-- :func:`restore` — any task on one image; :func:`upscale` and :func:`colorize` name its tasks;
+- :func:`restore` — any task on one image; :func:`upscale`, :func:`colorize`, :func:`enhance` and
+  :func:`develop_raw` name its tasks;
 - :func:`restore_files` — files in, files out, for every task (what the CLI verbs call);
 - :func:`evaluate` — a model by its task's standard protocol;
 - :func:`load_model` — the one resolver: ``"lrnet_s.x3"``, ``"lrnet"`` + a task, a file;
@@ -25,6 +26,8 @@ _LAZY = {
     "restore": "pixelsmith.api",
     "upscale": "pixelsmith.api",
     "colorize": "pixelsmith.api",
+    "enhance": "pixelsmith.api",
+    "develop_raw": "pixelsmith.api",
     "evaluate": "pixelsmith.api",
     "train": "pixelsmith.api",
     "restore_files": "pixelsmith.files",
@@ -39,7 +42,15 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from pixelsmith.api import colorize, evaluate, restore, train, upscale  # noqa: F401
+    from pixelsmith.api import (  # noqa: F401
+        colorize,
+        develop_raw,
+        enhance,
+        evaluate,
+        restore,
+        train,
+        upscale,
+    )
     from pixelsmith.config import TrainConfig  # noqa: F401
     from pixelsmith.files import FilesReport, restore_files  # noqa: F401
     from pixelsmith.models import create_model, list_models  # noqa: F401

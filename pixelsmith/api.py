@@ -19,7 +19,6 @@ import torch
 from torch import nn
 
 from pixelsmith.errors import PixelsmithError
-from pixelsmith.images import as_image
 from pixelsmith.infer import check_tile, pick_device, run_tiled
 from pixelsmith.io import DEFAULT_MAX_PIXELS
 from pixelsmith.models import model_spec
@@ -118,7 +117,7 @@ def restore(
     """
     task = get_task(task, **options)
     check_tile(tile)
-    pixels, alpha, given = as_image(image)
+    pixels, alpha, given = task.as_input(image)
     check_output_size(task, tuple(pixels.shape), max_output_pixels)
     dev = pick_device(device)
     net, _ = resolve(model, task, dev)
@@ -170,6 +169,51 @@ def colorize(
         render_factor=render_factor,
         **kwargs,
     )
+
+
+def pick_weights(model: str | Path | nn.Module | None, weights: str | Path | None):
+    """What to load for ``model`` given a weight file: the file (an architecture named beside a
+    paper's checkpoint must be that paper's: only Zero-DCE's ``.pth`` is read)."""
+    if weights is None:
+        return model
+    if Path(weights).suffix == ".pth" and model not in (None, "zero-dce", "zero_dce"):
+        raise PixelsmithError(
+            f"a .pth file is the Zero-DCE authors' checkpoint, not weights for {model!r}", weights
+        )
+    return Path(weights)
+
+
+def enhance(
+    image: Any,
+    model: str | Path | nn.Module | None = None,
+    *,
+    weights: str | Path | None = None,
+    strength: float = 1.0,
+    **kwargs: Any,
+) -> Any:
+    """Brighten an under-exposed ``image``: :func:`restore` with ``"lowlight"``.
+
+    ``model`` is ``"unet"`` (the default), ``"deepupe"``, ``"zero-dce"``, a classical baseline
+    (``"gamma"``, ``"global_gain"``, ``"clahe"``, ``"msrcr_retinex"``), a shipped name, a weight
+    file or a module; ``weights`` a weight file for it (``model="zero-dce",
+    weights="Epoch99.pth"`` runs the Zero-DCE authors' network). ``strength`` 0 keeps the photo, 1
+    is the model's result, up to 2 goes further.
+    """
+    return restore(image, "lowlight", pick_weights(model, weights), strength=strength, **kwargs)
+
+
+def develop_raw(
+    raw: Any,
+    ratio: float = 100.0,
+    model: str | Path | nn.Module | None = None,
+    **kwargs: Any,
+) -> torch.Tensor:
+    """Develop a camera raw file shot ``ratio`` times too short (a path, or a
+    :class:`~pixelsmith.io.raw.RawImage`) into sRGB ``(3, H, W)``: :func:`restore` with
+    ``"develop"`` and SID's U-Net (the default ``model``)."""
+    from pixelsmith.tasks.develop import check_ratio
+
+    return restore(raw, "develop", model, ratio=check_ratio(ratio), **kwargs)
 
 
 def evaluate(

@@ -178,6 +178,59 @@ def colorize(inputs, model, decoding, temperature, render_factor, **kwargs) -> N
     )
 
 
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option(
+    "--model",
+    default=None,
+    help="unet (default), deepupe, zero-dce, a classical baseline (gamma, global_gain, clahe, "
+    "msrcr_retinex), a shipped name (lowlight_unet.photos) or a .safetensors file.",
+)
+@click.option(
+    "--weights",
+    type=click.Path(),
+    default=None,
+    help="A weight file for --model: a .safetensors file, or the Zero-DCE authors' Epoch99.pth.",
+)
+@click.option(
+    "--strength",
+    type=click.FloatRange(0, 2),
+    default=1.0,
+    show_default=True,
+    help="0 keeps the photo, 1 is the model's result, up to 2 goes further.",
+)
+@_restore_options
+def enhance(inputs, model, weights, strength, **kwargs) -> None:
+    """Brighten under-exposed photos (files, folders or globs)."""
+    from pixelsmith.api import pick_weights
+
+    _restore_files(
+        list(inputs), "lowlight", pick_weights(model, weights), strength=strength, **kwargs
+    )
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option(
+    "--ratio",
+    type=float,
+    default=100.0,
+    show_default=True,
+    help="Amplification: the exposure ratio the frame was under-exposed by (SID: 100, 250, 300).",
+)
+@click.option(
+    "--model",
+    default=None,
+    help="sid (default), a shipped name (sid_unet_s.unprocessed) or a .safetensors file.",
+)
+@_restore_options
+def develop(inputs, ratio, model, **kwargs) -> None:
+    """Develop camera raw files shot too dark (Bayer DNG, NEF, CR2, ARW, ...) into 16-bit PNGs."""
+    from pixelsmith.tasks.develop import check_ratio
+
+    _restore_files(list(inputs), "develop", model, ratio=check_ratio(ratio), **kwargs)
+
+
 @main.group("eval")
 def evaluate() -> None:
     """Measure models by a task's standard protocol."""
@@ -238,6 +291,59 @@ def eval_colorize(data, models, decoding, temperature) -> None:
             f"{info.name:<28}{r['auc_raw']:>9.2f}{r['auc_rebalanced']:>11.2f}"
             f"{r['psnr']:>9.2f}{r['colourfulness']:>11.3f}"
         )
+
+
+@evaluate.command("lowlight")
+@click.option("--pairs", required=True, type=click.Path(), help="A folder with low/ and high/.")
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    help="Model(s) to compare; repeat the option. [default: global_gain, msrcr_retinex, unet]",
+)
+@click.option("--weights", type=click.Path(), default=None, help="Also the Zero-DCE authors' .pth.")
+def eval_lowlight(pairs, models, weights) -> None:
+    """PSNR/SSIM (RGB, 8-bit results) of low-light enhancement over pairs (LOL's layout)."""
+    import pixelsmith
+
+    task = pixelsmith.get_task("lowlight")
+    dataset = task.eval_dataset(pairs)
+    click.echo(f"Pairs: {pairs} ({len(dataset)})")
+    click.echo(f"{'model':<34}{'PSNR dB':>9}{'SSIM':>8}")
+    for m in (
+        *(models or ("global_gain", "msrcr_retinex", "unet")),
+        *([weights] if weights else []),
+    ):
+        net, info = pixelsmith.load_model(m, task=task)
+        r = pixelsmith.evaluate(net, dataset, task)
+        click.echo(f"{info.name:<34}{r['psnr']:>9.2f}{r['ssim']:>8.4f}")
+
+
+@evaluate.command("develop")
+@click.option(
+    "--data", required=True, help="Folder of photos, unprocessed and darkened with fixed seeds."
+)
+@click.option("--ratio", "ratios", type=float, multiple=True, help="[default: 100, 250, 300]")
+@click.option("--model", default=None, help="sid (default), a shipped name or a weight file.")
+def eval_develop(data, ratios, model) -> None:
+    """PSNR/SSIM of raw development against the traditional pipeline (with and without
+    non-local means), on photos unprocessed and darkened with fixed seeds."""
+    import pixelsmith
+    from pixelsmith.tasks.develop_protocol import EVAL_RATIOS, evaluate_developer
+
+    task = pixelsmith.get_task("develop")
+    net, info = pixelsmith.load_model(model or task.default_model, task=task)
+    paths = task.eval_dataset(data)
+    methods = ("model", "traditional", "traditional+nlm")
+    rows = evaluate_developer(task, net, paths, ratios or EVAL_RATIOS, methods)
+    click.echo(f"Photos: {data} ({len(paths)})  model {info.name}")
+    click.echo(f"{'ratio':>6}  {'method':<18}{'PSNR dB':>9}{'SSIM':>8}")
+    for ratio in ratios or EVAL_RATIOS:
+        for method in methods:
+            sel = [r for r in rows if r["ratio"] == ratio and r["method"] == method]
+            psnr = sum(r["psnr"] for r in sel) / len(sel)
+            ssim = sum(r["ssim"] for r in sel) / len(sel)
+            click.echo(f"{ratio:>6g}  {method:<18}{psnr:>9.2f}{ssim:>8.4f}")
 
 
 @evaluate.command("classify")
@@ -377,6 +483,25 @@ def train_colorize_gan(
     cfg = build_config(config_file, overrides, defaults)
     schedule = NoGANConfig(critic_steps, gan_steps, gan_lr, adv_weight)
     click.echo(train_nogan(cfg, task, schedule, command=" ".join(["pixelsmith", *sys.argv[1:]])))
+
+
+@train.command("lowlight")
+@_train_options
+def train_lowlight(config_file, **overrides) -> None:
+    """Train a low-light enhancer (--model lowlight_unet, deepupe_s or zero_dce) on photo
+    folders (under-exposed on the fly) and pair folders (low/ and high/, e.g. LOL)."""
+    import pixelsmith
+
+    _train(pixelsmith.get_task("lowlight"), config_file, overrides)
+
+
+@train.command("develop")
+@_train_options
+def train_develop(config_file, **overrides) -> None:
+    """Train a raw developer (SID's U-Net) on photos unprocessed into dark raw frames."""
+    import pixelsmith
+
+    _train(pixelsmith.get_task("develop"), config_file, overrides)
 
 
 @train.command("classify")

@@ -68,6 +68,46 @@ def run_demo(out: Path, scale: int = 3) -> list[Path]:
         written.append(_classifier_sheet(out / "classifier.png"))
     if list_pretrained("colorize"):
         written += _colorize_demo(out)
+    if list_pretrained("lowlight"):
+        written += _lowlight_demo(out)
+    return written
+
+
+def dark_astronaut() -> torch.Tensor:
+    """The astronaut under-exposed by :func:`pixelsmith.data.underexpose.underexpose` with a
+    fixed seed (exposure, sensor noise, gamma, JPEG: a mean level of 0.07)."""
+    from pixelsmith.data.underexpose import underexpose
+
+    return underexpose(astronaut()[None], torch.Generator().manual_seed(3))[0]
+
+
+def _lowlight_demo(out: Path) -> list[Path]:
+    """The under-exposed astronaut brightened by each shipped low-light model."""
+    import matplotlib.pyplot as plt
+
+    from pixelsmith.api import enhance
+
+    dark = dark_astronaut()
+    models = list(list_pretrained("lowlight"))
+    written = [write_image(out / "lowlight_input.png", dark, overwrite=True)]
+    fig, axes = plt.subplots(1, len(models) + 2, figsize=(2.6 * (len(models) + 2), 3.0))
+    panels = [("under-exposed input", dark)]
+    for name in models:
+        img = enhance(dark, name, device="cpu")
+        written.append(
+            write_image(out / f"lowlight_{name.replace('.', '_')}.png", img, overwrite=True)
+        )
+        panels.append((name, img))
+    panels.append(("original", astronaut()))
+    for ax, (title, img) in zip(axes, panels, strict=True):
+        ax.imshow(img.permute(1, 2, 0).numpy())
+        ax.set_title(title, fontsize=8)
+        ax.axis("off")
+    fig.suptitle("pixelsmith demo: low-light enhancement (docs/lowlight.md)", fontsize=10)
+    fig.tight_layout()
+    sheet = figure_to_tensor(fig)
+    plt.close(fig)
+    written.append(write_image(out / "lowlight.png", sheet, overwrite=True))
     return written
 
 

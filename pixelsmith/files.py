@@ -121,12 +121,12 @@ def _restore_one(
 ) -> Path:
     """Read ``src``, restore it, write ``dst`` (16-bit where the input and format allow)."""
     from pixelsmith.api import check_output_size, restore_tensor
-    from pixelsmith.io import read_image, write_image
+    from pixelsmith.io import write_image
 
     size = _header_size(src)
     if size:  # refuse an oversized result before decoding the input
         check_output_size(task, (1, *size), limit)
-    img, meta = read_image(src)
+    img, meta = task.read_file(src)
     if not size:
         check_output_size(task, tuple(img.shape), limit)
     result = restore_tensor(net, task, img, tile=tile, device=device, bf16=bf16)
@@ -171,7 +171,7 @@ def restore_files(
     task = get_task(task, **options)
     check_tile(tile)
     check_limit(max_output_pixels)
-    files = list_images([str(p) for p in inputs])
+    files = list_images([str(p) for p in inputs], extensions=task.input_extensions)
     files, targets, own = plan_outputs(files, out, task.output_suffix(), overwrite)
     for dst in targets:
         check_writable(dst, overwrite=overwrite, inputs=files)

@@ -221,7 +221,7 @@ class Trainer:
                 for group in opt.param_groups:
                     group["lr"] = lr
                 with torch.autocast(device.type, torch.bfloat16, enabled=cfg.bf16):
-                    loss = task.loss(net(*batch.inputs), batch)
+                    loss = task.loss(task.training_forward(net, batch), batch)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if cfg.grad_clip:

@@ -69,6 +69,19 @@ class PhotoFolder:
                 f"no usable training images (need sides >= {min_size} px) in {sources}"
             )
 
+    @classmethod
+    def from_images(cls, images: list[torch.Tensor], paths: list[Path]) -> PhotoFolder:
+        """A folder of images already decoded (integer ``(C, H, W)``, any ``C``: a low/high pair
+        stacked as 6 channels is cropped alike)."""
+        if not images:
+            raise PixelsmithError("no usable training images")
+        folder = cls.__new__(cls)
+        folder.cache = True
+        folder.paths = list(paths)
+        folder.images = list(images)
+        folder.sizes = [tuple(im.shape[-2:]) for im in images]
+        return folder
+
     def __len__(self) -> int:
         return len(self.paths)
 
@@ -92,15 +105,15 @@ class PhotoFolder:
     def random_crops(
         self, n: int, size: int, generator: torch.Generator, augment: bool = True
     ) -> torch.Tensor:
-        """``n`` random ``size x size`` crops as float32 ``(n, 3, size, size)`` in [0, 1].
+        """``n`` random ``size x size`` crops as float32 ``(n, C, size, size)`` in [0, 1].
 
         Images are drawn in proportion to their area, then flipped/transposed at random (the 8
         symmetries of the square) when ``augment``.
         """
         areas = torch.tensor([h * w for h, w in self.sizes], dtype=torch.float64)
         idx = torch.multinomial(areas, n, replacement=True, generator=generator)
-        out = torch.empty(n, 3, size, size, dtype=torch.float32)
-        for k, i in enumerate(idx.tolist()):
+        out: list[torch.Tensor] = []
+        for i in idx.tolist():
             im = self.image(i)
             h, w = im.shape[-2:]
             y = int(torch.randint(0, h - size + 1, (1,), generator=generator))
@@ -114,8 +127,8 @@ class PhotoFolder:
                     crop = crop.flip(-2)
                 if flips[2]:
                     crop = crop.transpose(-1, -2)
-            out[k] = crop.div_(_peak(im.dtype))
-        return out
+            out.append(crop.div_(_peak(im.dtype)))
+        return torch.stack(out)
 
 
 def _shrink(img: torch.Tensor, short_side: int) -> torch.Tensor:

@@ -53,6 +53,11 @@ class RawImage:
     """Default crop ``(top, left, height, width)`` recorded in the file, or ``None``."""
 
     @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(1, H, W)``: the mosaic as a one-channel image (what size checks read)."""
+        return (1, *self.bayer.shape)
+
+    @property
     def black_map(self) -> torch.Tensor:
         """``(H, W)`` float32 black level of each pixel, from its colour."""
         h, w = self.bayer.shape

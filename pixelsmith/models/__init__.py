@@ -11,7 +11,18 @@ from pixelsmith.models._registry import (
     model_tasks,
     register_model,
 )
-from pixelsmith.models import bicubic, colornet, lrnet, smallconvnet, srcnn, unet_gan  # noqa: F401  (registers them)
+from pixelsmith.models import (  # noqa: F401  (registers them)
+    bicubic,
+    classical_lowlight,
+    colornet,
+    deepupe,
+    lrnet,
+    smallconvnet,
+    srcnn,
+    unet,
+    unet_gan,
+    zero_dce,
+)
 
 # isort: on
 

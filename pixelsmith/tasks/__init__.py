@@ -17,6 +17,8 @@ from pixelsmith.tasks.base import Batch, Prepared, Task
 TASKS = {
     "superres": "pixelsmith.tasks.superres:SuperRes",
     "colorize": "pixelsmith.tasks.colorize:Colorize",
+    "lowlight": "pixelsmith.tasks.lowlight:Lowlight",
+    "develop": "pixelsmith.tasks.develop:Develop",
     "classify": "pixelsmith.tasks.classify:FacesTask",
 }
 

@@ -4,9 +4,10 @@ A task is *a degradation and its inverse*. The Trainer, tiling, the public API a
 on this module and nothing task-specific:
 
 training   photos -> ``task.load_data`` -> ``task.setup_model`` -> ``task.bind(model)``
-           -> ``task.make_batch`` -> :class:`Batch` -> ``model(*batch.inputs)``
-           -> ``task.loss(prediction, batch)``
-inference  ``task.bind(model)``; image -> ``task.prepare(image, spec)`` -> :class:`Prepared` -> tiles of it
+           -> ``task.make_batch`` -> :class:`Batch` -> ``task.training_forward(model, batch)``
+           (``model(*batch.inputs)``) -> ``task.loss(prediction, batch)``
+inference  ``task.bind(model)``; what a user gives -> ``task.as_input`` (a file: ``task.read_file``)
+           -> ``task.prepare(input, spec)`` -> :class:`Prepared` -> tiles of it
            -> ``model(*tile.inputs)`` -> ``task.decode(outputs, tile)`` -> blended image
            -> ``task.finish(image, prepared)``
 measuring  ``task.evaluate(model, task.eval_dataset(path))`` -> ``{metric: mean}``
@@ -26,6 +27,9 @@ import torch
 from torch import nn
 
 from pixelsmith.errors import PixelsmithError
+from pixelsmith.images import Given, as_image
+from pixelsmith.io.formats import IMAGE_EXTENSIONS
+from pixelsmith.io.meta import ImageMeta
 from pixelsmith.models import ModelSpec
 
 
@@ -159,6 +163,8 @@ class Task:
         train_defaults: :class:`~pixelsmith.config.TrainConfig` values the task starts from.
         official_suffixes: file suffixes of the papers' own checkpoints, read by
             :meth:`load_official` (SR: the SRCNN authors' ``.mat``).
+        input_extensions: file suffixes a folder of inputs is listed by (images; raw files for
+            a task that develops them).
     """
 
     name: str = ""
@@ -170,6 +176,7 @@ class Task:
     example_shape: tuple[int, int, int] = (3, 64, 64)
     train_defaults: dict[str, Any] = {}
     official_suffixes: tuple[str, ...] = ()
+    input_extensions: frozenset[str] = IMAGE_EXTENSIONS
 
     # --- training -----------------------------------------------------------------------------
     def options(self) -> dict[str, Any]:
@@ -199,6 +206,12 @@ class Task:
         clean crops (the target) and their degraded versions (the inputs)."""
         raise NotImplementedError
 
+    def training_forward(self, model: nn.Module, batch: Batch) -> Any:
+        """The model's prediction on a training batch, as :meth:`loss` takes it: by default
+        ``model(*batch.inputs)``; a task whose loss needs more than the output (low-light: the
+        illumination map or the curves) asks the model for it here."""
+        return model(*batch.inputs)
+
     def loss(self, prediction: torch.Tensor, batch: Batch) -> torch.Tensor:
         """Scalar training loss of the model's ``prediction`` on ``batch``."""
         raise NotImplementedError
@@ -221,8 +234,23 @@ class Task:
         """Raise :class:`~pixelsmith.errors.PixelsmithError` if a model of ``spec`` cannot serve
         this task as configured (a x2 model for a x3 task)."""
 
+    def as_input(self, image: Any) -> tuple[Any, torch.Tensor | None, Given]:
+        """What a user gives (a path, PIL image, array, tensor; see :mod:`pixelsmith.images`) ->
+        ``(input for prepare, alpha (1, H, W) or None, how it was given)``. The input has a
+        ``shape`` ``(C, H, W)``: an image tensor for most tasks, a camera raw frame for one that
+        develops raw files."""
+        return as_image(image)
+
+    def read_file(self, path: Path) -> tuple[Any, ImageMeta]:
+        """A file named on the command line -> ``(input for prepare, what writing the result
+        keeps of it: ICC profile, alpha, bit depth)``."""
+        from pixelsmith.io import read_image
+
+        return read_image(path)
+
     def prepare(self, image: torch.Tensor, spec: ModelSpec) -> Prepared:
-        """A user's image ``(C, H, W)`` float32 in [0, 1] -> the model's inputs for ``spec``."""
+        """A user's input (from :meth:`as_input`: for image tasks ``(C, H, W)`` float32 in
+        [0, 1]) -> the model's inputs for ``spec``."""
         raise NotImplementedError(f"the {self.name} task does not restore images")
 
     def decode(self, outputs: torch.Tensor, prepared: Prepared) -> torch.Tensor:

@@ -1,0 +1,228 @@
+"""Developing raw frames shot in the dark (Learning to See in the Dark, Chen et al., CVPR 2018).
+
+The degradation is a short exposure: the photo is *unprocessed* into the linear camera signal it
+came from (Brooks et al., CVPR 2019: :mod:`pixelsmith.data.unprocess`), mosaicked through a Bayer
+filter, divided by the exposure ratio and given sensor noise, and quantised with a black level.
+The network develops it: packed Bayer in, sRGB out.
+
+- ``load_data``: colour photos; ``make_batch``: random crops -> unprocess (random camera) ->
+  mosaic -> :func:`~pixelsmith.data.unprocess.darken` at a log-uniform ratio in ``TRAIN_RATIOS``
+  -> :func:`amplified_input` -> ``Batch(inputs=(packed (n, 4, p/2, p/2),), target=sRGB crop)``;
+  L1 loss, as the paper;
+- ``as_input`` / ``read_file``: a camera raw file (:func:`pixelsmith.io.read_raw`) or a
+  :class:`~pixelsmith.io.raw.RawImage`;
+- ``prepare``: :func:`amplified_input` of the raw frame (black level off, white level to 1,
+  x ratio, clipped at 1, the as-shot white balance): the model's grid is the packed grid, so every
+  window of tiled inference starts on an even mosaic row and column and keeps the Bayer phase;
+- ``decode``: the model's sRGB (12 channels depth-to-space inside the network, so the output grid
+  is twice the packed one); ``finish``: clamp and the file's orientation;
+- ``evaluate``: PSNR/SSIM against the photo, over photos darkened at the ratios of
+  :mod:`pixelsmith.tasks.develop_protocol`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from pixelsmith import bayer
+from pixelsmith.errors import PixelsmithError
+from pixelsmith.io.formats import RAW_EXTENSIONS
+from pixelsmith.io.raw import RawImage
+from pixelsmith.models import ModelSpec
+from pixelsmith.tasks.base import Batch, Prepared, Task
+
+TRAIN_RATIOS = (50.0, 350.0)
+SENSOR_BITS, SENSOR_BLACK = 14, 512
+#: Shot-noise levels (variance per unit of normalised signal, log-uniform) of the short exposures:
+#: 1 / SHOT_NOISE electrons fill the sensor's white, 100k at base ISO down to about 3k at ISO
+#: 3200. Brooks et al.'s range (1e-4 .. 1.2e-2) is for normal exposures; divided by a ratio of 300
+#: its upper end leaves under one photon per pixel.
+SHOT_NOISE = (1e-5, 3e-4)
+
+
+def check_ratio(ratio: float) -> float:
+    if not (isinstance(ratio, (int, float)) and math.isfinite(ratio) and ratio > 0):
+        raise PixelsmithError(f"the amplification ratio must be a positive number, not {ratio}")
+    return float(ratio)
+
+
+def white_balance(raw: RawImage) -> torch.Tensor:
+    """The as-shot white-balance gains of ``raw`` per packed channel ``(R, G1, B, G2)``,
+    green = 1 (daylight gains when the file has none)."""
+    wb = [float(v) for v in raw.camera_wb]
+    if not any(wb[:3]):
+        wb = [float(v) for v in raw.daylight_wb]
+    colours = {"R": [], "G": [], "B": []}
+    for index, name in enumerate(raw.cfa_desc[:4]):
+        if index < len(wb) and wb[index] > 0:
+            colours[name].append(wb[index])
+    if not all(colours.values()):
+        return torch.ones(4)
+    g = sum(colours["G"]) / len(colours["G"])
+    r, b = colours["R"][0] / g, colours["B"][0] / g
+    return torch.tensor([r, 1.0, b, 1.0])
+
+
+def amplified_input(
+    packed: torch.Tensor, ratio: float | torch.Tensor, gains: torch.Tensor
+) -> torch.Tensor:
+    """Normalised packed Bayer ``(N, 4, h, w)`` -> the network's input: times the ratio,
+    clipped at 1 (the sensor's white: SID's ``min(x * ratio, 1)``), then times the white-balance
+    ``gains`` ``(4,)`` or ``(N, 4)``."""
+    r = torch.as_tensor(ratio, dtype=packed.dtype).reshape(-1, 1, 1, 1)
+    g = gains.to(packed.dtype).reshape(-1, 4, 1, 1)
+    return (packed * r).clamp_(max=1.0) * g
+
+
+def raw_input(raw: RawImage, ratio: float) -> torch.Tensor:
+    """A raw frame -> the network's input ``(1, 4, H/2, W/2)`` (an odd last row or column is
+    dropped: the Bayer quads stay whole)."""
+    mosaic = bayer.crop_to_even(raw.normalised())
+    packed = bayer.pack(mosaic, bayer.pattern_of(raw))[None]
+    return amplified_input(packed, ratio, white_balance(raw))
+
+
+def orient(image: torch.Tensor, flip: int) -> torch.Tensor:
+    """Apply LibRaw's orientation code to ``(..., H, W)``: 3 rotates 180, 5 90 degrees
+    counter-clockwise, 6 90 degrees clockwise."""
+    if flip == 3:
+        return image.flip(-1, -2)
+    if flip == 5:
+        return image.rot90(1, (-2, -1))
+    if flip == 6:
+        return image.rot90(-1, (-2, -1))
+    return image
+
+
+@dataclass
+class Develop(Task):
+    """Raw development of short exposures.
+
+    Attributes:
+        ratio: the amplification (exposure) ratio: long exposure / short (SID: 100, 250, 300).
+    """
+
+    ratio: float = 100.0
+
+    name: ClassVar[str] = "develop"
+    title: ClassVar[str] = "raw development in the dark"
+    default_model: ClassVar[str] = "sid"
+    aliases: ClassVar[dict[str, str]] = {"sid": "sid_unet_s"}
+    example_shape: ClassVar[tuple[int, int, int]] = (4, 64, 64)
+    input_extensions: ClassVar[frozenset[str]] = RAW_EXTENSIONS
+    train_defaults: ClassVar[dict[str, Any]] = {
+        "model": "sid_unet_s",
+        "patch_size": 128,
+        "batch_size": 16,
+        "lr": 3e-4,
+    }
+
+    def __post_init__(self) -> None:
+        check_ratio(self.ratio)
+
+    # --- training -----------------------------------------------------------------------------
+    def options(self) -> dict[str, Any]:
+        return {"ratio": self.ratio}
+
+    def load_data(self, sources: list[str], patch_size: int, cache: bool = True):
+        from pixelsmith.data.photos import PhotoFolder
+        from pixelsmith.data.split import list_split
+
+        if patch_size % 32:
+            raise PixelsmithError(f"raw patches are multiples of 32 pixels, not {patch_size}")
+        return PhotoFolder(list_split(sources), min_size=patch_size, cache=cache)
+
+    def make_batch(self, photos, n: int, patch_size: int, generator: torch.Generator) -> Batch:
+        """``Batch(inputs=(packed (n, 4, p/2, p/2),), target=sRGB (n, 3, p, p))``."""
+        from pixelsmith.data.unprocess import darken, random_noise_levels, to_normalised, unprocess
+
+        target = photos.random_crops(n, patch_size, generator)
+        linear, params = unprocess(target, generator)
+        packed = bayer.pack(bayer.mosaic(linear, "RGGB"), "RGGB")
+        lo, hi = (math.log(r) for r in TRAIN_RATIOS)
+        ratio = (lo + (hi - lo) * torch.rand(n, generator=generator, dtype=torch.float64)).exp()
+        noise = random_noise_levels(n, generator, SHOT_NOISE)
+        dark = darken(
+            packed,
+            ratio.float(),
+            generator,
+            bits=SENSOR_BITS,
+            black_level=SENSOR_BLACK,
+            noise=noise,
+        )
+        short = to_normalised(dark.codes, dark.black_level, dark.white_level)
+        gains = params.gains[:, [0, 1, 2, 1]]
+        return Batch((amplified_input(short, ratio.float(), gains),), target)
+
+    def loss(self, prediction: torch.Tensor, batch: Batch) -> torch.Tensor:
+        return F.l1_loss(prediction, batch.target)
+
+    # --- measuring ----------------------------------------------------------------------------
+    def eval_dataset(self, source: str | Path) -> list[Path]:
+        from pixelsmith.data.split import list_split, split_source
+
+        base, _ = split_source(str(source))
+        if not Path(base).exists():
+            raise PixelsmithError("evaluation data not found", base)
+        return list_split([source])
+
+    def evaluate(self, model: nn.Module, dataset: Any) -> dict[str, float]:
+        """Mean PSNR/SSIM at this task's ratio over photos unprocessed and darkened with fixed
+        seeds (:mod:`pixelsmith.tasks.develop_protocol`)."""
+        from pixelsmith.tasks.develop_protocol import evaluate_developer
+
+        paths = dataset if isinstance(dataset, list) else self.eval_dataset(dataset)
+        rows = evaluate_developer(self, model, paths, [self.ratio])
+        return {k: sum(r[k] for r in rows) / len(rows) for k in ("psnr", "ssim")}
+
+    # --- inference ----------------------------------------------------------------------------
+    def pretrained_tag(self) -> str:
+        return "unprocessed"
+
+    def check_model(self, spec: ModelSpec) -> None:
+        if spec.in_channels != 4 or spec.scale != 2:
+            raise PixelsmithError("a raw developer takes packed Bayer (4 channels) at scale 2")
+
+    def as_input(self, image: Any):
+        from pixelsmith.images import Given
+        from pixelsmith.io import read_raw
+
+        if isinstance(image, RawImage):
+            return image, None, Given("tensor", dtype=torch.float32, device="cpu")
+        if isinstance(image, (str, Path)):
+            return read_raw(image), None, Given("path")
+        raise TypeError(
+            f"the develop task takes a camera raw file (a path) or a RawImage, not {type(image).__name__}"
+        )
+
+    def read_file(self, path: Path):
+        from pixelsmith.io import read_raw
+        from pixelsmith.io.meta import ImageMeta
+
+        raw = read_raw(path)
+        h, w = raw.bayer.shape
+        return raw, ImageMeta(path, "RAW", "RGB", 16, (w, h), 3)
+
+    def prepare(self, raw: RawImage, spec: ModelSpec) -> Prepared:
+        self.check_model(spec)
+        if not isinstance(raw, RawImage):
+            raise PixelsmithError("the develop task takes a camera raw frame (read_raw)")
+        return Prepared((raw_input(raw, self.ratio),), scale=2, context={"flip": raw.flip})
+
+    def finish(self, image: torch.Tensor, prepared: Prepared) -> torch.Tensor:
+        out = super().finish(image, prepared).clamp_(0, 1)
+        return orient(out, prepared.context.get("flip", 0))
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        _, h, w = shape
+        return (3, h - h % 2, w - w % 2)
+
+    def output_suffix(self) -> str:
+        return "_developed"
