@@ -176,7 +176,7 @@ def pick_weights(model: str | Path | nn.Module | None, weights: str | Path | Non
     paper's checkpoint must be that paper's: only Zero-DCE's ``.pth`` is read)."""
     if weights is None:
         return model
-    if Path(weights).suffix == ".pth" and model not in (None, "zero-dce", "zero_dce"):
+    if Path(weights).suffix.lower() == ".pth" and model not in (None, "zero-dce", "zero_dce"):
         raise PixelsmithError(
             f"a .pth file is the Zero-DCE authors' checkpoint, not weights for {model!r}", weights
         )

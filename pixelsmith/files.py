@@ -106,7 +106,11 @@ def _header_size(path: Path) -> tuple[int, int] | None:
     """``(H, W)`` from the file's header without decoding it, or ``None`` if PIL cannot tell."""
     from PIL import Image
 
+    from pixelsmith.io import RAW_EXTENSIONS
+
     if not path.is_file():  # a pipe or a device would block here: read_image explains
+        return None
+    if path.suffix.lower() in RAW_EXTENSIONS:  # PIL would read a raw file's thumbnail
         return None
     try:
         with Image.open(path) as im:

@@ -67,6 +67,8 @@ class IlluminationNet(nn.Module):
     """Input an sRGB photo ``(B, 3, H, W)`` in [0, 1], sides multiples of ``spec.size_multiple``;
     output the enhanced photo (``aux=True``: and the illumination map ``S``, both ``(B, 3, H, W)``)."""
 
+    objective = "retinex"  # the lowlight task's loss: reconstruction + smoothness + colour
+
     def __init__(
         self,
         widths: tuple[int, ...] = (16, 32, 64, 128),

@@ -102,6 +102,8 @@ class DCENet(nn.Module):
             estimates them at full resolution (the authors' output).
     """
 
+    objective = "zero_reference"  # the lowlight task's loss: Zero-DCE's four, no target
+
     def __init__(
         self, width: int = WIDTH, iterations: int = ITERATIONS, curve_side: int | None = None
     ) -> None:

@@ -47,6 +47,19 @@ SENSOR_BITS, SENSOR_BLACK = 14, 512
 SHOT_NOISE = (1e-5, 3e-4)
 
 
+def camera(n: int, g: torch.Generator):
+    """``n`` random cameras of the unprocessing (:func:`~pixelsmith.data.unprocess.
+    random_camera_params`) without Brooks' overall brightness gain: here the exposure is the
+    ratio's business, so a frame amplified by its ratio has the photo's brightness, as a real
+    frame amplified by its true ratio has the scene's."""
+    from dataclasses import replace
+
+    from pixelsmith.data.unprocess import random_camera_params
+
+    params = random_camera_params(n, g)
+    return replace(params, rgb_gain=torch.ones_like(params.rgb_gain))
+
+
 def check_ratio(ratio: float) -> float:
     if not (isinstance(ratio, (int, float)) and math.isfinite(ratio) and ratio > 0):
         raise PixelsmithError(f"the amplification ratio must be a positive number, not {ratio}")
@@ -144,7 +157,8 @@ class Develop(Task):
         from pixelsmith.data.unprocess import darken, random_noise_levels, to_normalised, unprocess
 
         target = photos.random_crops(n, patch_size, generator)
-        linear, params = unprocess(target, generator)
+        params = camera(n, generator)
+        linear, _ = unprocess(target, params=params)
         packed = bayer.pack(bayer.mosaic(linear, "RGGB"), "RGGB")
         lo, hi = (math.log(r) for r in TRAIN_RATIOS)
         ratio = (lo + (hi - lo) * torch.rand(n, generator=generator, dtype=torch.float64)).exp()
@@ -158,7 +172,7 @@ class Develop(Task):
             noise=noise,
         )
         short = to_normalised(dark.codes, dark.black_level, dark.white_level)
-        gains = params.gains[:, [0, 1, 2, 1]]
+        gains = params.gains[:, [0, 1, 2, 1]]  # the white balance: green 1, as white_balance()
         return Batch((amplified_input(short, ratio.float(), gains),), target)
 
     def loss(self, prediction: torch.Tensor, batch: Batch) -> torch.Tensor:

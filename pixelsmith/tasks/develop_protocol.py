@@ -49,16 +49,11 @@ def eval_photo(path: Path) -> torch.Tensor:
 
 def synthetic_raw(photo: torch.Tensor, ratio: float, seed: int) -> tuple[RawImage, Any]:
     """The short-exposure raw frame of ``photo`` ``(3, H, W)`` at ``ratio``, and its camera."""
-    from pixelsmith.data.unprocess import (
-        darken,
-        random_camera_params,
-        random_noise_levels,
-        unprocess,
-    )
-    from pixelsmith.tasks.develop import SENSOR_BITS, SENSOR_BLACK, SHOT_NOISE
+    from pixelsmith.data.unprocess import darken, random_noise_levels, unprocess
+    from pixelsmith.tasks.develop import SENSOR_BITS, SENSOR_BLACK, SHOT_NOISE, camera
 
     g = torch.Generator().manual_seed(seed)
-    params = random_camera_params(1, g)
+    params = camera(1, g)
     linear, _ = unprocess(photo[None], params=params)
     mosaic = bayer.mosaic(linear, PATTERN)
     noise = random_noise_levels(1, g, SHOT_NOISE)
