@@ -44,7 +44,7 @@ def _restore_options(fn):
             type=click.IntRange(min=0),
             default=None,
             help="Tile side in input pixels, at least 16 (0: whole image at once). "
-            "Default 256; a model with global context (a colorizer) runs whole.",
+            "Default 256 (more for a network that sees far); a model with global context (a colorizer) runs whole.",
         ),
         click.option(
             "--out",
@@ -487,12 +487,19 @@ def train_colorize_gan(
 
 @train.command("lowlight")
 @_train_options
-def train_lowlight(config_file, **overrides) -> None:
+@click.option(
+    "--pair-fraction",
+    type=click.FloatRange(0, 1),
+    default=0.5,
+    show_default=True,
+    help="Share of each batch cut from the pair folders when photo folders are given too.",
+)
+def train_lowlight(config_file, pair_fraction, **overrides) -> None:
     """Train a low-light enhancer (--model lowlight_unet, deepupe_s or zero_dce) on photo
     folders (under-exposed on the fly) and pair folders (low/ and high/, e.g. LOL)."""
     import pixelsmith
 
-    _train(pixelsmith.get_task("lowlight"), config_file, overrides)
+    _train(pixelsmith.get_task("lowlight", pair_fraction=pair_fraction), config_file, overrides)
 
 
 @train.command("develop")

@@ -64,7 +64,8 @@ def pick_device(name: str = "auto") -> torch.device:
 
 def check_tile(tile: int | None) -> int | None:
     """``tile`` is 0 (the whole image), a side of at least 16 pixels, or ``None`` (the default:
-    256 for a tileable model, the whole image for one with global context)."""
+    256, or four receptive radii where larger, for a tileable model; the whole image for one
+    with global context)."""
     if tile is None:
         return None
     if not isinstance(tile, int) or isinstance(tile, bool):
@@ -127,7 +128,8 @@ def run_tiled(
         task: whose ``decode``, ``finish``, ``decode_radius`` and ``align`` apply; ``None``
             returns the model's output as it is.
         tile: core tile side in grid pixels (0: the whole image at once; at least 16 otherwise;
-            None: 256, or the whole image for a model with global context).
+            None: 256 or four receptive radii, whichever is larger; the whole image for a model
+            with global context).
         pad: context around each core; default the receptive radius + ``blend``.
         blend: half-width of the cross-fade between neighbouring tiles.
         batch_size: windows per model call; 0 picks about a megapixel of output per call.
@@ -155,8 +157,8 @@ def run_tiled(
     align = math.lcm(spec.size_multiple, task.align if task else 1)
     prepared = prepared.pad_to(align)
     H, W = prepared.size
-    if tile is None:
-        tile = DEFAULT_TILE if spec.tileable else 0
+    if tile is None:  # 256, or 4 radii where that is larger: a window is at most 2.25 cores
+        tile = max(DEFAULT_TILE, -(-4 * spec.radius // align) * align) if spec.tileable else 0
     if not spec.tileable:
         if tile and max(H, W) > tile:
             warnings.warn(

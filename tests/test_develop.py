@@ -1,5 +1,6 @@
 """The develop task: white balance, amplification and packing of hand-made raw frames in each
-Bayer pattern, orientation, the ratio's checks, tiled against whole development, training
+Bayer pattern, the colour matrix beside them (LibRaw's rgb_cam folded to 3x3, the typical one,
+the 9 constant planes of the 13-channel input), orientation, the ratio's checks, tiled against whole development, training
 batches, the measurement protocol (synthetic frames, the traditional pipeline, the noise
 estimate), the API and CLI verbs, and the shared raw files."""
 
@@ -28,9 +29,12 @@ from pixelsmith.tasks.develop import (
     Develop,
     amplified_input,
     check_ratio,
+    colour_matrix,
     orient,
     raw_input,
+    typical_colour_matrix,
     white_balance,
+    with_camera,
 )
 from pixelsmith.tasks.develop_protocol import (
     eval_photo,
@@ -67,6 +71,7 @@ def _raw(
     wb=(2.0, 1.0, 1.5, 1.0),
     daylight=(1.0, 1.0, 1.0, 1.0),
     flip: int = 0,
+    matrix=None,
 ) -> RawImage:
     return RawImage(
         path=Path("synthetic.dng"),
@@ -80,7 +85,7 @@ def _raw(
         camera_wb=list(wb),
         daylight_wb=list(daylight),
         rgb_xyz_matrix=np.zeros((4, 3)),
-        color_matrix=np.zeros((3, 4)),
+        color_matrix=np.zeros((3, 4)) if matrix is None else np.array(matrix, np.float32),
         raw_type="Flat",
         flip=flip,
     )
@@ -92,10 +97,11 @@ def _random_raw(h: int, w: int, seed: int = 0, flip: int = 0) -> RawImage:
 
 
 def _tiny_unet() -> SIDUNet:
-    """Three levels, widths 8..32: a receptive field of 47 packed pixels, so small frames tile."""
+    """Three levels, widths 8..32: a receptive field of 47 packed pixels, so small frames tile.
+    13 input channels: the packed Bayer (4) and the colour matrix (9)."""
     with torch.random.fork_rng():
         torch.manual_seed(0)
-        return SIDUNet(4, 3, (8, 16, 32)).eval()
+        return SIDUNet(13, 3, (8, 16, 32)).eval()
 
 
 def _smooth_photo(h: int = 64, w: int = 96) -> torch.Tensor:
@@ -199,11 +205,12 @@ def test_raw_input_packs_r_g1_b_g2_for_every_pattern(pattern, size):
             for y in range(h)
         ]
     )
-    raw = _raw(codes, pattern, black=black, wb=(2.0, 1.0, 1.5, 1.0))
+    matrix = [[1.5, -0.25, -0.5, 0.125], [-0.2, 1.25, -0.3, 0.0625], [0.0, -0.4, 1.75, -0.5]]
+    raw = _raw(codes, pattern, black=black, wb=(2.0, 1.0, 1.5, 1.0), matrix=matrix)
     assert bayer.pattern_of(raw) == pattern
     ratio = 8.0
     out = raw_input(raw, ratio)
-    assert out.shape == (1, 4, h // 2, w // 2)  # an odd last row / column is dropped
+    assert out.shape == (1, 13, h // 2, w // 2)  # an odd last row / column is dropped
     gains = (2.0, 1.0, 1.5, 1.0)
     yy, xx = np.meshgrid(np.arange(h // 2), np.arange(w // 2), indexing="ij")
     for k in range(4):  # R, G1, B, G2 are colour indices 0..3 here
@@ -214,6 +221,102 @@ def test_raw_input_packs_r_g1_b_g2_for_every_pattern(pattern, size):
     assert (
         float(out[0, 0].max()) < 1 and float(out[0, 3].min()) == 1 and float(out[0, 2].min()) == 1.5
     )
+    # then the colour matrix, row-major, the second green's column added to the green's
+    folded = [1.5, -0.25 + 0.125, -0.5, -0.2, 1.25 + 0.0625, -0.3, 0.0, -0.4 - 0.5, 1.75]
+    for k, v in enumerate(folded):
+        torch.testing.assert_close(out[0, 4 + k], torch.full((h // 2, w // 2), v))
+
+
+# --- the colour matrix ------------------------------------------------------------------------
+def _typical_by_hand() -> np.ndarray:
+    """The inverse of the equal mix of the training cameras' XYZ matrices times sRGB's, rows
+    normalised to sum 1, in float64."""
+    from pixelsmith.data.unprocess import CAMERA_FROM_XYZ, XYZ_FROM_LINEAR_SRGB
+
+    mix = np.mean([np.array(m, np.float64) for m in CAMERA_FROM_XYZ.values()], axis=0)
+    ccm = mix @ np.array(XYZ_FROM_LINEAR_SRGB, np.float64)
+    ccm = ccm / ccm.sum(axis=1, keepdims=True)
+    return np.linalg.inv(ccm)
+
+
+def test_colour_matrix_folds_the_second_green_into_green():
+    m = [[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [9.0, 10.0, 11.0, 12.0]]
+    out = colour_matrix(_raw(torch.zeros(4, 4), matrix=m))  # cfa_desc "RGBG"
+    assert out.shape == (3, 3) and out.dtype == torch.float32
+    assert out.tolist() == [[1, 2 + 4, 3], [5, 6 + 8, 7], [9, 10 + 12, 11]]
+    # LibRaw's files have a zero 4th column: the first three are the matrix
+    m3 = [[1.5, -0.25, -0.25, 0.0], [-0.125, 1.25, -0.125, 0.0], [0.0, -0.5, 1.5, 0.0]]
+    assert colour_matrix(_raw(torch.zeros(4, 4), matrix=m3)).tolist() == [r[:3] for r in m3]
+
+
+def test_colour_matrix_reads_the_columns_by_the_colour_names():
+    """The columns are per colour index, named by cfa_desc: with "GRBG" index 0 is green, 1
+    red, 2 blue, 3 the second green."""
+    m = [[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [9.0, 10.0, 11.0, 12.0]]
+    raw = dataclasses.replace(_raw(torch.zeros(4, 4), matrix=m), cfa_desc="GRBG")
+    assert colour_matrix(raw).tolist() == [[2, 1 + 4, 3], [6, 5 + 8, 7], [10, 9 + 12, 11]]
+
+
+def test_the_colour_indices_numbering_does_not_change_the_input():
+    """One frame described with LibRaw's "RGBG" and with its indices renumbered ("GBGR": old
+    index i is new index perm[i]) gives the same network input."""
+    g = torch.Generator().manual_seed(5)
+    codes = (600 + 3000 * torch.rand(8, 12, generator=g)).round()
+    black, wb = (500, 510, 520, 530), (2.0, 1.0, 1.5, 1.0)
+    m = [[1.5, -0.25, -0.5, 0.125], [-0.2, 1.25, -0.3, 0.0625], [0.0, -0.4, 1.75, -0.5]]
+    a = _raw(codes, "GBRG", black=black, wb=wb, matrix=m)
+    perm = [3, 0, 1, 2]  # R -> 3, G1 -> 0, B -> 1, G2 -> 2
+    new = [0] * 4
+    for i, j in enumerate(perm):
+        new[j] = i  # the old index of each new one
+    b = dataclasses.replace(
+        a,
+        cfa_pattern=np.array(perm)[a.cfa_pattern],
+        cfa_desc="".join("RGBG"[i] for i in new),
+        black_level_per_channel=[black[i] for i in new],
+        camera_wb=[wb[i] for i in new],
+        color_matrix=np.array(m, np.float32)[:, new],
+    )
+    assert b.cfa_desc == "GBGR" and bayer.pattern_of(b) == "GBRG"
+    torch.testing.assert_close(colour_matrix(b), colour_matrix(a), rtol=0, atol=0)
+    torch.testing.assert_close(raw_input(b, 4.0), raw_input(a, 4.0), rtol=0, atol=0)
+
+
+def test_a_file_without_a_colour_matrix_gets_the_typical_one():
+    typical = typical_colour_matrix()
+    assert typical.shape == (3, 3) and typical.dtype == torch.float32
+    torch.testing.assert_close(colour_matrix(_raw(torch.zeros(4, 4))), typical, rtol=0, atol=0)
+    out = raw_input(_raw(torch.full((4, 6), 600.0)), 10.0)
+    torch.testing.assert_close(out[0, 4:, 1, 2], typical.flatten(), rtol=0, atol=0)
+
+
+def test_typical_colour_matrix_is_the_inverse_of_the_mean_camera():
+    typical = typical_colour_matrix().double().numpy()
+    np.testing.assert_allclose(typical, _typical_by_hand(), rtol=0, atol=1e-6)
+    # the inverse of a matrix whose rows sum to 1 has rows that sum to 1: white stays white
+    np.testing.assert_allclose(typical.sum(1), np.ones(3), rtol=0, atol=1e-6)
+    assert np.abs(typical - np.eye(3)).max() > 0.1  # a real colour correction
+
+
+def test_with_camera_appends_the_matrix_as_constant_planes():
+    g = torch.Generator().manual_seed(0)
+    packed = torch.rand(2, 4, 3, 5, generator=g)
+    m = torch.arange(9.0).view(3, 3) / 10 - 0.3  # entries -0.3 .. 0.5, row-major
+    out = with_camera(packed, m)
+    assert out.shape == (2, 13, 3, 5) and out.dtype == torch.float32
+    assert torch.equal(out[:, :4], packed)
+    for k, v in enumerate([-0.3, -0.2, -0.1, 0.0, 0.1, 0.2, 0.3, 0.4, 0.5]):
+        torch.testing.assert_close(out[:, 4 + k], torch.full((2, 3, 5), v))  # both samples
+    # one matrix per sample goes to its own sample; the planes take the packed dtype
+    per = torch.stack([m, 2 * m + 1])
+    out = with_camera(packed.double(), per)
+    assert out.shape == (2, 13, 3, 5) and out.dtype == torch.float64
+    assert torch.equal(out[:, :4], packed.double())
+    for k in range(9):
+        v = -0.3 + 0.1 * k  # the first sample's entry; the second's is 2 v + 1
+        for n, want in ((0, v), (1, 2 * v + 1)):
+            ref = torch.full((3, 5), want, dtype=torch.float64)
+            torch.testing.assert_close(out[n, 4 + k], ref, rtol=0, atol=1e-6)
 
 
 # --- orientation ------------------------------------------------------------------------------
@@ -282,6 +385,9 @@ def test_develop_raw_refuses_what_is_not_a_raw_frame(tmp_path):
         pixelsmith.develop_raw(np.zeros((16, 16), np.float32), model=_tiny_unet())
     with pytest.raises(PixelsmithError, match="packed Bayer"):
         pixelsmith.develop_raw(_random_raw(32, 32), model=create_model("lowlight_unet"))
+    # a U-Net of the paper's 4 channels is not told the camera
+    with pytest.raises(PixelsmithError, match="13 channels"):
+        pixelsmith.develop_raw(_random_raw(32, 32), model=SIDUNet(4, 3, (8, 16, 32)).eval())
 
 
 def test_cli_develop_refuses_a_png_in_one_line(tmp_path, sid_weights):
@@ -362,24 +468,31 @@ def test_make_batch_shapes_and_determinism():
     a = task.make_batch(photos, 3, 32, torch.Generator().manual_seed(0))
     b = task.make_batch(photos, 3, 32, torch.Generator().manual_seed(0))
     c = task.make_batch(photos, 3, 32, torch.Generator().manual_seed(1))
-    assert a.inputs[0].shape == (3, 4, 16, 16) and a.target.shape == (3, 3, 32, 32)
+    assert a.inputs[0].shape == (3, 13, 16, 16) and a.target.shape == (3, 3, 32, 32)
     assert torch.equal(a.inputs[0], b.inputs[0]) and torch.equal(a.target, b.target)
     assert not torch.equal(a.inputs[0], c.inputs[0])
     assert (
-        float(a.inputs[0].min()) >= 0 and 0 <= float(a.target.min()) <= float(a.target.max()) <= 1
+        float(a.inputs[0][:, :4].min()) >= 0
+        and 0 <= float(a.target.min()) <= float(a.target.max()) <= 1
     )
+    # each sample's camera is its own: the planes are constant, and differ between samples
+    planes = a.inputs[0][:, 4:]
+    assert torch.equal(planes, planes[:, :, :1, :1].expand_as(planes))
+    assert not torch.equal(planes[0], planes[1])
     with pytest.raises(PixelsmithError, match="32"):
         task.load_data(["unused"], patch_size=48)
 
 
-def _fixed_camera(monkeypatch, rgb_gain=1.25, red=2.0, blue=1.6):
-    """Cameras known by hand (identity colour matrix), a ratio of 1 and negligible noise."""
+def _fixed_camera(monkeypatch, rgb_gain=1.25, red=2.0, blue=1.6, ccms=None):
+    """Cameras known by hand (identity colour matrix, or ``ccms`` ``(k, 3, 3)`` camera from
+    sRGB taken in turn), a ratio of 1 and negligible noise."""
     import pixelsmith.data.unprocess as U
     import pixelsmith.tasks.develop as D
 
     def cameras(n, g):
+        ccm = torch.eye(3).expand(n, 3, 3) if ccms is None else ccms[torch.arange(n) % len(ccms)]
         return U.CameraParams(
-            ccm=torch.eye(3).expand(n, 3, 3).clone(),
+            ccm=ccm.clone(),
             rgb_gain=torch.full((n,), rgb_gain),
             red_gain=torch.full((n,), red),
             blue_gain=torch.full((n,), blue),
@@ -406,10 +519,32 @@ def test_make_batch_packs_and_balances_consistently(monkeypatch):
     batch = Develop().make_batch(_constant_photo(COLOUR), 2, 32, torch.Generator().manual_seed(0))
     lin = _linear_camera(COLOUR)
     expected = lin[[0, 1, 2, 1]]
-    got = batch.inputs[0].double().mean((0, 2, 3)).numpy()
-    assert batch.inputs[0].double().std((0, 2, 3)).max() < 1e-3  # flat
+    got = batch.inputs[0][:, :4].double().mean((0, 2, 3)).numpy()
+    assert batch.inputs[0][:, :4].double().std((0, 2, 3)).max() < 1e-3  # flat
     factor = got / expected
     np.testing.assert_allclose(factor, factor[0], rtol=2e-3)
+
+
+def test_make_batch_appends_each_samples_colour_matrix(monkeypatch):
+    """The planes are each sample's linear sRGB from camera: the inverse of its camera matrix,
+    here written out by hand."""
+    ccms = torch.tensor(
+        [
+            [[2.0, 0.0, 0.0], [0.0, 4.0, 0.0], [0.0, 0.0, 0.5]],
+            [[1.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+        ]
+    )
+    inverses = [
+        [0.5, 0.0, 0.0, 0.0, 0.25, 0.0, 0.0, 0.0, 2.0],
+        [1.0, -1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
+    ]
+    _fixed_camera(monkeypatch, ccms=ccms)
+    batch = Develop().make_batch(_photos(), 3, 32, torch.Generator().manual_seed(0))
+    x = batch.inputs[0]
+    assert x.shape == (3, 13, 16, 16)
+    for n, inverse in enumerate([*inverses, inverses[0]]):  # the cameras taken in turn
+        for k, v in enumerate(inverse):
+            torch.testing.assert_close(x[n, 4 + k], torch.full((16, 16), v), rtol=0, atol=1e-6)
 
 
 def test_training_input_is_what_prepare_makes_of_the_same_frame(monkeypatch):
@@ -420,11 +555,15 @@ def test_training_input_is_what_prepare_makes_of_the_same_frame(monkeypatch):
     raw, _ = synthetic_raw(photo, 1.0, seed=0)  # the same camera, as a raw file would hold it
     spec = model_spec(create_model("sid_unet_s"))
     infer = Develop(ratio=1.0).prepare(raw, spec).inputs[0].double().mean((0, 2, 3)).numpy()
+    assert train.shape == infer.shape == (13,)
     # the develop task's cameras have no overall brightness gain (the ratio is the exposure), so
     # the white-balanced frame at ratio 1 is the camera signal itself
     hand = _linear_camera(COLOUR)[[0, 1, 2, 1]]
-    np.testing.assert_allclose(infer, hand, rtol=2e-3)  # inference: as the file says
-    np.testing.assert_allclose(train, infer, rtol=2e-3)  # training should see the same
+    np.testing.assert_allclose(infer[:4], hand, rtol=2e-3)  # inference: as the file says
+    np.testing.assert_allclose(train[:4], infer[:4], rtol=2e-3)  # training should see the same
+    # and both are told the same camera: the identity matrix
+    np.testing.assert_allclose(infer[4:], np.eye(3).flatten(), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(train[4:], infer[4:], rtol=0, atol=1e-6)
 
 
 # --- the measurement protocol -------------------------------------------------------------------
@@ -440,6 +579,22 @@ def test_synthetic_raw_is_a_function_of_the_seed():
     assert float(a.bayer.min()) >= 0 and float(a.bayer.max()) <= WHITE
     # a ratio of 100 leaves the frame near black: codes a little above the black level
     assert 512 < float(a.bayer.mean()) < 512 + 0.02 * (WHITE - 512)
+
+
+def test_synthetic_raw_holds_its_cameras_colour_matrix():
+    photo = _smooth_photo(32, 32)
+    raw, params = synthetic_raw(photo, 100, seed=11)
+    srgb_from_camera = params.srgb_from_camera[0]
+    assert raw.color_matrix.shape == (3, 4) and not raw.color_matrix[:, 3].any()
+    torch.testing.assert_close(colour_matrix(raw), srgb_from_camera, rtol=0, atol=1e-6)
+    # the inverse of the camera's matrix, checked by multiplying back
+    eye = params.ccm[0].double() @ colour_matrix(raw).double()
+    torch.testing.assert_close(eye, torch.eye(3, dtype=torch.float64), rtol=0, atol=1e-5)
+    # and what prepare gives the network: the same 9 numbers, row-major, everywhere
+    x = Develop(ratio=100).prepare(raw, model_spec(_tiny_unet())).inputs[0]
+    assert x.shape == (1, 13, 16, 16)
+    want = srgb_from_camera.flatten().view(9, 1, 1).expand(9, 16, 16)
+    torch.testing.assert_close(x[0, 4:], want, rtol=0, atol=1e-6)
 
 
 def test_traditional_pipeline_recovers_a_smooth_photo_without_noise(monkeypatch):
@@ -545,11 +700,35 @@ def test_develop_a_real_raw_file(shared_data):
     assert out.dtype == torch.float32 and 0 <= float(out.min()) <= float(out.max()) <= 1
     assert raw.flip == 0 and bayer.pattern_of(raw) == "GRBG"
     assert white_balance(raw).tolist() == [1, 1, 1, 1]  # the file's gains are all 1
+    assert not raw.color_matrix.any()  # and it has no colour matrix: the typical one
+    torch.testing.assert_close(colour_matrix(raw), typical_colour_matrix(), rtol=0, atol=0)
     # the file's orientation is applied: the same frame marked "rotate 90 clockwise"
     turned = pixelsmith.develop_raw(dataclasses.replace(raw, flip=6), ratio=1, model=model, tile=0)
     np.testing.assert_allclose(
         turned.numpy(), np.rot90(out.numpy(), -1, axes=(1, 2)), rtol=0, atol=1e-6
     )
+
+
+@pytest.mark.data
+def test_raw_input_of_a_real_file_carries_the_libraw_rgb_cam(shared_data):
+    import rawpy
+
+    from pixelsmith.io import read_raw
+
+    dng = _shared_raw(shared_data, "Blackmagic.dng")
+    with rawpy.imread(str(dng)) as r:
+        rgb_cam = np.array(r.color_matrix, np.float64)
+        desc = r.color_desc.decode()
+    assert desc == "RGBG" and rgb_cam.shape == (3, 4)
+    assert not rgb_cam[:, 3].any() and np.abs(rgb_cam[:, :3]).min() > 0.01
+    raw = read_raw(dng)
+    # the top-left 64 x 96 of the frame: the same file, the same matrix, a fraction of the work
+    small = dataclasses.replace(raw, bayer=raw.bayer[:64, :96].contiguous())
+    x = raw_input(small, 1.0)
+    assert x.shape == (1, 13, 32, 48)
+    for k in range(9):
+        want = torch.full((32, 48), float(rgb_cam[k // 3, k % 3]))
+        torch.testing.assert_close(x[0, 4 + k], want, rtol=0, atol=1e-6)
 
 
 @pytest.mark.data

@@ -17,7 +17,7 @@ EXAMPLE_INPUT = {
     "classify": (2, 1, 25, 25),
     "colorize": (2, 1, 32, 48),
     "lowlight": (2, 3, 64, 128),
-    "develop": (2, 4, 16, 32),
+    "develop": (2, 13, 16, 32),
 }
 
 

@@ -1,13 +1,15 @@
 """The U-Net of "Learning to See in the Dark" (Chen, Chen, Xu, Koltun, CVPR 2018).
 
-    packed raw (B, 4, h, w)
+    packed raw (B, 4, h, w) and the camera's colour matrix as 9 constant planes (B, 9, h, w)
       encoder: [conv3x3 -> lrelu(0.2) -> conv3x3 -> lrelu] at widths 32, 64, 128, 256, 512,
                2x2 max pooling between levels
       decoder: 2x2 transposed convolution (stride 2), concatenated with the encoder's level,
                [conv3x3 -> lrelu] x 2, back up to the first level
       -> conv1x1 to 12 channels -> depth-to-space (PixelShuffle 2) -> sRGB (B, 3, 2h, 2w)
 
-On the packed grid it is a model of ``scale = 2``: each packed pixel (a 2x2 Bayer quad) becomes
+The paper's input is the packed raw alone, so its network learns one camera's colour; here the
+camera's matrix goes in beside it, so one network develops any camera's files. On the packed
+grid it is a model of ``scale = 2``: each packed pixel (a 2x2 Bayer quad) becomes
 2x2 sRGB pixels. Its input sides are multiples of 16 (four poolings), and it has a bounded
 receptive field, so tiled inference gives the whole-image result.
 
@@ -105,16 +107,21 @@ class SIDUNet(nn.Module):
         return self.shuffle(self.head(x))
 
 
+#: A raw developer's input: the packed Bayer (4 channels) and the camera's colour matrix (9).
+RAW_INPUT = 4 + 9
+
+
 @register_model(tasks=("develop",))
 def sid_unet(**kw) -> SIDUNet:
-    """The paper's U-Net: packed Bayer (4 channels) -> sRGB, widths 32..512 (7.8M parameters)."""
-    return SIDUNet(4, 3, SID_WIDTHS, **kw)
+    """The paper's U-Net: packed Bayer + colour matrix (13 channels) -> sRGB, widths 32..512
+    (7.8M parameters)."""
+    return SIDUNet(RAW_INPUT, 3, SID_WIDTHS, **kw)
 
 
 @register_model(tasks=("develop",))
 def sid_unet_s(**kw) -> SIDUNet:
     """The U-Net at half width, 16..256 (1.9M parameters): what pixelsmith trains and ships."""
-    return SIDUNet(4, 3, tuple(w // 2 for w in SID_WIDTHS), **kw)
+    return SIDUNet(RAW_INPUT, 3, tuple(w // 2 for w in SID_WIDTHS), **kw)
 
 
 @register_model(tasks=("lowlight",))

@@ -7,13 +7,16 @@ The network develops it: packed Bayer in, sRGB out.
 
 - ``load_data``: colour photos; ``make_batch``: random crops -> unprocess (random camera) ->
   mosaic -> :func:`~pixelsmith.data.unprocess.darken` at a log-uniform ratio in ``TRAIN_RATIOS``
-  -> :func:`amplified_input` -> ``Batch(inputs=(packed (n, 4, p/2, p/2),), target=sRGB crop)``;
-  L1 loss, as the paper;
+  -> :func:`amplified_input` -> :func:`with_camera` (the camera's colour matrix beside it) ->
+  ``Batch(inputs=(packed + camera (n, 13, p/2, p/2),), target=sRGB crop)``; L1 loss, as the
+  paper;
 - ``as_input`` / ``read_file``: a camera raw file (:func:`pixelsmith.io.read_raw`) or a
   :class:`~pixelsmith.io.raw.RawImage`;
 - ``prepare``: :func:`amplified_input` of the raw frame (black level off, white level to 1,
-  x ratio, clipped at 1, the as-shot white balance): the model's grid is the packed grid, so every
-  window of tiled inference starts on an even mosaic row and column and keeps the Bayer phase;
+  x ratio, clipped at 1, the as-shot white balance) beside the file's colour matrix as 9
+  constant planes (:func:`with_camera`; the training frames carry their random camera's): the
+  model's grid is the packed grid, so every window of tiled inference starts on an even mosaic
+  row and column and keeps the Bayer phase;
 - ``decode``: the model's sRGB (12 channels depth-to-space inside the network, so the output grid
   is twice the packed one); ``finish``: clamp and the file's orientation;
 - ``evaluate``: PSNR/SSIM against the photo, over photos darkened at the ratios of
@@ -36,9 +39,11 @@ from pixelsmith.errors import PixelsmithError
 from pixelsmith.io.formats import RAW_EXTENSIONS
 from pixelsmith.io.raw import RawImage
 from pixelsmith.models import ModelSpec
+from pixelsmith.models.unet import RAW_INPUT
 from pixelsmith.tasks.base import Batch, Prepared, Task
 
 TRAIN_RATIOS = (50.0, 350.0)
+INPUT_CHANNELS = RAW_INPUT  # packed Bayer (4), the colour matrix (9)
 SENSOR_BITS, SENSOR_BLACK = 14, 512
 #: Shot-noise levels (variance per unit of normalised signal, log-uniform) of the short exposures:
 #: 1 / SHOT_NOISE electrons fill the sensor's white, 100k at base ISO down to about 3k at ISO
@@ -83,6 +88,40 @@ def white_balance(raw: RawImage) -> torch.Tensor:
     return torch.tensor([r, 1.0, b, 1.0])
 
 
+def typical_colour_matrix() -> torch.Tensor:
+    """``(3, 3)`` linear sRGB from camera RGB of the average training camera (the equal mix of
+    :data:`~pixelsmith.data.unprocess.CAMERA_FROM_XYZ`): what a file without a colour matrix
+    is developed with."""
+    from pixelsmith.data.unprocess import CAMERA_FROM_XYZ, XYZ_FROM_LINEAR_SRGB
+
+    xyz = torch.tensor(list(CAMERA_FROM_XYZ.values()), dtype=torch.float64).mean(0)
+    ccm = xyz @ torch.tensor(XYZ_FROM_LINEAR_SRGB, dtype=torch.float64)
+    ccm = ccm / ccm.sum(1, keepdim=True)
+    return torch.linalg.inv(ccm).float()
+
+
+def colour_matrix(raw: RawImage) -> torch.Tensor:
+    """``raw``'s ``(3, 3)`` linear sRGB from (white-balanced) camera RGB: LibRaw's ``rgb_cam``
+    with the second green's column folded into green, or :func:`typical_colour_matrix` when
+    the file has none."""
+    m = torch.as_tensor(raw.color_matrix, dtype=torch.float32).reshape(3, -1)
+    if not m.abs().sum():
+        return typical_colour_matrix()
+    out = torch.zeros(3, 3)
+    for index, name in enumerate(raw.cfa_desc[: m.shape[1]]):
+        out[:, "RGB".index(name)] += m[:, index]
+    return out
+
+
+def with_camera(packed: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+    """The network's input: packed Bayer ``(N, 4, h, w)`` and the colour matrix ``(3, 3)`` or
+    ``(N, 3, 3)`` as 9 constant planes -> ``(N, 13, h, w)``. The network is told the camera, so
+    one model develops the files of any camera."""
+    n, _, h, w = packed.shape
+    planes = matrix.to(packed).reshape(-1, 9, 1, 1).expand(n, 9, h, w)
+    return torch.cat([packed, planes], 1)
+
+
 def amplified_input(
     packed: torch.Tensor, ratio: float | torch.Tensor, gains: torch.Tensor
 ) -> torch.Tensor:
@@ -95,11 +134,12 @@ def amplified_input(
 
 
 def raw_input(raw: RawImage, ratio: float) -> torch.Tensor:
-    """A raw frame -> the network's input ``(1, 4, H/2, W/2)`` (an odd last row or column is
-    dropped: the Bayer quads stay whole)."""
+    """A raw frame -> the network's input ``(1, 13, H/2, W/2)``: the packed Bayer amplified and
+    white-balanced, and the file's colour matrix (an odd last row or column is dropped: the
+    Bayer quads stay whole)."""
     mosaic = bayer.crop_to_even(raw.normalised())
     packed = bayer.pack(mosaic, bayer.pattern_of(raw))[None]
-    return amplified_input(packed, ratio, white_balance(raw))
+    return with_camera(amplified_input(packed, ratio, white_balance(raw)), colour_matrix(raw))
 
 
 def orient(image: torch.Tensor, flip: int) -> torch.Tensor:
@@ -128,7 +168,7 @@ class Develop(Task):
     title: ClassVar[str] = "raw development in the dark"
     default_model: ClassVar[str] = "sid"
     aliases: ClassVar[dict[str, str]] = {"sid": "sid_unet_s"}
-    example_shape: ClassVar[tuple[int, int, int]] = (4, 64, 64)
+    example_shape: ClassVar[tuple[int, int, int]] = (INPUT_CHANNELS, 64, 64)
     input_extensions: ClassVar[frozenset[str]] = RAW_EXTENSIONS
     train_defaults: ClassVar[dict[str, Any]] = {
         "model": "sid_unet_s",
@@ -153,7 +193,7 @@ class Develop(Task):
         return PhotoFolder(list_split(sources), min_size=patch_size, cache=cache)
 
     def make_batch(self, photos, n: int, patch_size: int, generator: torch.Generator) -> Batch:
-        """``Batch(inputs=(packed (n, 4, p/2, p/2),), target=sRGB (n, 3, p, p))``."""
+        """``Batch(inputs=(packed + camera (n, 13, p/2, p/2),), target=sRGB (n, 3, p, p))``."""
         from pixelsmith.data.unprocess import darken, random_noise_levels, to_normalised, unprocess
 
         target = photos.random_crops(n, patch_size, generator)
@@ -173,7 +213,8 @@ class Develop(Task):
         )
         short = to_normalised(dark.codes, dark.black_level, dark.white_level)
         gains = params.gains[:, [0, 1, 2, 1]]  # the white balance: green 1, as white_balance()
-        return Batch((amplified_input(short, ratio.float(), gains),), target)
+        packed = amplified_input(short, ratio.float(), gains)
+        return Batch((with_camera(packed, params.srgb_from_camera),), target)
 
     def loss(self, prediction: torch.Tensor, batch: Batch) -> torch.Tensor:
         return F.l1_loss(prediction, batch.target)
@@ -201,8 +242,11 @@ class Develop(Task):
         return "unprocessed"
 
     def check_model(self, spec: ModelSpec) -> None:
-        if spec.in_channels != 4 or spec.scale != 2:
-            raise PixelsmithError("a raw developer takes packed Bayer (4 channels) at scale 2")
+        if spec.in_channels != INPUT_CHANNELS or spec.scale != 2:
+            raise PixelsmithError(
+                f"a raw developer takes packed Bayer and the camera ({INPUT_CHANNELS} channels) "
+                "at scale 2"
+            )
 
     def as_input(self, image: Any):
         from pixelsmith.images import Given

@@ -71,7 +71,7 @@ def synthetic_raw(photo: torch.Tensor, ratio: float, seed: int) -> tuple[RawImag
         camera_wb=[float(gains[0]), float(gains[1]), float(gains[2]), float(gains[1])],
         daylight_wb=[1.0, 1.0, 1.0, 1.0],
         rgb_xyz_matrix=torch.zeros(4, 3).numpy(),
-        color_matrix=torch.zeros(3, 4).numpy(),
+        color_matrix=torch.cat([params.srgb_from_camera[0], torch.zeros(3, 1)], 1).numpy(),
         raw_type="Flat",
     )
     return raw, params
