@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import markdown_table, update_section  # noqa: E402
 
 import pixelsmith  # noqa: E402
+import pixelsmith.data.dark_frames  # noqa: E402
 from pixelsmith.paths import data_dir  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,7 +131,7 @@ def raw() -> None:
         f"Kodak24 photos (`kodak24/`, {len(paths)} here, never trained on), short side 512, "
         "unprocessed (Brooks et al. 2019) with a random camera each, mosaicked RGGB, darkened by the "
         "ratio with Poisson-Gaussian noise (shot level log-uniform in "
-        f"{pixelsmith.tasks.develop.SHOT_NOISE}), 14-bit codes over a black level of 512; seeds "
+        f"{pixelsmith.data.dark_frames.SHOT_NOISE}), 14-bit codes over a black level of 512; seeds "
         "fixed per photo and ratio (`pixelsmith.tasks.develop_protocol`). PSNR (dB) / SSIM of the "
         "sRGB result against the photo.\n\n"
         + markdown_table(["method", *(f"x{r}" for r in EVAL_RATIOS)], rows)

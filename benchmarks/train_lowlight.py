@@ -48,7 +48,7 @@ RUNS: dict[str, tuple[str, list[str], list[str]]] = {  # name: (task, data, comm
     "deepupe_s_photos": (
         "lowlight",
         SRGB_SETS,
-        _cmd("lowlight", "deepupe_s", SRGB_SETS, "lol_train70@val", 2000, ["--val-every", "500"]),
+        _cmd("lowlight", "deepupe_s", SRGB_SETS, "lol_train70@val", 1500, ["--val-every", "500"]),
     ),
     "zero_dce_photos": (
         "lowlight",

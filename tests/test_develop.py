@@ -486,6 +486,7 @@ def test_make_batch_shapes_and_determinism():
 def _fixed_camera(monkeypatch, rgb_gain=1.25, red=2.0, blue=1.6, ccms=None):
     """Cameras known by hand (identity colour matrix, or ``ccms`` ``(k, 3, 3)`` camera from
     sRGB taken in turn), a ratio of 1 and negligible noise."""
+    import pixelsmith.data.dark_frames as DF
     import pixelsmith.data.unprocess as U
     import pixelsmith.tasks.develop as D
 
@@ -498,9 +499,9 @@ def _fixed_camera(monkeypatch, rgb_gain=1.25, red=2.0, blue=1.6, ccms=None):
             blue_gain=torch.full((n,), blue),
         )
 
-    monkeypatch.setattr(U, "random_camera_params", cameras)
+    monkeypatch.setattr(DF, "random_camera_params", cameras)
     monkeypatch.setattr(D, "TRAIN_RATIOS", (1.0, 1.0))
-    monkeypatch.setattr(D, "SHOT_NOISE", (1e-12, 1e-12))
+    monkeypatch.setattr(DF, "SHOT_NOISE", (1e-12, 1e-12))
 
 
 COLOUR = (153, 102, 64)  # a flat colour, nowhere near the highlights
@@ -600,7 +601,7 @@ def test_synthetic_raw_holds_its_cameras_colour_matrix():
 def test_traditional_pipeline_recovers_a_smooth_photo_without_noise(monkeypatch):
     from skimage.metrics import peak_signal_noise_ratio
 
-    import pixelsmith.tasks.develop as D
+    import pixelsmith.data.dark_frames as DF
 
     photo = _smooth_photo()
     truth = photo.double().numpy()
@@ -612,7 +613,7 @@ def test_traditional_pipeline_recovers_a_smooth_photo_without_noise(monkeypatch)
         return peak_signal_noise_ratio(truth, out.double().numpy(), data_range=1.0)
 
     noisy = score(300)
-    monkeypatch.setattr(D, "SHOT_NOISE", (1e-12, 1e-12))
+    monkeypatch.setattr(DF, "SHOT_NOISE", (1e-12, 1e-12))
     assert score(1) > 45  # bilinear demosaicking of a smooth photo: nearly exact
     assert score(100) > 30  # and 14-bit quantisation at 1/100 of the signal
     assert noisy < score(300) - 5  # the protocol's noise is what makes it hard

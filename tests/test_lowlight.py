@@ -347,11 +347,11 @@ def _expected_loss(kind: str, out, aux, batch) -> torch.Tensor:
     from pixelsmith.nn import lowlight_losses as L
 
     low, high = batch.inputs[0], batch.target
-    if kind == "retinex":  # DeepUPE: reconstruction + 2 smoothness + 1 colour angle
+    if kind == "retinex":  # reconstruction + 1 smoothness + 0.05 colour angle (see lowlight.py)
         return (
             F.mse_loss(out, high)
-            + 2 * L.illumination_smoothness_loss(aux, low)
-            + L.colour_angle_loss(out, high)
+            + 1.0 * L.illumination_smoothness_loss(aux, low)
+            + 0.05 * L.colour_angle_loss(out, high)
         )
     t = L.zero_dce_loss_terms(out, low, aux)  # Zero-DCE: spa + 10 exp + 5 col + 200 tvA
     return t["spa"] + 10 * t["exp"] + 5 * t["col"] + 200 * t["tv"]

@@ -14,7 +14,7 @@ from torch import nn
 
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.io import read_image
-from pixelsmith.models import create_model, list_models
+from pixelsmith.models import create_model, list_models, model_spec
 from pixelsmith.resize import imresize
 from pixelsmith.viz import feature_vis as fv
 from pixelsmith.viz.activations import activation_grid, activation_maps, save_activation_grid
@@ -141,7 +141,8 @@ def test_every_registered_model_can_be_looked_into(name):
     torch.manual_seed(0)
     model = create_model(name).eval()
     h, w = fv.input_size(model, default=(12, 12))
-    x = torch.rand(1, h, w, generator=torch.Generator().manual_seed(0))
+    c = model_spec(model).in_channels if hasattr(type(model), "spec") else 1
+    x = torch.rand(c, h, w, generator=torch.Generator().manual_seed(0))
     names = layer_names(model)
     convs = conv_layer_names(model)
     if not convs:  # bicubic: nothing inside
@@ -163,7 +164,7 @@ def test_every_registered_model_can_be_looked_into(name):
     patches = top_patches(model, [x, x.flip(-1)], convs[-1], 0, k=2)
     assert len(patches) == 2 and patches[0].pixels.shape == patches[1].pixels.shape
     result = fv.visualize_feature(model, convs[0], 0, size=(h, w), steps=2)
-    assert result.image.shape == (1, h, w)
+    assert result.image.shape == (c, h, w)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -280,3 +280,20 @@ class Task:
     def output_suffix(self) -> str:
         """What ``restore_files`` appends to an input's name (``photo.jpg -> photo_x3.png``)."""
         return f"_{self.name}"
+
+
+@torch.no_grad()
+def run_whole(task: Task, model: nn.Module, prepared: Prepared) -> torch.Tensor:
+    """Inference on the whole image, as a task's protocol measures it: ``prepared`` grown to the
+    model's size multiple (and the task's alignment), the model on the model's device, ``decode``,
+    ``finish``. Returns the result ``(C, H, W)`` on the CPU (tiling,
+    :func:`pixelsmith.infer.run_tiled`, gives the same for any image size)."""
+    import math
+
+    from pixelsmith.models import model_device, model_spec
+
+    spec = model_spec(model)
+    grown = prepared.pad_to(math.lcm(spec.size_multiple, task.align))
+    device = model_device(model)
+    outputs = model(*(t.to(device) for t in grown.inputs)).float().cpu()
+    return task.finish(task.decode(outputs, grown), grown)[0]

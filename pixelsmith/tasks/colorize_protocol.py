@@ -95,11 +95,11 @@ def evaluate_colorizer(task, model: nn.Module, paths: list[Path]) -> Colorizatio
     from dataclasses import replace
 
     from pixelsmith.color import has_colour
-    from pixelsmith.models import model_device, model_spec
+    from pixelsmith.models import model_spec
+    from pixelsmith.tasks.base import run_whole
 
     task = replace(task, render_factor=0)
     spec = model_spec(model)
-    device = model_device(model)
     was_training = model.training
     model.eval()
     scores = ColorizationScores(ab_bins.gamut_bins())
@@ -109,9 +109,7 @@ def evaluate_colorizer(task, model: nn.Module, paths: list[Path]) -> Colorizatio
             if not has_colour(truth):
                 continue
             grey = _grey_rgb(rgb_to_lab(truth[None])[:, :1])[0]
-            prepared = task.prepare(grey, spec).pad_to(spec.size_multiple)  # the whole photo
-            outputs = model(*(t.to(device) for t in prepared.inputs)).cpu()
-            result = task.finish(task.decode(outputs, prepared), prepared)[0]
+            result = run_whole(task, model, task.prepare(grey, spec))  # the whole photo
             scores.add(result, truth)
     finally:
         model.train(was_training)

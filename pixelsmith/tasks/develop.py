@@ -44,25 +44,6 @@ from pixelsmith.tasks.base import Batch, Prepared, Task
 
 TRAIN_RATIOS = (50.0, 350.0)
 INPUT_CHANNELS = RAW_INPUT  # packed Bayer (4), the colour matrix (9)
-SENSOR_BITS, SENSOR_BLACK = 14, 512
-#: Shot-noise levels (variance per unit of normalised signal, log-uniform) of the short exposures:
-#: 1 / SHOT_NOISE electrons fill the sensor's white, 100k at base ISO down to about 3k at ISO
-#: 3200. Brooks et al.'s range (1e-4 .. 1.2e-2) is for normal exposures; divided by a ratio of 300
-#: its upper end leaves under one photon per pixel.
-SHOT_NOISE = (1e-5, 3e-4)
-
-
-def camera(n: int, g: torch.Generator):
-    """``n`` random cameras of the unprocessing (:func:`~pixelsmith.data.unprocess.
-    random_camera_params`) without Brooks' overall brightness gain: here the exposure is the
-    ratio's business, so a frame amplified by its ratio has the photo's brightness, as a real
-    frame amplified by its true ratio has the scene's."""
-    from dataclasses import replace
-
-    from pixelsmith.data.unprocess import random_camera_params
-
-    params = random_camera_params(n, g)
-    return replace(params, rgb_gain=torch.ones_like(params.rgb_gain))
 
 
 def check_ratio(ratio: float) -> float:
@@ -194,7 +175,8 @@ class Develop(Task):
 
     def make_batch(self, photos, n: int, patch_size: int, generator: torch.Generator) -> Batch:
         """``Batch(inputs=(packed + camera (n, 13, p/2, p/2),), target=sRGB (n, 3, p, p))``."""
-        from pixelsmith.data.unprocess import darken, random_noise_levels, to_normalised, unprocess
+        from pixelsmith.data.dark_frames import camera, dark_frame
+        from pixelsmith.data.unprocess import to_normalised, unprocess
 
         target = photos.random_crops(n, patch_size, generator)
         params = camera(n, generator)
@@ -202,15 +184,7 @@ class Develop(Task):
         packed = bayer.pack(bayer.mosaic(linear, "RGGB"), "RGGB")
         lo, hi = (math.log(r) for r in TRAIN_RATIOS)
         ratio = (lo + (hi - lo) * torch.rand(n, generator=generator, dtype=torch.float64)).exp()
-        noise = random_noise_levels(n, generator, SHOT_NOISE)
-        dark = darken(
-            packed,
-            ratio.float(),
-            generator,
-            bits=SENSOR_BITS,
-            black_level=SENSOR_BLACK,
-            noise=noise,
-        )
+        dark = dark_frame(packed, ratio.float(), generator)
         short = to_normalised(dark.codes, dark.black_level, dark.white_level)
         gains = params.gains[:, [0, 1, 2, 1]]  # the white balance: green 1, as white_balance()
         packed = amplified_input(short, ratio.float(), gains)

@@ -49,15 +49,14 @@ def eval_photo(path: Path) -> torch.Tensor:
 
 def synthetic_raw(photo: torch.Tensor, ratio: float, seed: int) -> tuple[RawImage, Any]:
     """The short-exposure raw frame of ``photo`` ``(3, H, W)`` at ``ratio``, and its camera."""
-    from pixelsmith.data.unprocess import darken, random_noise_levels, unprocess
-    from pixelsmith.tasks.develop import SENSOR_BITS, SENSOR_BLACK, SHOT_NOISE, camera
+    from pixelsmith.data.dark_frames import camera, dark_frame
+    from pixelsmith.data.unprocess import unprocess
 
     g = torch.Generator().manual_seed(seed)
     params = camera(1, g)
     linear, _ = unprocess(photo[None], params=params)
     mosaic = bayer.mosaic(linear, PATTERN)
-    noise = random_noise_levels(1, g, SHOT_NOISE)
-    dark = darken(mosaic, ratio, g, bits=SENSOR_BITS, black_level=SENSOR_BLACK, noise=noise)
+    dark = dark_frame(mosaic, ratio, g)
     gains = params.gains[0]
     raw = RawImage(
         path=Path("synthetic"),
@@ -126,9 +125,9 @@ def evaluate_developer(
     (``"model"``, ``"traditional"``, ``"traditional+nlm"``)."""
     from dataclasses import replace
 
-    from pixelsmith.infer import run_tiled
     from pixelsmith.metrics import psnr, ssim
-    from pixelsmith.models import model_device, model_spec
+    from pixelsmith.models import model_spec
+    from pixelsmith.tasks.base import run_whole
 
     if model is not None:
         was_training = model.training
@@ -144,7 +143,7 @@ def evaluate_developer(
                     if method == "model":
                         t = replace(task, ratio=float(ratio))
                         prepared = t.prepare(raw, model_spec(model))
-                        out = run_tiled(model, prepared, t, tile=0, device=model_device(model))
+                        out = run_whole(t, model, prepared)
                     else:
                         out = traditional(raw, ratio, params, denoise=method.endswith("nlm"))
                     out = out.double()

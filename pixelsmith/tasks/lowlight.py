@@ -174,9 +174,9 @@ class Lowlight(Task):
     def evaluate_pairs(self, model: nn.Module, dataset: Any) -> list[dict[str, Any]]:
         """``[{"image", "psnr", "ssim"}, ...]`` per pair."""
         from pixelsmith.data.pairs import read_pair
-        from pixelsmith.infer import run_tiled
         from pixelsmith.metrics import psnr, quantize_uint8, ssim
-        from pixelsmith.models import model_device, model_spec
+        from pixelsmith.models import model_spec
+        from pixelsmith.tasks.base import run_whole
 
         pairs = dataset if isinstance(dataset, list) else self.eval_dataset(dataset)
         task = self.bind(model)
@@ -187,7 +187,7 @@ class Lowlight(Task):
             for low, high in pairs:
                 x, y = read_pair(low, high)
                 prepared = task.prepare(x, model_spec(model))
-                out = run_tiled(model, prepared, task, tile=0, device=model_device(model))
+                out = run_whole(task, model, prepared)
                 out = quantize_uint8(out).double() / 255.0
                 y = y.double()
                 rows.append(

@@ -59,8 +59,11 @@ def conv_layer_names(model: nn.Module) -> list[str]:
 
 
 def model_in_channels(model: nn.Module) -> int | None:
-    """Input channels of ``model``: its ``in_channels`` attribute, else its first convolution's,
-    else ``None`` (unknown)."""
+    """Input channels of ``model``: its :class:`~pixelsmith.models.ModelSpec`'s, else its
+    ``in_channels`` attribute, else its first convolution's, else ``None`` (unknown)."""
+    spec = model.spec if hasattr(type(model), "spec") else None
+    if spec is not None and isinstance(getattr(spec, "in_channels", None), int):
+        return spec.in_channels
     c = getattr(model, "in_channels", None)
     if isinstance(c, int):
         return c
