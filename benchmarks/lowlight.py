@@ -42,7 +42,7 @@ def _data() -> Path:
 
 
 def _shipped(task: str) -> list[str]:
-    return pixelsmith.list_pretrained(task)
+    return list(pixelsmith.list_pretrained(task))
 
 
 def lowlight_models() -> list[tuple[str, object]]:
@@ -239,8 +239,9 @@ def _sheet(rows: list[list[torch.Tensor]], labels: list[str], path: Path, cell: 
 def figure() -> None:
     """docs/img/lowlight_lol.png (LOL pairs, every method), lowlight_lime.png (real photos,
     before/after) and lowlight_raw.png (a darkened Kodak photo and the two real raw files)."""
+    from pixelsmith.data.dark_frames import SHOT_NOISE
     from pixelsmith.data.pairs import read_pair
-    from pixelsmith.data.unprocess import darken_raw
+    from pixelsmith.data.unprocess import darken_raw, random_noise_levels
     from pixelsmith.io import list_images, read_image, read_raw
     from pixelsmith.tasks.develop_protocol import (
         eval_photo,
@@ -282,7 +283,9 @@ def figure() -> None:
     for name in ("RAW_KODAK_DC50.KDC", "Blackmagic.dng"):
         path = d / "raw" / name
         real = read_raw(path)
-        dark = darken_raw(real, 100, torch.Generator().manual_seed(0))
+        g = torch.Generator().manual_seed(0)
+        shot, read = random_noise_levels(1, g, SHOT_NOISE)  # the develop task's sensor levels
+        dark = darken_raw(real, 100, g, noise=(float(shot), float(read)))
         libraw = libraw_develop(path, dark, 100.0)
         out = [libraw, nl_means(libraw)]
         dev100 = pixelsmith.get_task("develop", ratio=100)

@@ -94,11 +94,12 @@ def test_apply_curves_on_hand_computed_numbers():
 
 def test_model_is_registered_with_its_spec_and_the_authors_shapes():
     assert "zero_dce" in list_models(task="lowlight")
-    model = create_model("zero_dce")
+    model = create_model("zero_dce")  # pixelsmith's: curves from a copy of at most 512 px
     spec = model_spec(model)
     assert (spec.in_channels, spec.out_channels, spec.scale) == (3, 3, 1)
-    assert (spec.receptive_field, spec.size_multiple) == (15, 1)
-    assert model_spec(DCENet(curve_side=256)).receptive_field is None  # curves from the whole image
+    assert model.curve_side == 512 and spec.receptive_field is None  # curves from the whole image
+    full = model_spec(create_model("zero_dce", curve_side=None))  # the authors': full resolution
+    assert (full.receptive_field, full.size_multiple) == (15, 1)
     shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     assert shapes["e_conv1.weight"] == (32, 3, 3, 3)
     assert shapes["e_conv5.weight"] == (32, 64, 3, 3)
