@@ -190,7 +190,7 @@ def speed() -> None:
     rows = []
     x = torch.rand(3, 3000, 4000) * 0.2
     for task_name, models in (
-        ("lowlight", [m for m in _shipped("lowlight")] or ["lowlight_unet", "zero_dce"]),
+        ("lowlight", _shipped("lowlight") or ["lowlight_unet", "zero_dce"]),
         ("develop", _shipped("develop") or ["sid_unet_s"]),
     ):
         task = pixelsmith.get_task(task_name)
@@ -202,7 +202,7 @@ def speed() -> None:
                 image, _ = synthetic_raw(torch.rand(3, 3008, 4000) * 0.5, 100, 0)
             else:
                 image = x
-            pixelsmith.restore(image if task_name == "lowlight" else image, task, net)  # warm-up
+            pixelsmith.restore(image, task, net)  # warm-up
             t0 = time.perf_counter()
             pixelsmith.restore(image, task, net)
             s = time.perf_counter() - t0

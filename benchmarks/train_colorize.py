@@ -21,8 +21,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import ROOT, runs_main, ship_run, train_run  # noqa: E402
 
-from pixelsmith.io import atomic_write  # noqa: E402
-
 DATA = "../shared/data"
 TRAIN_SETS = ["imagenet_sample1000@train", "bsds500/train@train", "sun_hays80", "t91"]
 VAL_SET = "bsds500/train@val"
@@ -76,12 +74,8 @@ def ship(name: str) -> None:
     }
     if (run / "nogan_log.csv").exists():
         record["nogan_last"] = (run / "nogan_log.csv").read_text().strip().splitlines()[-1]
+    record["metrics"] = json.loads(read_metadata(run / "weights.safetensors").get("metrics", "{}"))
     ship_run(run, dst, record, log_dir)
-    record = json.loads(dst.with_suffix(".json").read_text())
-    record["metrics"] = json.loads(read_metadata(dst).get("metrics", "{}"))
-    atomic_write(
-        dst.with_suffix(".json"), (json.dumps(record, indent=2) + "\n").encode(), overwrite=True
-    )
 
 
 if __name__ == "__main__":
