@@ -86,6 +86,28 @@ def update_section(name: str, title: str, body: str) -> None:
     atomic_write(BENCHMARKS_MD, text.encode(), overwrite=True)
 
 
+def image_sheet(
+    rows: list[list[torch.Tensor]], labels: list[str], path: Path, cell: int = 220
+) -> None:
+    """A grid of images ``(3, H, W)`` with column labels, saved as PNG."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    sheet = Image.new("RGB", (cell * len(labels), 18 + cell * len(rows)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for j, label in enumerate(labels):
+        draw.text((j * cell + 4, 3), label, fill="black")
+    for i, row in enumerate(rows):
+        for j, img in enumerate(row):
+            a = (img.clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+            pil = Image.fromarray(a)
+            pil.thumbnail((cell - 4, cell - 4))
+            sheet.paste(pil, (j * cell + 2, 18 + i * cell + 2))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path)
+    print(path, flush=True)
+
+
 # --- training records: the runs behind shipped weight files -----------------------------------
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import markdown_table, update_section  # noqa: E402
+from harness import image_sheet, markdown_table, update_section  # noqa: E402
 
 import pixelsmith  # noqa: E402
 import pixelsmith.data.dark_frames  # noqa: E402
@@ -216,26 +216,6 @@ def speed() -> None:
     update_section("lowlight-speed", "Low-light speed (CPU)", body)
 
 
-def _sheet(rows: list[list[torch.Tensor]], labels: list[str], path: Path, cell: int = 220) -> None:
-    """A grid of images ``(3, H, W)`` with column labels, saved as PNG."""
-    import numpy as np
-    from PIL import Image, ImageDraw
-
-    sheet = Image.new("RGB", (cell * len(labels), 18 + cell * len(rows)), "white")
-    draw = ImageDraw.Draw(sheet)
-    for j, label in enumerate(labels):
-        draw.text((j * cell + 4, 3), label, fill="black")
-    for i, row in enumerate(rows):
-        for j, img in enumerate(row):
-            a = (img.clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-            pil = Image.fromarray(a)
-            pil.thumbnail((cell - 4, cell - 4))
-            sheet.paste(pil, (j * cell + 2, 18 + i * cell + 2))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(path)
-    print(path, flush=True)
-
-
 def figure() -> None:
     """docs/img/lowlight_lol.png (LOL pairs, every method), lowlight_lime.png (real photos,
     before/after) and lowlight_raw.png (a darkened Kodak photo and the two real raw files)."""
@@ -262,7 +242,7 @@ def figure() -> None:
         x, y = read_pair(low, high)
         rows.append([x, *(pixelsmith.restore(x, task, m) for _, m in keep), y])
     labels = ["input", *(lab.split(" (")[0].split(",")[0] for lab, _ in keep), "ground truth"]
-    _sheet(rows, labels, ROOT / "docs/img/lowlight_lol.png")
+    image_sheet(rows, labels, ROOT / "docs/img/lowlight_lol.png")
 
     default = keep[-1][1] if len(keep) > 3 else keep[0][1]
     rows = []
@@ -270,7 +250,7 @@ def figure() -> None:
         x, _ = read_image(path)
         rows.append([x, pixelsmith.restore(x, task, default)])
     rows = [rows[i] + rows[i + 1] for i in range(0, len(rows) - 1, 2)]
-    _sheet(rows, ["input", "enhanced"] * 2, ROOT / "docs/img/lowlight_lime.png")
+    image_sheet(rows, ["input", "enhanced"] * 2, ROOT / "docs/img/lowlight_lime.png")
 
     dev = pixelsmith.get_task("develop", ratio=300)
     shipped = _shipped("develop")
@@ -291,7 +271,7 @@ def figure() -> None:
         dev100 = pixelsmith.get_task("develop", ratio=100)
         out.append(pixelsmith.restore(dark, dev100, net) if net is not None else out[0] * 0)
         rows.append([*out, libraw_develop(path, real, 1.0)])
-    _sheet(
+    image_sheet(
         rows,
         ["traditional", "traditional + NLM", "learned", "long exposure"],
         ROOT / "docs/img/lowlight_raw.png",

@@ -2,8 +2,8 @@
 
 Public API (imported on first use, so ``import pixelsmith`` and ``pixelsmith --help`` stay fast):
 
-- :func:`restore` — any task on one image; :func:`upscale`, :func:`colorize`, :func:`enhance` and
-  :func:`develop_raw` name its tasks;
+- :func:`restore` — any task on one image; :func:`upscale`, :func:`colorize`, :func:`enhance`,
+  :func:`develop_raw` and :func:`inpaint` name its tasks;
 - :func:`restore_files` — files in, files out, for every task (what the CLI verbs call);
 - :func:`evaluate` — a model by its task's standard protocol;
 - :func:`load_model` — the one resolver: ``"lrnet_s.x3"``, ``"lrnet"`` + a task, a file;
@@ -28,6 +28,7 @@ _LAZY = {
     "colorize": "pixelsmith.api",
     "enhance": "pixelsmith.api",
     "develop_raw": "pixelsmith.api",
+    "inpaint": "pixelsmith.api",
     "evaluate": "pixelsmith.api",
     "train": "pixelsmith.api",
     "restore_files": "pixelsmith.files",
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
         develop_raw,
         enhance,
         evaluate,
+        inpaint,
         restore,
         train,
         upscale,

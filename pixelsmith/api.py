@@ -5,7 +5,7 @@
 >>> big = pixelsmith.restore(pil_image, "superres", scale=2)     # a PIL image back
 >>> pixelsmith.evaluate("lrnet_s.x3", "set5/", "superres", scale=3)
 
-Every task's verb (``upscale``, ``colorize``; ``enhance``, ``develop_raw``, ``inpaint`` next)
+Every task's verb (``upscale``, ``colorize``, ``enhance``, ``develop_raw``, ``inpaint``)
 is a thin name for :func:`restore`: image -> ``task.prepare`` -> tiles -> model -> ``task.decode``
 -> image. The CLI and the web page call nothing else.
 """
@@ -214,6 +214,31 @@ def develop_raw(
     from pixelsmith.tasks.develop import check_ratio
 
     return restore(raw, "develop", model, ratio=check_ratio(ratio), **kwargs)
+
+
+def inpaint(
+    image: Any,
+    mask: Any = None,
+    model: str | Path | nn.Module | None = None,
+    *,
+    resize_mask: bool = False,
+    attributes: str | dict[str, float] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Fill the hole of ``image``: :func:`restore` with ``"inpaint"``. The result equals the input
+    outside the hole, exactly.
+
+    ``mask`` marks the hole in white (or 1): a path, PIL image, array or tensor of the photo's
+    size (``resize_mask`` scales another size to it); ``None`` takes the photo's transparent
+    pixels as the hole (the result is then opaque). ``model`` is ``"pconv"`` (the default),
+    ``"vae"``, ``"telea"``, ``"navier_stokes"``, ``"biharmonic"``, a shipped name, a weight file
+    or a module. An empty mask gives the photo back; a mask over the whole photo is refused.
+    ``attributes`` steer the VAE's fill (``{"brightness": 0.8}`` or ``"brightness=0.8,hue=120"``);
+    those not given are measured on the photo's known pixels.
+    """
+    if attributes:
+        kwargs["attributes"] = attributes
+    return restore(image, "inpaint", model, mask=mask, resize_mask=resize_mask, **kwargs)
 
 
 def evaluate(

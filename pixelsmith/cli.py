@@ -231,6 +231,58 @@ def develop(inputs, ratio, model, **kwargs) -> None:
     _restore_files(list(inputs), "develop", model, ratio=check_ratio(ratio), **kwargs)
 
 
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option(
+    "--mask",
+    type=click.Path(),
+    default=None,
+    help="The hole: an image where white marks it (default: the input's transparent pixels).",
+)
+@click.option("--resize-mask", is_flag=True, help="Scale a mask of another size to the photo's.")
+@click.option(
+    "--model",
+    default=None,
+    help="pconv (default), vae, telea, navier_stokes, biharmonic, a shipped name "
+    "(pconv_unet_s.photos) or a .safetensors file.",
+)
+@click.option(
+    "--attributes",
+    default=None,
+    help="The VAE only: steer the fill, e.g. 'brightness=0.8,saturation=0.2' or 'hue=120' "
+    "(degrees); the others are measured on the photo's known pixels.",
+)
+@_restore_options
+def inpaint(inputs, mask, resize_mask, model, attributes, **kwargs) -> None:
+    """Fill the holes of photos: white in --mask (or transparency) marks what to fill."""
+    if attributes:
+        kwargs["attributes"] = attributes
+    _restore_files(list(inputs), "inpaint", model, mask=mask, resize_mask=resize_mask, **kwargs)
+
+
+@main.command()
+@click.option(
+    "--ratio", default="0.2-0.3", show_default=True, help="Hole ratio range LO-HI (of the area)."
+)
+@click.option("--count", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--size", default="512x512", show_default=True, help="WIDTHxHEIGHT in pixels.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", required=True, type=click.Path(), help="Folder to write into (must exist).")
+def masks(ratio, count, size, seed, out) -> None:
+    """Write irregular hole masks (white = hole): strokes, ellipses and blobs in a ratio range."""
+    from pixelsmith.data.masks import parse_ratio, write_masks
+    from pixelsmith.errors import PixelsmithError
+
+    try:
+        w, h = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise PixelsmithError(f"--size is WIDTHxHEIGHT, such as 512x512, not {size!r}") from None
+    if w < 16 or h < 16:
+        raise PixelsmithError(f"--size must be at least 16x16, not {size}")
+    for path in write_masks(out, count, (h, w), parse_ratio(ratio), seed):
+        click.echo(path)
+
+
 @main.group("eval")
 def evaluate() -> None:
     """Measure models by a task's standard protocol."""
@@ -317,6 +369,37 @@ def eval_lowlight(pairs, models, weights) -> None:
         net, info = pixelsmith.load_model(m, task=task)
         r = pixelsmith.evaluate(net, dataset, task)
         click.echo(f"{info.name:<34}{r['psnr']:>9.2f}{r['ssim']:>8.4f}")
+
+
+@evaluate.command("inpaint")
+@click.option("--data", required=True, type=click.Path(), help="A folder of photos.")
+@click.option(
+    "--masks",
+    required=True,
+    type=click.Path(),
+    help="A folder of hole masks numbered as NVIDIA's test masks (masks_nvidia_test).",
+)
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    help="Model(s) to compare; repeat the option. [default: telea, pconv]",
+)
+def eval_inpaint(data, masks, models) -> None:
+    """L1, PSNR and SSIM of the composite per hole-ratio bucket (the paper's Table 1)."""
+    import pixelsmith
+    from pixelsmith.data.masks import BUCKETS, bucket_name
+
+    task = pixelsmith.get_task("inpaint", masks=masks)
+    dataset = task.eval_dataset(data)
+    click.echo(f"Photos: {data}, masks: {masks} ({len(dataset)} cases); PSNR dB per bucket")
+    names = [bucket_name(b) for b in range(len(BUCKETS))]
+    click.echo(f"{'model':<30}" + "".join(f"{n:>9}" for n in names) + f"{'all':>9}")
+    for m in models or ("telea", "pconv"):
+        net, info = pixelsmith.load_model(m, task=task)
+        r = pixelsmith.evaluate(net, dataset, task)
+        cells = "".join(f"{r[f'psnr@{n}']:>9.2f}" for n in names)
+        click.echo(f"{info.name:<30}{cells}{r['psnr']:>9.2f}")
 
 
 @evaluate.command("develop")
@@ -509,6 +592,80 @@ def train_develop(config_file, **overrides) -> None:
     import pixelsmith
 
     _train(pixelsmith.get_task("develop"), config_file, overrides)
+
+
+@train.command("inpaint")
+@_train_options
+@click.option("--hole-weight", type=float, default=6.0, show_default=True)
+@click.option("--perceptual-weight", type=float, default=0.05, show_default=True)
+@click.option("--style-weight", type=float, default=120.0, show_default=True)
+@click.option("--tv-weight", type=float, default=0.1, show_default=True)
+@click.option(
+    "--features",
+    default="",
+    help="Feature network of the perceptual and style terms: a local VGG16 .pth (torchvision "
+    "keys) or a colorization model whose encoder is used [default: colornet_s.photos].",
+)
+@click.option(
+    "--freeze-encoder-bn",
+    is_flag=True,
+    default=None,
+    help="Keep the encoder's batch norm fixed (the paper's fine-tuning phase; with --init).",
+)
+@click.option(
+    "--kl-weight",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="--model inpaint_vae: beta, the weight of the KL term (1: the ELBO).",
+)
+@click.option(
+    "--vae-perceptual-weight",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="--model inpaint_vae: the weight of the feature-consistency term (0: the plain "
+    "ELBO) [default: 0.01].",
+)
+@click.option(
+    "--labels",
+    type=click.Path(),
+    default="",
+    help="--model inpaint_vae: a CSV of the photos' attributes (header file,name1,name2,...; "
+    "a row per file name); default: brightness, saturation and hue measured on each crop.",
+)
+def train_inpaint(
+    config_file,
+    hole_weight,
+    perceptual_weight,
+    style_weight,
+    tv_weight,
+    features,
+    freeze_encoder_bn,
+    kl_weight,
+    vae_perceptual_weight,
+    labels,
+    **overrides,
+) -> None:
+    """Train an inpainting network on photo folders, with generated hole masks: the PConv U-Net
+    (the paper's loss) or, with --model inpaint_vae, the conditional VAE (the ELBO plus a
+    feature-consistency term)."""
+    import pixelsmith
+
+    vae = {} if vae_perceptual_weight is None else {"vae_perceptual_weight": vae_perceptual_weight}
+    task = pixelsmith.get_task(
+        "inpaint",
+        hole_weight=hole_weight,
+        perceptual_weight=perceptual_weight,
+        style_weight=style_weight,
+        tv_weight=tv_weight,
+        features=features,
+        kl_weight=kl_weight,
+        labels=labels,
+        **vae,
+    )
+    if overrides.get("model") in task.aliases:  # --model vae
+        overrides["model"] = task.aliases[overrides["model"]]
+    _train(task, config_file, overrides, {"freeze_encoder_bn": freeze_encoder_bn})
 
 
 @train.command("classify")

@@ -70,6 +70,45 @@ def run_demo(out: Path, scale: int = 3) -> list[Path]:
         written += _colorize_demo(out)
     if list_pretrained("lowlight"):
         written += _lowlight_demo(out)
+    written += _inpaint_demo(out)
+    return written
+
+
+def holed_astronaut() -> tuple[torch.Tensor, torch.Tensor]:
+    """The astronaut and a fixed irregular hole (1 = hole, a fifth to a third of the photo)."""
+    from pixelsmith.data.masks import random_mask
+
+    known = random_mask(512, 512, torch.Generator().manual_seed(5), ratio=(0.2, 0.3))
+    return astronaut(), 1 - known
+
+
+def _inpaint_demo(out: Path) -> list[Path]:
+    """The astronaut with a hole, filled by Telea's method and each shipped inpainting model."""
+    import matplotlib.pyplot as plt
+
+    from pixelsmith.api import inpaint
+
+    photo, hole = holed_astronaut()
+    shown = photo * (1 - hole) + hole  # the hole in white
+    written = [write_image(out / "inpaint_input.png", shown, overwrite=True)]
+    panels = [("input (hole in white)", shown)]
+    for name in ["telea", *list_pretrained("inpaint")]:
+        img = inpaint(photo, hole, name, device="cpu")
+        written.append(
+            write_image(out / f"inpaint_{name.replace('.', '_')}.png", img, overwrite=True)
+        )
+        panels.append((name, img))
+    panels.append(("original", photo))
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 3.0))
+    for ax, (title, img) in zip(axes, panels, strict=True):
+        ax.imshow(img.permute(1, 2, 0).clamp(0, 1).numpy())
+        ax.set_title(title, fontsize=8)
+        ax.axis("off")
+    fig.suptitle("pixelsmith demo: inpainting (docs/inpaint.md)", fontsize=10)
+    fig.tight_layout()
+    sheet = figure_to_tensor(fig)
+    plt.close(fig)
+    written.append(write_image(out / "inpaint.png", sheet, overwrite=True))
     return written
 
 

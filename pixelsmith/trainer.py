@@ -45,7 +45,7 @@ from pixelsmith.io import atomic_write
 from pixelsmith.models import create_model
 from pixelsmith.tasks import Task
 from pixelsmith.tasks.base import Batch
-from pixelsmith.weights import WeightInfo, save_weights
+from pixelsmith.weights import WeightInfo, load_model, save_weights
 
 #: Steps between sync points that only refresh the progress bar and check for divergence.
 SYNC_EVERY = 50
@@ -184,6 +184,11 @@ class Trainer:
             if dist.main:
                 print(f"resuming from {self.ckpt_path} at step {step}", file=sys.stderr)
         task = self.task.bind(model)  # after resuming: the checkpoint holds what setup_model put
+        wanted = task.loss_models()  # networks the loss uses (a perceptual loss's features)
+        if wanted:
+            task = task.with_loss_models(
+                {role: load_model(name, device, task=t)[0] for role, (name, t) in wanted.items()}
+            )
         net = model
         if dist.enabled:
             net = nn.parallel.DistributedDataParallel(

@@ -269,6 +269,8 @@ def test_demo_writes_a_sheet(tmp_path):
     assert Image.open(sheet).size[0] > 600
     assert Image.open(tmp_path / "demo" / "astronaut_bicubic.png").size == (510, 510)
     assert tmp_path / "demo" / "classifier.png" in paths
+    assert tmp_path / "demo" / "inpaint.png" in paths
+    assert (tmp_path / "demo" / "inpaint_telea.png") in paths
 
 
 def test_pil_mode_i_round_trips_its_levels():

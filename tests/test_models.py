@@ -18,11 +18,13 @@ EXAMPLE_INPUT = {
     "colorize": (2, 1, 32, 48),
     "lowlight": (2, 3, 64, 128),
     "develop": (2, 13, 16, 32),
+    "inpaint": ((2, 3, 64, 64), (2, 1, 64, 64)),  # the photo and its mask (1 = known)
 }
 
 
-def _example_input(name: str) -> tuple[int, ...]:
-    """The example input of the first task (in EXAMPLE_INPUT's order) that ``name`` serves."""
+def _example_input(name: str) -> tuple:
+    """The example input shape(s) of the first task (in EXAMPLE_INPUT's order) that ``name``
+    serves: one shape, or a tuple of shapes for a model of several inputs."""
     for task, shape in EXAMPLE_INPUT.items():
         if name in list_models(task=task):
             return shape
@@ -38,8 +40,14 @@ def test_every_model_builds_runs_and_learns(name):
     torch.manual_seed(0)
     model = create_model(name)
     g = torch.Generator().manual_seed(1)
-    x = torch.rand(*_example_input(name), generator=g, requires_grad=True)
-    y = model(x)
+    shapes = _example_input(name)
+    shapes = shapes if isinstance(shapes[0], tuple) else (shapes,)
+    k = model.spec.size_multiple  # the paper's PConv U-Net takes multiples of 256
+    xs = [torch.rand(*s[:2], *(-(-d // k) * k for d in s[2:]), generator=g) for s in shapes]
+    if len(xs) == 2:  # a mask: 1 = known, 0 = hole
+        xs[1] = (xs[1] > 0.4).float()
+    x = xs[0].requires_grad_()
+    y = model(*xs)
     assert torch.isfinite(y).all()
     if not getattr(model, "differentiable", True):  # a classical baseline (NumPy inside)
         assert y.shape == x.shape and not list(model.parameters())
@@ -47,11 +55,11 @@ def test_every_model_builds_runs_and_learns(name):
     y.square().mean().backward()
     assert x.grad is not None and torch.isfinite(x.grad).all()
     model.eval().double()
-    x64 = x.detach().double()
+    x64 = tuple(t.detach().double() for t in xs)
     with torch.no_grad():
         traced = torch.jit.trace(model, x64)
-        want = model(x64)
-        got = traced(x64)
+        want = model(*x64)
+        got = traced(*x64)
     assert got.dtype == torch.float64
     scale = float(want.abs().max()) or 1.0
     torch.testing.assert_close(got, want, rtol=0, atol=1e-12 * scale)

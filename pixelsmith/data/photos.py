@@ -103,9 +103,15 @@ class PhotoFolder:
         return self.images[i] if self.cache else _load(self.paths[i])
 
     def random_crops(
-        self, n: int, size: int, generator: torch.Generator, augment: bool = True
-    ) -> torch.Tensor:
-        """``n`` random ``size x size`` crops as float32 ``(n, C, size, size)`` in [0, 1].
+        self,
+        n: int,
+        size: int,
+        generator: torch.Generator,
+        augment: bool = True,
+        return_index: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """``n`` random ``size x size`` crops as float32 ``(n, C, size, size)`` in [0, 1]; with
+        ``return_index``, ``(crops, index)``: the photo each crop came from, int64 ``(n,)``.
 
         Images are drawn in proportion to their area, then flipped/transposed at random (the 8
         symmetries of the square) when ``augment``.
@@ -128,7 +134,7 @@ class PhotoFolder:
                 if flips[2]:
                     crop = crop.transpose(-1, -2)
             out.append(crop.div_(_peak(im.dtype)))
-        return torch.stack(out)
+        return (torch.stack(out), idx) if return_index else torch.stack(out)
 
 
 def _shrink(img: torch.Tensor, short_side: int) -> torch.Tensor:

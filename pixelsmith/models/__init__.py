@@ -13,10 +13,13 @@ from pixelsmith.models._registry import (
 )
 from pixelsmith.models import (  # noqa: F401  (registers them)
     bicubic,
+    classical_inpaint,
     classical_lowlight,
     colornet,
     deepupe,
+    inpaint_vae,
     lrnet,
+    pconv_unet,
     smallconvnet,
     srcnn,
     unet,

@@ -5,6 +5,8 @@
 * :mod:`~pixelsmith.nn.activations`: sigmoid, tanh, relu, leaky_relu (0.1), elu, maxout, each
   with its closed-form derivative (``*_grad``)
 * :mod:`~pixelsmith.nn.accounting`: the lecture's parameter arithmetic and ``summary(model, shape)``
+* :mod:`~pixelsmith.nn.partial_conv`: ``PartialConv2d`` and ``partial_conv2d`` (convolution over
+  the known pixels, with mask update)
 * :mod:`~pixelsmith.nn.filtering`: ``filter_image`` with the edge, Sobel, Gaussian and box kernels
 """
 
@@ -36,6 +38,7 @@ from pixelsmith.nn.layers import (
     locally_connected2d,
     max_pool2d,
 )
+from pixelsmith.nn.partial_conv import PartialConv2d, partial_conv2d
 
 __all__ = [
     "FullyConnected",
@@ -44,6 +47,7 @@ __all__ = [
     "LocallyConnected2d",
     "Maxout",
     "MaxoutConv2d",
+    "PartialConv2d",
     "Summary",
     "avg_pool2d",
     "box_kernel",
@@ -58,6 +62,7 @@ __all__ = [
     "locally_connected_params",
     "max_pool2d",
     "maxout",
+    "partial_conv2d",
     "receptive_field",
     "sobel_kernels",
     "summary",

@@ -19,6 +19,7 @@ TASKS = {
     "colorize": "pixelsmith.tasks.colorize:Colorize",
     "lowlight": "pixelsmith.tasks.lowlight:Lowlight",
     "develop": "pixelsmith.tasks.develop:Develop",
+    "inpaint": "pixelsmith.tasks.inpaint:Inpaint",
     "classify": "pixelsmith.tasks.classify:FacesTask",
 }
 

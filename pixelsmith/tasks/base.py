@@ -4,6 +4,7 @@ A task is *a degradation and its inverse*. The Trainer, tiling, the public API a
 on this module and nothing task-specific:
 
 training   photos -> ``task.load_data`` -> ``task.setup_model`` -> ``task.bind(model)``
+           -> ``task.with_loss_models`` (what ``task.loss_models`` names, loaded)
            -> ``task.make_batch`` -> :class:`Batch` -> ``task.training_forward(model, batch)``
            (``model(*batch.inputs)``) -> ``task.loss(prediction, batch)``
 inference  ``task.bind(model)``; what a user gives -> ``task.as_input`` (a file: ``task.read_file``)
@@ -194,6 +195,17 @@ class Task:
     def setup_model(self, model: nn.Module, data: Any) -> None:
         """Training: put what the task learns from the data into the fresh ``model`` before the
         first step, so that it is saved with the weights (colorization: the ab prior)."""
+
+    def loss_models(self) -> dict[str, tuple[str, str]]:
+        """Training: the trained networks the loss uses, ``{role: (model name, its task)}``, for
+        the Trainer to load through the one resolver and hand to :meth:`with_loss_models`
+        (inpainting's perceptual and style terms: ``{"features": ("colornet_s.photos",
+        "colorize")}``). Called on the bound task; none by default."""
+        return {}
+
+    def with_loss_models(self, models: dict[str, nn.Module]) -> Task:
+        """This task holding the networks :meth:`loss_models` named, loaded (in eval mode)."""
+        return self
 
     def bind(self, model: nn.Module) -> Task:
         """This task as it serves ``model``: a task that needs what a model carries (a

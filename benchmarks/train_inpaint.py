@@ -1,0 +1,109 @@
+"""The training runs behind the shipped inpainting weights, re-runnable.
+
+    python benchmarks/train_inpaint.py --list
+    python benchmarks/train_inpaint.py pconv_unet_s_photos  # phase 1, then phase 2, then ship
+    python benchmarks/train_inpaint.py inpaint_vae_photos inpaint_vae_plain
+
+Phase 1 trains the PConv U-Net from scratch with the pixel terms of the paper's loss (``L_valid +
+6 L_hole + 0.1 L_tv``: no feature network, so each step is cheaper); phase 2 fine-tunes it with
+the paper's whole loss (perceptual and style terms on pixelsmith's colorization encoder) and the
+encoder's batch norm frozen, at a lower learning rate, as the paper's fine-tuning phase does.
+The conditional VAE (``inpaint_vae``: Hou et al.'s DFC-VAE at 64 px, conditioned on brightness,
+saturation and hue measured on each clean crop) is trained twice on the same data, steps and seed,
+so that only the loss differs: ``inpaint_vae_photos`` with the feature-consistency term
+(``--vae-perceptual-weight 0.01`` on the colorization encoder), the default of ``--model vae``, and
+``inpaint_vae_plain`` with the plain ELBO (weight 0), the blurrier baseline of the figures. Both
+``--kl-weight 1`` (the ELBO of a Gaussian decoder of variance 1/2, per element), AdamW at 1e-3.
+
+Validation: ``imagenet_sample1000@val`` with masks generated from fixed seeds; the figures in
+BENCHMARKS.md are on Kodak24 with NVIDIA's test masks, which neither training nor validation sees.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import ROOT, runs_main, ship_run, train_run  # noqa: E402
+
+DATA = "../shared/data"
+SETS = ["imagenet_sample1000@train", "bsds500/train", "sun_hays80"]
+VAL = "imagenet_sample1000@val"
+
+
+def _cmd(steps: int, extra=()) -> list[str]:
+    args = ["pixelsmith", "train", "inpaint", "--model", "pconv_unet_s"]
+    for d in SETS:
+        args += ["--data", f"{DATA}/{d}"]
+    return [
+        *args,
+        "--val-data",
+        f"{DATA}/{VAL}",
+        "--steps",
+        str(steps),
+        "--val-every",
+        str(min(steps, 1000)),
+        "--threads",
+        "2",
+        *extra,
+    ]
+
+
+RUNS: dict[str, list[str]] = {
+    "pconv_unet_s_l1": _cmd(6000, ["--perceptual-weight", "0", "--style-weight", "0"]),
+    "pconv_unet_s_photos": _cmd(
+        400,
+        [
+            "--init",
+            "runs/pconv_unet_s_l1/weights.safetensors",
+            "--freeze-encoder-bn",
+            "--lr",
+            "5e-5",
+            "--warmup-steps",
+            "0",
+        ],
+    ),
+}
+
+
+def _vae_cmd(perceptual_weight: float, steps: int = 600) -> list[str]:
+    args = ["pixelsmith", "train", "inpaint", "--model", "inpaint_vae"]
+    for d in SETS:
+        args += ["--data", f"{DATA}/{d}"]
+    return [
+        *args,
+        *("--val-data", f"{DATA}/{VAL}", "--steps", str(steps), "--val-every", "300"),
+        *("--lr", "1e-3", "--kl-weight", "1", "--vae-perceptual-weight", str(perceptual_weight)),
+        *("--threads", "2"),
+    ]
+
+
+RUNS["inpaint_vae_photos"] = _vae_cmd(0.01)
+RUNS["inpaint_vae_plain"] = _vae_cmd(0.0)
+
+#: Phase 1 is trained first, not shipped: its weights start phase 2.
+PHASE_1 = {"pconv_unet_s_photos": "pconv_unet_s_l1"}
+
+
+def train(name: str) -> None:
+    if name in PHASE_1:
+        train_run(PHASE_1[name], RUNS[PHASE_1[name]])
+    train_run(name, RUNS[name])
+
+
+def ship(name: str) -> None:
+    stem = name.rsplit("_", 1)
+    ship_run(
+        ROOT / "runs" / name,
+        ROOT / "pixelsmith" / "pretrained" / f"inpaint_{stem[0]}_{stem[1]}.safetensors",
+        {
+            "rerun": f"python benchmarks/train_inpaint.py {name}",
+            "data": [f"{DATA}/{d}" for d in SETS],
+            "validation": f"{DATA}/{VAL} (generated masks, one bucket per photo, 256 px)",
+        },
+    )
+
+
+if __name__ == "__main__":
+    runs_main(__doc__, RUNS, train, ship)
