@@ -253,7 +253,7 @@ def test_training_batch_and_loss(photo_dir):
     net = PConvUNet((8, 8, 8), (7, 5, 3))
     loss = task.loss(task.training_forward(net, batch), batch)
     loss.backward()
-    assert torch.isfinite(loss) and float(loss) > 0
+    assert torch.isfinite(loss) and float(loss.detach()) > 0
 
 
 # --- the command line ---------------------------------------------------------------------------
