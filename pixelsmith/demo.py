@@ -84,7 +84,6 @@ def holed_astronaut() -> tuple[torch.Tensor, torch.Tensor]:
 
 def _inpaint_demo(out: Path) -> list[Path]:
     """The astronaut with a hole, filled by Telea's method and each shipped inpainting model."""
-    import matplotlib.pyplot as plt
 
     from pixelsmith.api import inpaint
 
@@ -99,17 +98,24 @@ def _inpaint_demo(out: Path) -> list[Path]:
         )
         panels.append((name, img))
     panels.append(("original", photo))
+    title = "pixelsmith demo: inpainting (docs/inpaint.md)"
+    return [*written, _panel_sheet(panels, title, out / "inpaint.png")]
+
+
+def _panel_sheet(panels: list[tuple[str, torch.Tensor]], title: str, path: Path) -> Path:
+    """A row of titled images ``(3, H, W)`` written as one sheet."""
+    import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 3.0))
-    for ax, (title, img) in zip(axes, panels, strict=True):
+    for ax, (label, img) in zip(axes, panels, strict=True):
         ax.imshow(img.permute(1, 2, 0).clamp(0, 1).numpy())
-        ax.set_title(title, fontsize=8)
+        ax.set_title(label, fontsize=8)
         ax.axis("off")
-    fig.suptitle("pixelsmith demo: inpainting (docs/inpaint.md)", fontsize=10)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     sheet = figure_to_tensor(fig)
     plt.close(fig)
-    written.append(write_image(out / "inpaint.png", sheet, overwrite=True))
-    return written
+    return write_image(path, sheet, overwrite=True)
 
 
 def dark_astronaut() -> torch.Tensor:
@@ -122,14 +128,12 @@ def dark_astronaut() -> torch.Tensor:
 
 def _lowlight_demo(out: Path) -> list[Path]:
     """The under-exposed astronaut brightened by each shipped low-light model."""
-    import matplotlib.pyplot as plt
 
     from pixelsmith.api import enhance
 
     dark = dark_astronaut()
     models = list(list_pretrained("lowlight"))
     written = [write_image(out / "lowlight_input.png", dark, overwrite=True)]
-    fig, axes = plt.subplots(1, len(models) + 2, figsize=(2.6 * (len(models) + 2), 3.0))
     panels = [("under-exposed input", dark)]
     for name in models:
         img = enhance(dark, name, device="cpu")
@@ -138,16 +142,8 @@ def _lowlight_demo(out: Path) -> list[Path]:
         )
         panels.append((name, img))
     panels.append(("original", astronaut()))
-    for ax, (title, img) in zip(axes, panels, strict=True):
-        ax.imshow(img.permute(1, 2, 0).numpy())
-        ax.set_title(title, fontsize=8)
-        ax.axis("off")
-    fig.suptitle("pixelsmith demo: low-light enhancement (docs/lowlight.md)", fontsize=10)
-    fig.tight_layout()
-    sheet = figure_to_tensor(fig)
-    plt.close(fig)
-    written.append(write_image(out / "lowlight.png", sheet, overwrite=True))
-    return written
+    title = "pixelsmith demo: low-light enhancement (docs/lowlight.md)"
+    return [*written, _panel_sheet(panels, title, out / "lowlight.png")]
 
 
 def _colorize_demo(out: Path) -> list[Path]:
