@@ -11,7 +11,11 @@ The pieces of the method that do not depend on a network, as pure functions on t
 - :func:`rebalanced_cross_entropy`: the multinomial cross-entropy of the soft targets, each pixel
   weighted by the weight of its nearest bin;
 - :func:`decode_ab`: mode, mean or annealed mean,
-  :math:`f_T(z) = \\exp(\\log z / T) / \\sum_q \\exp(\\log z_q / T)`, then the expectation.
+  :math:`f_T(z) = \\exp(\\log z / T) / \\sum_q \\exp(\\log z_q / T)`, then the expectation;
+- :func:`undo_rebalancing`: ``z_q w_q^{-beta}`` (pixelsmith's addition, not the paper's): a net
+  trained with weights ``w`` predicts the posterior tilted by ``w`` (the weighted cross-entropy is
+  minimised by ``z ∝ w p``), so ``beta = 1`` recovers the untilted posterior and ``beta = 0``
+  keeps the paper's vivid decoding.
 
 ``bins`` is a ``(Q, 2)`` tensor of ab bin centres (the paper's ``Q = 313``; the official ordering
 is ``pts_in_hull.npy``, which official weights decode with). Shapes: ab images ``(N, 2, H, W)``,
@@ -141,6 +145,18 @@ def rebalanced_cross_entropy(
     if pixel_weights is not None:
         ce = ce * pixel_weights
     return ce.mean()
+
+
+def undo_rebalancing(logits: torch.Tensor, weights: torch.Tensor, beta: float) -> torch.Tensor:
+    """Bin logits ``(N, Q, H, W)`` -> the logits of ``z_q w_q^{-beta}`` for rebalancing weights
+    ``w`` ``(Q,)``: ``beta`` of the tilt that training with ``w`` gave the prediction is undone
+    (0: none, the paper's decoding; 1: all of it). Uniform weights change nothing."""
+    if not 0 <= beta <= 1:
+        raise ValueError(f"the share of rebalancing undone is in [0, 1], not {beta}")
+    if beta == 0:
+        return logits
+    log_w = weights.to(device=logits.device, dtype=torch.float64).log().to(logits.dtype)
+    return logits - beta * log_w[None, :, None, None]
 
 
 def decode_ab(

@@ -148,6 +148,7 @@ def colorize(
     *,
     decoding: str = "annealed",
     temperature: float = 0.38,
+    correction: float = 0.5,
     render_factor: int = 16,
     **kwargs: Any,
 ) -> Any:
@@ -157,8 +158,9 @@ def colorize(
 
     ``model`` is ``"colornet"`` (the default), a shipped name (``"colornet_s.photos_l2"``), a
     weight file, the official ECCV16 checkpoint (``.pth``) or a module. ``decoding`` is
-    ``"annealed"`` (at ``temperature``), ``"mode"`` or ``"mean"``; the net sees the photo with its
-    shorter side ``16 * render_factor`` px (0: full size).
+    ``"annealed"`` (at ``temperature``), ``"mode"`` or ``"mean"``, after undoing ``correction`` of
+    the class rebalancing (0: the paper's decoding; see :class:`~pixelsmith.tasks.colorize.Colorize`);
+    the net sees the photo with its shorter side ``16 * render_factor`` px (0: full size).
     """
     return restore(
         image,
@@ -166,6 +168,7 @@ def colorize(
         model,
         decoding=decoding,
         temperature=temperature,
+        correction=correction,
         render_factor=render_factor,
         **kwargs,
     )

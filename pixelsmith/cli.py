@@ -127,7 +127,15 @@ def upscale(inputs, scale, model, blind, **kwargs) -> None:
 
 
 def _decode_options(fn):
-    """``--decode`` and ``--temperature``, shared by the colorization verbs."""
+    """``--decode``, ``--temperature`` and ``--correction``, shared by the colorization verbs."""
+    fn = click.option(
+        "--correction",
+        type=click.FloatRange(0, 1),
+        default=0.5,
+        show_default=True,
+        help="Share of the class rebalancing undone before decoding: 0 decodes as the paper "
+        "(vivid, often wrong on dull colours), 1 gives the training photos' colour odds (duller).",
+    )(fn)
     fn = click.option(
         "--temperature",
         type=click.FloatRange(min=0, min_open=True),
@@ -164,7 +172,7 @@ def _decode_options(fn):
     "joined with the full-size lightness.",
 )
 @_restore_options
-def colorize(inputs, model, decoding, temperature, render_factor, **kwargs) -> None:
+def colorize(inputs, model, decoding, temperature, correction, render_factor, **kwargs) -> None:
     """Colorize grey photos (files, folders or globs). A colour photo is colorized from its
     lightness (L*) alone; the result keeps the input's lightness."""
     _restore_files(
@@ -173,6 +181,7 @@ def colorize(inputs, model, decoding, temperature, render_factor, **kwargs) -> N
         model,
         decoding=decoding,
         temperature=temperature,
+        correction=correction,
         render_factor=render_factor,
         **kwargs,
     )
@@ -328,13 +337,18 @@ def eval_superres(data, scale, models, blind) -> None:
     help="Model(s) to compare; repeat the option. [default: grey, colornet]",
 )
 @_decode_options
-def eval_colorize(data, models, decoding, temperature) -> None:
+def eval_colorize(data, models, decoding, temperature, correction) -> None:
     """AuC of the ab error (raw, rebalanced), PSNR and colourfulness (Zhang et al. 2016)."""
     import pixelsmith
 
-    task = pixelsmith.get_task("colorize", decoding=decoding, temperature=temperature)
+    task = pixelsmith.get_task(
+        "colorize", decoding=decoding, temperature=temperature, correction=correction
+    )
     dataset = task.eval_dataset(data)
-    click.echo(f"Set: {data} ({len(dataset)} photos, short side 256)  decode {decoding}")
+    click.echo(
+        f"Set: {data} ({len(dataset)} photos, short side 256)  decode {decoding}, "
+        f"correction {correction}"
+    )
     click.echo(f"{'model':<28}{'AuC raw':>9}{'AuC rebal':>11}{'PSNR dB':>9}{'colourful':>11}")
     for m in models or ("grey", "colornet"):
         net, info = pixelsmith.load_model(m, task=task)

@@ -18,6 +18,7 @@ from pixelsmith.ab_bins import (
     rebalanced_cross_entropy,
     smooth_prior,
     soft_encode,
+    undo_rebalancing,
 )
 
 
@@ -137,3 +138,43 @@ def test_official_bins_encode_and_decode(shared_data):
     # the soft-encoded target decodes (mean) to within a bin of the true ab
     back = torch.einsum("nqhw,qc->nchw", z, bins)
     assert (back - ab).abs().max() < 10
+
+
+def test_undoing_the_rebalancing_recovers_the_posterior_the_weighted_loss_tilted():
+    # The rebalanced loss, in expectation over labels y ~ p at a pixel, is
+    # -sum_q p_q w_q log softmax(l)_q; find its minimiser numerically, without the formula.
+    g = torch.Generator().manual_seed(5)
+    q = 7
+    p = torch.rand(q, generator=g, dtype=torch.float64) ** 3
+    p /= p.sum()
+    w = 0.2 + 5 * torch.rand(q, generator=g, dtype=torch.float64)
+    logits = torch.zeros(1, q, 1, 1, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS(
+        [logits],
+        lr=1,
+        max_iter=2000,
+        tolerance_grad=1e-12,
+        tolerance_change=1e-16,
+        line_search_fn="strong_wolfe",
+    )
+
+    def closure():
+        opt.zero_grad()
+        loss = -(p * w * F.log_softmax(logits, 1)[0, :, 0, 0]).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    trained = logits.detach()
+    tilted = trained.softmax(1).flatten()
+    assert torch.allclose(tilted, p * w / (p * w).sum(), atol=1e-8)  # the net learns p tilted by w
+    assert torch.allclose(undo_rebalancing(trained, w, 1.0).softmax(1).flatten(), p, atol=1e-8)
+    half = undo_rebalancing(trained, w, 0.5).softmax(1).flatten()
+    ref = p * w.sqrt()
+    assert torch.allclose(half, ref / ref.sum(), atol=1e-8)
+    assert torch.equal(undo_rebalancing(trained, w, 0.0), trained)  # the paper's decoding
+    # uniform weights (a model without a prior) change nothing
+    flat = undo_rebalancing(trained, torch.full((q,), 3.0, dtype=torch.float64), 1.0)
+    assert torch.allclose(flat.softmax(1), trained.softmax(1), atol=1e-12)
+    with pytest.raises(ValueError):
+        undo_rebalancing(trained, w, 1.5)

@@ -10,7 +10,8 @@ The Task contract (:mod:`pixelsmith.tasks.base`) filled in for Zhang, Isola, Efr
   (:mod:`pixelsmith.ab_bins`); a 2-channel head (the L2 baseline) by the squared error;
 - ``prepare``: the input's L, shrunk to the *render size* (the short side ``16 x render_factor``;
   0: full size), as the model's input; the full-size L stays in the context;
-- ``decode`` (per tile): bins -> ab by mode, mean or annealed mean (T = 0.38), upsampled x4;
+- ``decode`` (per tile): bins -> ab by mode, mean or annealed mean (T = 0.38), after undoing
+  half of the tilt that class rebalancing gave the prediction (``correction``), upsampled x4;
 - ``finish``: the render-size ab upsampled to the full size band by band, joined with the
   full-size L, converted to sRGB keeping L (:func:`~pixelsmith.color.lab_to_rgb_in_gamut`), so
   memory never holds more than the image and a band at full size;
@@ -40,6 +41,7 @@ AB_NORM = 110.0  # the L2 head predicts ab / 110, as the official networks
 TRAIN_SHORT_SIDE = 176
 RENDER_UNIT = 16
 BAND_ROWS = 256  # full-size rows converted at a time in ``finish``
+CORRECTION = 0.5  # share of the rebalancing undone at decoding, chosen on validation photos
 
 
 class ColourInputWarning(UserWarning):
@@ -72,6 +74,12 @@ class Colorize(Task):
     Attributes:
         decoding: ``"annealed"`` (the paper's), ``"mode"`` or ``"mean"`` for a bin head.
         temperature: of the annealed mean (0.38, the paper's).
+        correction: the share of the class rebalancing undone before decoding
+            (:func:`~pixelsmith.ab_bins.undo_rebalancing`): 0 decodes as the paper does (vivid,
+            but more often wrong than grey on common, dull colours); 1 decodes the posterior of the
+            training colours (right more often, duller). The default, 0.5, was chosen on
+            validation photos (``bsds500/train@val``; BENCHMARKS.md, "colorize-correction").
+            A model without a prior (an official checkpoint) is unchanged by it.
         render_factor: the model sees the photo with its shorter side ``16 x render_factor`` px
             (photos already smaller are not enlarged); 0 runs the model at full size.
         prior: training only: a ``.npy`` of the ab prior (one value per bin of the model) or a
@@ -84,6 +92,7 @@ class Colorize(Task):
 
     decoding: str = "annealed"
     temperature: float = ab_bins.TEMPERATURE
+    correction: float = CORRECTION
     render_factor: int = 16
     prior: str = ""
     perceptual: str = ""
@@ -110,6 +119,10 @@ class Colorize(Task):
             raise PixelsmithError(f"decoding is {', '.join(DECODES)}, not {self.decoding!r}")
         if not self.temperature > 0:
             raise PixelsmithError(f"the temperature must be positive, not {self.temperature}")
+        if not 0 <= self.correction <= 1:
+            raise PixelsmithError(
+                f"the rebalancing correction is between 0 and 1, not {self.correction}"
+            )
         if self.render_factor < 0:
             raise PixelsmithError(
                 f"render_factor is 0 (full size) or more, not {self.render_factor}"
@@ -117,7 +130,12 @@ class Colorize(Task):
 
     # --- training -----------------------------------------------------------------------------
     def options(self) -> dict[str, Any]:
-        options = {"decoding": self.decoding, "temperature": self.temperature, "prior": self.prior}
+        options = {
+            "decoding": self.decoding,
+            "temperature": self.temperature,
+            "correction": self.correction,
+            "prior": self.prior,
+        }
         if self.perceptual:
             options["perceptual"] = self.perceptual
             options["feature_network"] = self.feature_loss()[1]
@@ -270,7 +288,8 @@ class Colorize(Task):
         else:
             if self._bins is None:
                 raise RuntimeError("bind the task to its model first (task.bind(model))")
-            ab = ab_bins.decode_ab(outputs, self._bins.to(outputs), self.decoding, self.temperature)
+            logits = ab_bins.undo_rebalancing(outputs, self._weights, self.correction)
+            ab = ab_bins.decode_ab(logits, self._bins.to(outputs), self.decoding, self.temperature)
         return F.interpolate(ab, size=prepared.size, mode="bilinear", align_corners=False)
 
     def finish(self, image: torch.Tensor, prepared: Prepared) -> torch.Tensor:
