@@ -965,5 +965,16 @@ def models_cmd() -> None:
         click.echo(f"weights: {name}  ({path.name})")
 
 
+def _add_product_commands() -> None:
+    """The verbs around the models, each defined in its own module (heavy imports inside)."""
+    from pixelsmith.batch import run_command
+    from pixelsmith.video import video_command
+
+    main.add_command(run_command)
+    main.add_command(video_command)
+
+
+_add_product_commands()
+
 if __name__ == "__main__":
     main()

@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pixelsmith.errors import PixelsmithError
+
+if TYPE_CHECKING:
+    from pixelsmith.io.meta import ImageMeta
 
 
 @dataclass
@@ -120,12 +123,10 @@ def _header_size(path: Path) -> tuple[int, int] | None:
     return h, w
 
 
-def _restore_one(
-    net, task, src: Path, dst: Path, inputs, overwrite, tile, device, bf16, limit
-) -> Path:
-    """Read ``src``, restore it, write ``dst`` (16-bit where the input and format allow)."""
-    from pixelsmith.api import check_output_size, restore_tensor
-    from pixelsmith.io import write_image
+def read_input(task: Any, src: Path, limit: int | None) -> tuple[Any, ImageMeta]:
+    """``task.read_file(src)``: ``(input (C, H, W), ImageMeta)``, after refusing a result over
+    ``limit`` pixels from the file's header, before decoding it, where PIL can tell the size."""
+    from pixelsmith.api import check_output_size
 
     size = _header_size(src)
     if size:  # refuse an oversized result before decoding the input
@@ -133,13 +134,53 @@ def _restore_one(
     img, meta = task.read_file(src)
     if not size:
         check_output_size(task, tuple(img.shape), limit)
-    result = restore_tensor(net, task, img, tile=tile, device=device, bf16=bf16)
+    return img, meta
+
+
+def write_result(
+    task: Any,
+    dst: Path,
+    result: Any,
+    meta: ImageMeta,
+    *,
+    inputs: Any = (),
+    overwrite: bool = False,
+) -> Path:
+    """Write ``result`` ``(C, H, W)`` to ``dst`` atomically with what ``meta`` keeps of the input
+    (alpha carried by the task, ICC profile; 16 bits where the input and format allow)."""
+    from pixelsmith.io import write_image
+
     if meta.alpha is not None:
         meta.alpha = task.carry_alpha(meta.alpha)
     deep = meta.bit_depth > 8 and dst.suffix.lower() in (".png", ".tif", ".tiff")
     return write_image(
         dst, result, meta=meta, overwrite=overwrite, inputs=inputs, bit_depth=16 if deep else 8
     )
+
+
+def failure_message(src: Path, e: BaseException) -> str | None:
+    """The one-line report of a file that failed with ``e``, or ``None`` if ``e`` is a bug (it
+    keeps its traceback): a :class:`PixelsmithError`, or running out of memory on any device."""
+    if isinstance(e, PixelsmithError):
+        return str(e) if e.path else f"{src}: {e}"
+    if isinstance(e, MemoryError):
+        return f"{src}: out of memory (try a smaller --tile)"
+    if isinstance(e, RuntimeError):  # torch's out-of-memory errors on any device
+        text = str(e).lower()
+        if "out of memory" in text or "alloc" in text:
+            return f"{src}: out of memory (try a smaller --tile)"
+    return None
+
+
+def _restore_one(
+    net, task, src: Path, dst: Path, inputs, overwrite, tile, device, bf16, limit
+) -> Path:
+    """Read ``src``, restore it, write ``dst`` (16-bit where the input and format allow)."""
+    from pixelsmith.api import restore_tensor
+
+    img, meta = read_input(task, src, limit)
+    result = restore_tensor(net, task, img, tile=tile, device=device, bf16=bf16)
+    return write_result(task, dst, result, meta, inputs=inputs, overwrite=overwrite)
 
 
 def restore_files(
@@ -194,17 +235,10 @@ def restore_files(
             written = _restore_one(
                 net, task, src, dst, files, overwrite, tile, dev, bf16, max_output_pixels
             )
-        except PixelsmithError as e:
-            message = str(e) if e.path else f"{src}: {e}"
-        except (MemoryError, RuntimeError) as e:  # torch's out-of-memory errors on any device
-            text = str(e).lower()
-            if (
-                not isinstance(e, MemoryError)
-                and "out of memory" not in text
-                and "alloc" not in text
-            ):
+        except (PixelsmithError, MemoryError, RuntimeError) as e:
+            message = failure_message(src, e)
+            if message is None:
                 raise
-            message = f"{src}: out of memory (try a smaller --tile)"
         else:
             report.written.append(written)
             say(on_written, written)

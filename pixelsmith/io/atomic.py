@@ -50,6 +50,20 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, overwrite: bool) 
     is removed, then the process dies of the SIGTERM as it would have. Stale temporary files of
     dead writers in the folder are removed first (see :func:`remove_stale_temps`).
     """
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+        except OSError as e:
+            raise PixelsmithError(f"cannot write file: {_os_reason(e)}", path) from e
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike[str], *, overwrite: bool) -> Iterator[str]:
+    """``with atomic_output(path, overwrite=False) as tmp:`` the name of an empty temporary file
+    beside ``path`` for a writer that needs a file name (a video muxer); when the block ends
+    without an error the file is fsynced and moved onto ``path``, otherwise it is removed (on a
+    SIGTERM too). The guarantees and errors are :func:`atomic_write`'s."""
     path = Path(path)
     folder = path.parent
     problem = _name_length_problem(path)
@@ -61,16 +75,19 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, overwrite: bool) 
             keep_mode = overwrite and path.exists()
             mode = os.stat(path).st_mode & 0o7777 if keep_mode else _new_file_mode()
             fd, tmp_name = _create_temp(folder, path.name)
+            os.close(fd)
         except OSError as e:
             raise PixelsmithError(f"cannot write file: {_os_reason(e)}", path) from e
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
+            yield tmp_name
+            fd = os.open(tmp_name, os.O_RDONLY)
+            try:
+                os.fsync(fd)
                 # some file systems (FAT, SMB) refuse; the data is what matters
                 with suppress(OSError):
-                    os.fchmod(f.fileno(), mode)
+                    os.fchmod(fd, mode)
+            finally:
+                os.close(fd)
             if overwrite:
                 os.replace(tmp_name, path)
             else:

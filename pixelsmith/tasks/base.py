@@ -166,6 +166,8 @@ class Task:
             :meth:`load_official` (SR: the SRCNN authors' ``.mat``).
         input_extensions: file suffixes a folder of inputs is listed by (images; raw files for
             a task that develops them).
+        video_smoothing: what :mod:`pixelsmith.video` smooths between frames by default:
+            ``"none"``, or ``"chroma"`` (the colours, each frame keeping its own lightness).
     """
 
     name: str = ""
@@ -178,6 +180,7 @@ class Task:
     train_defaults: dict[str, Any] = {}
     official_suffixes: tuple[str, ...] = ()
     input_extensions: frozenset[str] = IMAGE_EXTENSIONS
+    video_smoothing: str = "none"
 
     # --- training -----------------------------------------------------------------------------
     def options(self) -> dict[str, Any]:

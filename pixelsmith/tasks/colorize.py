@@ -79,7 +79,7 @@ class Colorize(Task):
             but more often wrong than grey on common, dull colours); 1 decodes the posterior of the
             training colours (right more often, duller). The default, 0.5, was chosen on
             validation photos (``bsds500/train@val``; BENCHMARKS.md, "colorize-correction").
-            A model without a prior (an official checkpoint) is unchanged by it.
+            A model without a measured prior (an official checkpoint) is decoded as it is.
         render_factor: the model sees the photo with its shorter side ``16 x render_factor`` px
             (photos already smaller are not enlarged); 0 runs the model at full size.
         prior: training only: a ``.npy`` of the ab prior (one value per bin of the model) or a
@@ -98,6 +98,7 @@ class Colorize(Task):
     perceptual: str = ""
     _bins: torch.Tensor | None = field(default=None, repr=False, compare=False)
     _weights: torch.Tensor | None = field(default=None, repr=False, compare=False)
+    _tilt: torch.Tensor | None = field(default=None, repr=False, compare=False)
     _features: Any = field(default=None, repr=False, compare=False)
 
     name: ClassVar[str] = "colorize"
@@ -106,6 +107,7 @@ class Colorize(Task):
     aliases: ClassVar[dict[str, str]] = {"colornet": "colornet_s"}
     example_shape: ClassVar[tuple[int, int, int]] = (1, 64, 64)
     official_suffixes: ClassVar[tuple[str, ...]] = (".pth", ".pt")
+    video_smoothing: ClassVar[str] = "chroma"  # predicted colours flicker between frames
     train_defaults: ClassVar[dict[str, Any]] = {
         "model": "colornet_s",
         "patch_size": 128,
@@ -186,12 +188,16 @@ class Colorize(Task):
 
     def bind(self, model: nn.Module) -> Colorize:
         if self._is_regression(model):
-            return replace(self, _bins=None, _weights=None)
+            return replace(self, _bins=None, _weights=None, _tilt=None)
         bins = model.bins.detach().float().cpu()
         if not bins.abs().sum():
             raise PixelsmithError("this colorization model holds no ab bins (an untrained shape?)")
-        weights = ab_bins.rebalance_weights(model.prior.detach().double().cpu(), bins.double())
-        return replace(self, _bins=bins, _weights=weights.float())
+        prior = model.prior.detach().double().cpu()
+        weights = ab_bins.rebalance_weights(prior, bins.double()).float()
+        # the tilt decoding can undo is known only from a measured prior (an official checkpoint
+        # comes without its training photos' prior: a uniform one stands in, and tilts nothing)
+        measured = not torch.allclose(prior, prior.mean().expand_as(prior))
+        return replace(self, _bins=bins, _weights=weights, _tilt=weights if measured else None)
 
     @staticmethod
     def _is_regression(model: nn.Module) -> bool:
@@ -288,7 +294,9 @@ class Colorize(Task):
         else:
             if self._bins is None:
                 raise RuntimeError("bind the task to its model first (task.bind(model))")
-            logits = ab_bins.undo_rebalancing(outputs, self._weights, self.correction)
+            logits = outputs
+            if self._tilt is not None:
+                logits = ab_bins.undo_rebalancing(outputs, self._tilt, self.correction)
             ab = ab_bins.decode_ab(logits, self._bins.to(outputs), self.decoding, self.temperature)
         return F.interpolate(ab, size=prepared.size, mode="bilinear", align_corners=False)
 

@@ -1,0 +1,43 @@
+"""``pixelsmith run TASK IN_DIR OUT_DIR``: every image of a folder tree, resumable, on one or N ranks.
+
+    IN_DIR/a/b.jpg -> task.read_file -> model -> task.decode -> OUT_DIR/a/b<task suffix>.png
+
+:func:`plan_tree` lists the tree (:func:`~pixelsmith.io.list_images`), mirrors every name into
+OUT_DIR with the suffix ``pixelsmith upscale`` appends (``b_x3.png``), leaves out earlier results
+found among the inputs and refuses clashes before any work. :func:`run_tree` takes this rank's
+share (:func:`shard_of`), skips every output already there and complete, loads the model once and
+restores the rest, decoding and encoding on threads beside the model. A bad file is reported as a
+:class:`RunEvent` and the run goes on; what was done, skipped and failed comes back in a
+:class:`RunReport` and goes to ``OUT_DIR/pixelsmith-run.json``. :data:`run_command` is the click
+command; ``python -m pixelsmith.batch`` runs it (also under torchrun: docs/batch.md).
+
+plan.py     names, listing, shares, "done already"
+options.py  ``--opt KEY=VALUE`` by the task dataclass's fields
+run.py      run_tree: threads, events, the report
+ranks.py    torchrun's ranks, their devices, the combined summary
+command.py  the click command
+"""
+
+from __future__ import annotations
+
+from pixelsmith.batch.command import run_command
+from pixelsmith.batch.options import parse_options, task_options
+from pixelsmith.batch.plan import SUMMARY_NAME, Job, Plan, is_complete, mirror, plan_tree, shard_of
+from pixelsmith.batch.run import RunEvent, RunInterrupted, RunReport, run_tree
+
+__all__ = [
+    "SUMMARY_NAME",
+    "Job",
+    "Plan",
+    "RunEvent",
+    "RunInterrupted",
+    "RunReport",
+    "is_complete",
+    "mirror",
+    "parse_options",
+    "plan_tree",
+    "run_command",
+    "run_tree",
+    "shard_of",
+    "task_options",
+]
