@@ -969,8 +969,10 @@ def _add_product_commands() -> None:
     """The verbs around the models, each defined in its own module (heavy imports inside)."""
     from pixelsmith.batch import run_command
     from pixelsmith.video import video_command
+    from pixelsmith.web.command import serve_command
 
     main.add_command(run_command)
+    main.add_command(serve_command)
     main.add_command(video_command)
 
 

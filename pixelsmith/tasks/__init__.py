@@ -11,7 +11,7 @@ from importlib import import_module
 from typing import Any
 
 from pixelsmith.errors import PixelsmithError
-from pixelsmith.tasks.base import Batch, Prepared, Task
+from pixelsmith.tasks.base import Batch, Prepared, Task, option
 
 #: Task name -> "module:class", imported on first use.
 TASKS = {
@@ -51,4 +51,4 @@ def get_task(task: str | Task, **options: Any) -> Task:
         ) from None
 
 
-__all__ = ["TASKS", "Batch", "Prepared", "Task", "get_task", "task_class"]
+__all__ = ["TASKS", "Batch", "Prepared", "Task", "get_task", "option", "task_class"]

@@ -33,6 +33,35 @@ from pixelsmith.io.formats import IMAGE_EXTENSIONS
 from pixelsmith.io.meta import ImageMeta
 from pixelsmith.models import ModelSpec
 
+#: What a task option is for (:func:`option`): front ends (the web page) offer ``"inference"``
+#: options, paint a ``"mask"``, and leave the others to ``pixelsmith train`` / ``eval``.
+OPTION_USES = ("inference", "training", "evaluation", "mask")
+
+
+def option(
+    default: Any = None,
+    *,
+    use: str = "inference",
+    choices: tuple[Any, ...] | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    **field_kwargs: Any,
+) -> Any:
+    """A task's dataclass field that says what a front end needs to offer it: its ``use``
+    (:data:`OPTION_USES`), its ``choices`` or its bounds (``minimum`` and ``maximum``,
+    inclusive), kept in the field's ``metadata`` under ``use``, ``choices``, ``min``, ``max``.
+    A plain ``name: type = default`` field is an inference option without bounds."""
+    if use not in OPTION_USES:
+        raise ValueError(f"an option's use is one of {OPTION_USES}, not {use!r}")
+    meta: dict[str, Any] = {"use": use}
+    if choices is not None:
+        meta["choices"] = tuple(choices)
+    if minimum is not None:
+        meta["min"] = minimum
+    if maximum is not None:
+        meta["max"] = maximum
+    return field(default=default, metadata=meta, **field_kwargs)
+
 
 @dataclass
 class Batch:

@@ -21,7 +21,7 @@ from torch.nn import functional as F
 
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.models import model_device
-from pixelsmith.tasks.base import Batch, Task
+from pixelsmith.tasks.base import Batch, Task, option
 
 DATASET = "lfw_subset"
 CLASSES = ("non-face", "face")
@@ -88,7 +88,7 @@ class FacesTask(Task):
     list of sources means the same. ``patch_size`` is ignored: the images are 25x25.
     """
 
-    max_shift: int = 2
+    max_shift: int = option(2, use="training")
 
     name: ClassVar[str] = "classify"
     title: ClassVar[str] = "classification"

@@ -34,7 +34,7 @@ from pixelsmith import ab_bins
 from pixelsmith.color import has_colour, lab_to_rgb_in_gamut, rgb_to_lab
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.models import ModelSpec
-from pixelsmith.tasks.base import Batch, Prepared, Task
+from pixelsmith.tasks.base import Batch, Prepared, Task, option
 
 DECODES = ("annealed", "mode", "mean")
 AB_NORM = 110.0  # the L2 head predicts ab / 110, as the official networks
@@ -90,12 +90,12 @@ class Colorize(Task):
             L1 + the feature loss, instead of L2.
     """
 
-    decoding: str = "annealed"
-    temperature: float = ab_bins.TEMPERATURE
-    correction: float = CORRECTION
-    render_factor: int = 16
-    prior: str = ""
-    perceptual: str = ""
+    decoding: str = option("annealed", choices=DECODES)
+    temperature: float = option(ab_bins.TEMPERATURE, minimum=0.0)
+    correction: float = option(CORRECTION, minimum=0.0, maximum=1.0)
+    render_factor: int = option(16, minimum=0)
+    prior: str = option("", use="training")
+    perceptual: str = option("", use="training")
     _bins: torch.Tensor | None = field(default=None, repr=False, compare=False)
     _weights: torch.Tensor | None = field(default=None, repr=False, compare=False)
     _tilt: torch.Tensor | None = field(default=None, repr=False, compare=False)

@@ -40,7 +40,7 @@ from torch import nn
 from pixelsmith.data.masks import MaskedImage
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.models import ModelSpec
-from pixelsmith.tasks.base import Batch, Prepared, Task
+from pixelsmith.tasks.base import Batch, Prepared, Task, option
 
 #: The feature network of the perceptual and style terms when none is named.
 DEFAULT_FEATURES = "colornet_s.photos"
@@ -99,19 +99,19 @@ class Inpaint(Task):
             attributes instead of measuring them on the crops.
     """
 
-    mask: Any = field(default=None, repr=False, compare=False)
+    mask: Any = option(None, use="mask", repr=False, compare=False)
     resize_mask: bool = False
-    mask_unit: int = 512
-    masks: str = ""
-    hole_weight: float = 6.0
-    perceptual_weight: float = 0.05
-    style_weight: float = 120.0
-    tv_weight: float = 0.1
-    features: str = ""
+    mask_unit: int = option(512, use="training")
+    masks: str = option("", use="evaluation")
+    hole_weight: float = option(6.0, use="training")
+    perceptual_weight: float = option(0.05, use="training")
+    style_weight: float = option(120.0, use="training")
+    tv_weight: float = option(0.1, use="training")
+    features: str = option("", use="training")
     attributes: Any = None
-    kl_weight: float = 1.0
-    vae_perceptual_weight: float = VAE_PERCEPTUAL_WEIGHT
-    labels: str = ""
+    kl_weight: float = option(1.0, use="training")
+    vae_perceptual_weight: float = option(VAE_PERCEPTUAL_WEIGHT, use="training")
+    labels: str = option("", use="training")
     _features: Any = field(default=None, repr=False, compare=False)
     _objective: str = field(default="inpaint", repr=False, compare=False)
     _attribute_names: tuple[str, ...] = field(default=(), repr=False, compare=False)

@@ -32,7 +32,7 @@ from torch.nn import functional as F
 
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.models import ModelSpec
-from pixelsmith.tasks.base import Batch, Prepared, Task
+from pixelsmith.tasks.base import Batch, Prepared, Task, option
 
 OBJECTIVES = ("image", "retinex", "zero_reference")
 #: The illumination model's loss weights beside reconstruction (1): smoothness and colour. Our
@@ -59,8 +59,8 @@ class Lowlight(Task):
             photo folders and pair folders are given (the rest is synthetic).
     """
 
-    strength: float = 1.0
-    pair_fraction: float = 0.5
+    strength: float = option(1.0, minimum=0.0, maximum=2.0)
+    pair_fraction: float = option(0.5, use="training", minimum=0.0, maximum=1.0)
     _objective: str = field(default="image", repr=False, compare=False)
 
     name: ClassVar[str] = "lowlight"

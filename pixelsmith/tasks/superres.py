@@ -27,7 +27,7 @@ from pixelsmith.errors import PixelsmithError
 from pixelsmith.metrics import modcrop
 from pixelsmith.models import ModelSpec, model_device, model_spec
 from pixelsmith.resize import imresize
-from pixelsmith.tasks.base import Batch, Prepared, Task
+from pixelsmith.tasks.base import Batch, Prepared, Task, option
 from pixelsmith.tasks.sr_protocol import evaluate_sr_pair, make_lr, sr_y
 
 SCALES = (2, 3, 4)
@@ -49,7 +49,7 @@ def check_scale(scale: int) -> int:
 class SuperRes(Task):
     """The super-resolution task at one scale; ``blind`` adds the real-photo degradation pipeline."""
 
-    scale: int = 3
+    scale: int = option(3, choices=SCALES)
     blind: bool = False
 
     name: ClassVar[str] = "superres"

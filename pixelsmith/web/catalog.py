@@ -1,0 +1,334 @@
+"""What the page offers, read from the task registry: tasks, their options, their models.
+
+Every task in :data:`pixelsmith.tasks.TASKS` that restores images (it has its own ``prepare`` and
+reads image files) is offered; its options are its dataclass fields, typed by their annotation
+(or default), with their defaults, and described by the class docstring's ``Attributes:``
+section. What a front end needs beyond that, a task declares with
+:func:`pixelsmith.tasks.option` (the field's metadata): a field whose ``use`` is ``"training"``
+or ``"evaluation"`` is left off the page; ``"mask"`` is the photo's hole, painted on a canvas (or
+taken from a mask file) instead of shown as a form field; ``choices``, ``min`` and ``max`` shape
+the form's input.
+
+The model choices of a task are its shipped weights (:func:`pixelsmith.weights.list_pretrained`)
+and the weightless architectures registered for it (bicubic, Telea, gamma ...); each shipped model
+states the constructor arguments the task imposes (``{"scale": 2}``), so the page lists only the
+models that fit the options chosen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import logging
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from pixelsmith.errors import PixelsmithError
+
+log = logging.getLogger(__name__)
+
+#: Uses of a field (:func:`pixelsmith.tasks.option`) that the page leaves off.
+HIDDEN_USES = ("training", "evaluation")
+
+_KINDS = {"int": int, "float": float, "bool": bool, "str": str}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One task option as the page shows it.
+
+    ``kind`` is ``int``, ``float``, ``bool``, ``str`` or ``text`` (any other annotation: passed
+    as a string, empty meaning the default).
+    """
+
+    name: str
+    kind: str
+    default: Any
+    help: str = ""
+    choices: tuple[Any, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "default": self.default,
+            "help": self.help,
+            "choices": None if self.choices is None else list(self.choices),
+            "min": self.minimum,
+            "max": self.maximum,
+        }
+
+    def parse(self, value: Any) -> Any:
+        """A value from the page (JSON) -> the field's value; a clear error otherwise."""
+        if self.kind == "bool":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "false"):
+                return value.lower() == "true"
+            raise PixelsmithError(f"{self.name} is true or false, not {value!r}")
+        if self.kind in ("int", "float"):
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise PixelsmithError(f"{self.name} is a number, not {value!r}") from None
+            if isinstance(value, bool) or not math.isfinite(number):
+                raise PixelsmithError(f"{self.name} is a finite number, not {value!r}")
+            if self.kind == "int":
+                if number != int(number):
+                    raise PixelsmithError(f"{self.name} is a whole number, not {value!r}")
+                number = int(number)
+            if self.minimum is not None and number < self.minimum:
+                raise PixelsmithError(f"{self.name} is at least {self.minimum}, not {value!r}")
+            if self.maximum is not None and number > self.maximum:
+                raise PixelsmithError(f"{self.name} is at most {self.maximum}, not {value!r}")
+            value = number
+        elif not isinstance(value, str):
+            raise PixelsmithError(f"{self.name} is text, not {value!r}")
+        elif self.kind == "text" and not value.strip():
+            return self.default
+        if self.choices is not None and value not in self.choices:
+            shown = ", ".join(str(c) for c in self.choices)
+            raise PixelsmithError(f"{self.name} is one of {shown}, not {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """A model the page offers: its name and the task options it needs (``{"scale": 2}``)."""
+
+    name: str
+    requires: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "requires": self.requires}
+
+
+@dataclass(frozen=True)
+class TaskForm:
+    """A task as the page offers it."""
+
+    name: str
+    title: str
+    default_model: str
+    options: tuple[Option, ...]
+    models: tuple[ModelChoice, ...]
+    mask: bool  # the task takes a hole mask (painted on the page)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "default_model": self.default_model,
+            "options": [o.to_json() for o in self.options],
+            "models": [m.to_json() for m in self.models],
+            "mask": self.mask,
+        }
+
+    def parse_options(self, given: dict[str, Any]) -> dict[str, Any]:
+        """The page's ``{option: value}`` -> the task's keyword arguments (only those given)."""
+        if not isinstance(given, dict):
+            raise PixelsmithError("options are a JSON object {name: value}")
+        known = {o.name: o for o in self.options}
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            raise PixelsmithError(
+                f"the {self.name} task on this page takes {', '.join(known) or 'no options'}, "
+                f"not {', '.join(unknown)}"
+            )
+        return {name: known[name].parse(value) for name, value in given.items()}
+
+    def check_model(self, model: str) -> str | None:
+        """The model named on the page (``""``: the task's default) or a clear error: only the
+        offered names are loaded, so no name from a client reaches the file system."""
+        if not model:
+            return None
+        if model not in {m.name for m in self.models}:
+            raise PixelsmithError(
+                f"unknown {self.name} model {model!r}; offered: "
+                + ", ".join(m.name for m in self.models)
+            )
+        return model
+
+
+def offered_tasks() -> dict[str, TaskForm]:
+    """Every registered task the page can run, by name, in registry order."""
+    from pixelsmith.tasks import TASKS
+
+    return _offered(tuple(TASKS.items()))
+
+
+@lru_cache(maxsize=4)
+def _offered(registry: tuple[tuple[str, str], ...]) -> dict[str, TaskForm]:
+    from pixelsmith.tasks import task_class
+
+    forms = {}
+    for name, _ in registry:
+        try:
+            cls = task_class(name)
+            if restores_images(cls):
+                forms[name] = task_form(name, cls)
+        except Exception:  # one broken task must not take the page down: logged, left off
+            log.exception("the web page leaves off the task %r", name)
+    return forms
+
+
+def restores_images(cls: type) -> bool:
+    """Whether a task class turns an uploaded image into a result: it has its own ``prepare``
+    and reads image files (a raw developer and a classifier do not)."""
+    from pixelsmith.io import IMAGE_EXTENSIONS
+    from pixelsmith.tasks.base import Task
+
+    return (
+        getattr(cls, "prepare", Task.prepare) is not Task.prepare
+        and bool(set(cls.input_extensions) & IMAGE_EXTENSIONS)
+        and dataclasses.is_dataclass(cls)
+    )
+
+
+def task_form(name: str, cls: type) -> TaskForm:
+    """The form of the task class ``cls`` registered as ``name``."""
+    docs = field_docs(cls)
+    options = []
+    has_mask = False
+    for f in dataclasses.fields(cls):
+        if f.name.startswith("_") or not f.init:
+            continue
+        meta = f.metadata
+        if meta.get("use") == "mask":
+            has_mask = True
+            continue
+        if meta.get("use") in HIDDEN_USES:
+            continue
+        help_text = docs.get(f.name, "")
+        default = _default(f)
+        choices = meta.get("choices")
+        options.append(
+            Option(
+                name=f.name,
+                kind=_kind(f, default),
+                default=default,
+                help=help_text,
+                choices=None if choices is None else tuple(choices),
+                minimum=meta.get("min"),
+                maximum=meta.get("max"),
+            )
+        )
+    task = cls()
+    return TaskForm(
+        name=name,
+        title=getattr(cls, "title", "") or name,
+        default_model=getattr(cls, "default_model", ""),
+        options=tuple(options),
+        models=model_choices(task),
+        mask=has_mask,
+    )
+
+
+def model_choices(task: Any) -> tuple[ModelChoice, ...]:
+    """The shipped weights of ``task`` (each with the task options it needs) and the weightless
+    architectures registered for it."""
+    import json
+
+    from pixelsmith.models import list_models
+    from pixelsmith.weights import list_pretrained, read_metadata
+
+    imposed = set(task.model_kwargs())
+    shipped = []
+    for tag, path in list_pretrained(task.name).items():
+        kwargs = json.loads(read_metadata(path).get("arch_kwargs", "{}"))
+        shipped.append(ModelChoice(tag, {k: v for k, v in kwargs.items() if k in imposed}))
+    with_weights = {m.name.split(".")[0] for m in shipped}
+    weightless = [
+        ModelChoice(arch, {})
+        for arch in list_models(task.name)
+        if arch not in with_weights and _weightless(arch, task.model_kwargs())
+    ]
+    return tuple(shipped + weightless)
+
+
+class _HasWeights(Exception):
+    pass
+
+
+def _weightless(arch: str, kwargs: dict[str, Any]) -> bool:
+    """Whether the architecture ``arch`` builds without parameters (a classical method): its
+    constructor is stopped at its first parameter, so no network is built to find out."""
+    import threading
+
+    from torch.nn.modules.module import register_module_parameter_registration_hook
+
+    from pixelsmith.models import create_model
+
+    me = threading.get_ident()
+
+    def stop(module: Any, name: str, param: Any) -> None:
+        if param is not None and threading.get_ident() == me:
+            raise _HasWeights
+
+    handle = register_module_parameter_registration_hook(stop)
+    try:
+        create_model(arch, **kwargs)
+    except _HasWeights:
+        return False
+    except Exception:  # an architecture these settings cannot build is not offered
+        return False
+    finally:
+        handle.remove()
+    return True
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """``{field: description}`` from the ``Attributes:`` section of ``cls``'s docstring (an entry
+    may name several fields: ``a, b: ...``), in plain text."""
+    doc = inspect.cleandoc(cls.__doc__ or "")
+    lines = doc.splitlines()
+    try:
+        start = next(i for i, line in enumerate(lines) if line.strip() == "Attributes:")
+    except StopIteration:
+        return {}
+    entries: list[tuple[list[str], list[str]]] = []
+    indent = None
+    for line in lines[start + 1 :]:
+        if not line.strip():
+            continue
+        depth = len(line) - len(line.lstrip())
+        if indent is None:
+            indent = depth
+        if depth < indent:
+            break
+        head = re.match(r"\s*([A-Za-z_][\w, ]*):\s*(.*)", line) if depth == indent else None
+        if head:
+            names = [n.strip() for n in head.group(1).split(",")]
+            entries.append((names, [head.group(2)]))
+        elif entries:
+            entries[-1][1].append(line.strip())
+    return {n: _plain(" ".join(text)) for names, text in entries for n in names}
+
+
+def _plain(text: str) -> str:
+    """reStructuredText markup -> plain text: ``x`` -> x, :func:`~a.b` -> b."""
+    text = re.sub(r":\w+:`~?([^`]*?)`", lambda m: m.group(1).rsplit(".", 1)[-1], text)
+    return text.replace("``", "")
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return None
+
+
+def _kind(f: dataclasses.Field, default: Any) -> str:
+    annotation = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+    if annotation in _KINDS:
+        return annotation
+    for kind, t in _KINDS.items():  # by exact type: a bool is no int here
+        if type(default) is t:
+            return kind
+    return "text"
