@@ -23,22 +23,45 @@ from pixelsmith.infer import check_tile, pick_device, run_tiled
 from pixelsmith.io import DEFAULT_MAX_PIXELS
 from pixelsmith.models import model_spec
 from pixelsmith.tasks import Task, get_task
-from pixelsmith.weights import WeightInfo, load_model
+from pixelsmith.weights import WeightInfo, check_for_task, load_model
 
 #: The largest result :func:`restore` makes, in pixels, unless ``max_output_pixels`` says otherwise.
 DEFAULT_MAX_OUTPUT_PIXELS = DEFAULT_MAX_PIXELS
 
 
 def resolve(
-    model: str | Path | nn.Module | None, task: Task, device: str | torch.device = "cpu"
+    model: str | Path | nn.Module | None,
+    task: Task,
+    device: str | torch.device = "cpu",
+    backend: str = "torch",
 ) -> tuple[nn.Module, WeightInfo | None]:
     """``model`` for ``task``: a module (checked against the task, then moved to ``device`` and
     put in eval mode, in place, as ``nn.Module.to`` does), or a name or file through
-    :func:`~pixelsmith.weights.load_model`; ``None`` is the task's default model."""
+    :func:`~pixelsmith.weights.load_model`, or a ``.onnx`` / ``.torchscript`` file that
+    :func:`pixelsmith.export.export_model` wrote; ``None`` is the task's default model. A ``backend``
+    other than ``"torch"`` (``"onnxruntime"``, ``"torchscript"``, ``"auto"``) runs the model's
+    export instead (:func:`pixelsmith.export.with_backend`)."""
     if isinstance(model, nn.Module):
         task.check_model(model_spec(model))
-        return model.to(device).eval(), None
-    return load_model(task.default_model if model is None else model, device, task=task)
+        net, info = model.to(device).eval(), None
+    elif _is_exported(model):
+        from pixelsmith.export.runtime import load_exported
+
+        net, info = load_exported(Path(model), device)
+        check_for_task(net, info, task)
+    else:
+        net, info = load_model(task.default_model if model is None else model, device, task=task)
+    if backend != "torch":
+        from pixelsmith.export import with_backend
+
+        net = with_backend(net, task, backend, device).to(device)
+    return net, info
+
+
+def _is_exported(model: str | Path | None) -> bool:
+    from pixelsmith.export import EXPORTED_SUFFIXES
+
+    return model is not None and Path(model).suffix.lower() in EXPORTED_SUFFIXES
 
 
 def check_limit(limit: int | None) -> int:
@@ -98,6 +121,7 @@ def restore(
     bf16: bool = False,
     progress: Any = False,
     max_output_pixels: int | None = None,
+    backend: str = "torch",
     **options: Any,
 ) -> Any:
     """Run ``task`` (``"superres"``, ...) on ``image`` and return the result as the kind given.
@@ -113,6 +137,9 @@ def restore(
         bf16: run the network in bfloat16 (autocast).
         progress: a progress bar (``True``) or a callback ``(done, total)``.
         max_output_pixels: refuse results larger than this (default 256 megapixels).
+        backend: ``"torch"`` (PyTorch, the default), ``"onnxruntime"`` or ``"torchscript"``:
+            the model exported in memory and checked (see :mod:`pixelsmith.export`); ``"auto"``:
+            ONNX Runtime for a network on the CPU where it is installed, else PyTorch.
         options: the task's settings (``scale=3, blind=False`` for super-resolution).
     """
     task = get_task(task, **options)
@@ -120,7 +147,7 @@ def restore(
     pixels, alpha, given = task.as_input(image)
     check_output_size(task, tuple(pixels.shape), max_output_pixels)
     dev = pick_device(device)
-    net, _ = resolve(model, task, dev)
+    net, _ = resolve(model, task, dev, backend)
     out = restore_tensor(net, task, pixels, tile=tile, device=dev, bf16=bf16, progress=progress)
     return given.give_back(out, None if alpha is None else task.carry_alpha(alpha))
 

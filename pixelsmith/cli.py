@@ -57,6 +57,14 @@ def _restore_options(fn):
         click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps or auto."),
         click.option("--bf16", is_flag=True, help="Run the network in bfloat16."),
         click.option(
+            "--backend",
+            type=click.Choice(["torch", "onnxruntime", "torchscript", "auto"]),
+            default="torch",
+            show_default=True,
+            help="Run the network in PyTorch, or exported (in memory, checked against PyTorch) "
+            "to ONNX Runtime or TorchScript; auto: ONNX Runtime on the CPU.",
+        ),
+        click.option(
             "--max-output-pixels",
             type=click.IntRange(min=1),
             default=None,
@@ -968,9 +976,11 @@ def models_cmd() -> None:
 def _add_product_commands() -> None:
     """The verbs around the models, each defined in its own module (heavy imports inside)."""
     from pixelsmith.batch import run_command
+    from pixelsmith.export import export_command
     from pixelsmith.video import video_command
     from pixelsmith.web.command import serve_command
 
+    main.add_command(export_command)
     main.add_command(run_command)
     main.add_command(serve_command)
     main.add_command(video_command)

@@ -195,14 +195,20 @@ def load_model(
     else:
         model, info = _load_by_arch(name, task, device)
     if task is not None:
-        if info.task != task.name:
-            what = info.name or name
-            raise PixelsmithError(
-                f"{what} is not a {task.title or task.name} model (its task is {info.task}); "
-                f"shipped {task.name} models: {', '.join(list_pretrained(task.name)) or 'none'}"
-            )
-        task.check_model(model_spec(model))
+        check_for_task(model, info, task)
     return model.eval(), info
+
+
+def check_for_task(model: nn.Module, info: WeightInfo, task: Task) -> None:
+    """Refuse a model whose metadata names another task, or whose spec ``task`` cannot run
+    (an x2 network for ``--scale 3``)."""
+    if info.task != task.name:
+        raise PixelsmithError(
+            f"{info.name or info.arch} is not a {task.title or task.name} model (its task is "
+            f"{info.task}); shipped {task.name} models: "
+            f"{', '.join(list_pretrained(task.name)) or 'none'}"
+        )
+    task.check_model(model_spec(model))
 
 
 def _load_by_arch(name: str, task: Task | None, device) -> tuple[nn.Module, WeightInfo]:

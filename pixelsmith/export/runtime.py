@@ -1,0 +1,271 @@
+"""Run an exported model (ONNX Runtime or TorchScript) wherever a PyTorch model runs.
+
+:class:`ExportedModel` is an ``nn.Module`` whose ``forward`` calls the exported graph and which
+shows the rest of the pipeline the same face as the model it was exported from: the same
+:class:`~pixelsmith.models.ModelSpec` (``spec``) and ``pixelsmith_arch``, and every other
+attribute (a colorizer's ``bins`` and ``prior``, the VAE's ``attribute_names`` and
+``attribute_mean``, a low-light net's ``objective``) from a *skeleton*: the architecture rebuilt
+without weights (on PyTorch's ``meta`` device) holding the exported model's buffers, read from
+the file. So ``task.bind``, ``task.prepare``, the tiler and ``task.decode`` run unchanged, and
+no task is named here.
+
+``pixelsmith.api.resolve("lrnet_s_x3.onnx", task)`` (and so ``pixelsmith upscale img.png --model
+lrnet_s_x3.onnx``) comes here by the file's suffix; :func:`with_backend` turns a loaded PyTorch
+model into its exported twin in memory (``restore(..., backend="onnxruntime")``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import warnings
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from pixelsmith.errors import PixelsmithError
+from pixelsmith.models import ModelSpec, create_model, list_models
+from pixelsmith.weights import WeightInfo
+
+#: ``backend`` values: PyTorch eager (the model as it is), ONNX Runtime, TorchScript, and
+#: ``auto``: ONNX Runtime on the CPU where it is installed and the model exports, else PyTorch.
+BACKENDS = ("torch", "onnxruntime", "torchscript", "auto")
+_FORMAT_OF_BACKEND = {"onnxruntime": "onnx", "torchscript": "torchscript"}
+_SUFFIX_FORMAT = {".onnx": "onnx", ".torchscript": "torchscript"}
+
+
+def _onnxruntime():
+    try:
+        import onnxruntime
+    except ImportError:
+        raise PixelsmithError(
+            "running an ONNX model needs onnxruntime: pip install 'pixelsmith[export]'"
+        ) from None
+    return onnxruntime
+
+
+class OrtRunner:
+    """An ONNX Runtime session called like a module: ``(*tensors) -> tensor`` (or a tuple, for
+    a graph of several outputs). Inputs go in as float32 NumPy arrays on the CPU; outputs come
+    back as tensors on the first input's device and in its dtype. The session uses as many
+    threads as PyTorch does (``torch.get_num_threads()`` when it is made), and they sleep
+    between calls rather than spin, since the pipeline's own PyTorch work runs between them."""
+
+    def __init__(self, data: bytes, providers: list[str] | None = None) -> None:
+        ort = _onnxruntime()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3  # errors only: no warnings about unused initialisers
+        # idle threads sleep instead of spinning: torch's decode runs between the calls
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = ort.InferenceSession(
+            data, options, providers=providers or ["CPUExecutionProvider"]
+        )
+        self.input_names = [i.name for i in self.session.get_inputs()]
+
+    def metadata(self) -> dict[str, str]:
+        return dict(self.session.get_modelmeta().custom_metadata_map)
+
+    def __call__(self, *inputs: torch.Tensor):
+        if len(inputs) != len(self.input_names):
+            raise ValueError(
+                f"this ONNX model takes {len(self.input_names)} inputs "
+                f"({', '.join(self.input_names)}), got {len(inputs)}"
+            )
+        feed = {
+            name: np.ascontiguousarray(t.detach().to("cpu", torch.float32).numpy())
+            for name, t in zip(self.input_names, inputs, strict=True)
+        }
+        first = inputs[0]
+        dtype = first.dtype if first.is_floating_point() else torch.float32
+        outs = [torch.from_numpy(o).to(first.device, dtype) for o in self.session.run(None, feed)]
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+class ExportedModel(nn.Module):
+    """An exported model as a module (see the module doc).
+
+    ``forward(*inputs)`` takes what the original model took, ``(N, C, H, W)`` tensors on one
+    grid, and returns its output. ``backend`` is ``"onnxruntime"`` or ``"torchscript"``;
+    ``metadata`` the file's metadata (strings); ``skeleton`` the weightless architecture
+    (``None`` where this pixelsmith does not know the architecture).
+    """
+
+    def __init__(
+        self,
+        run: Any,
+        metadata: dict[str, str],
+        backend: str,
+        skeleton: nn.Module | None = None,
+    ) -> None:
+        super().__init__()
+        if isinstance(run, nn.Module):
+            self.graph = run  # a TorchScript module: registered, so .to() moves it
+        else:
+            self._run = run
+        self.backend = backend
+        self.metadata = metadata
+        self._spec = ModelSpec(**json.loads(metadata["spec"]))
+        self.pixelsmith_arch = (metadata["arch"], json.loads(metadata.get("arch_kwargs", "{}")))
+        object.__setattr__(self, "skeleton", skeleton)  # not a submodule: its weights are meta
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self._spec
+
+    def forward(self, *inputs: torch.Tensor):
+        run = self.graph if "graph" in self._modules else self._run
+        if self.backend == "torchscript":
+            dtype = inputs[0].dtype
+            return run(*(t.float() for t in inputs)).to(dtype)
+        return run(*inputs)
+
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            skeleton = self.__dict__.get("skeleton")
+            if skeleton is None or name.startswith("__"):
+                raise
+            return getattr(skeleton, name)
+
+    def extra_repr(self) -> str:
+        return f"{self.metadata.get('name') or self.pixelsmith_arch[0]}, backend={self.backend}"
+
+
+def _skeleton(metadata: dict[str, str]) -> nn.Module | None:
+    """The architecture without weights (meta tensors), holding the file's buffers."""
+    from safetensors.torch import load as safetensors_load
+
+    arch, kwargs = metadata["arch"], json.loads(metadata.get("arch_kwargs", "{}"))
+    if arch not in list_models():
+        return None
+    try:
+        with torch.device("meta"):
+            net = create_model(arch, **kwargs)
+    except (RuntimeError, NotImplementedError, TypeError, ValueError):  # computes at build
+        net = create_model(arch, **kwargs)
+    buffers = safetensors_load(base64.b64decode(metadata.get("buffers", "")))
+    for name, tensor in buffers.items():
+        owner_name, _, leaf = name.rpartition(".")
+        owner = net.get_submodule(owner_name) if owner_name else net
+        owner._buffers[leaf] = tensor
+    return net.eval()
+
+
+def from_bytes(data: bytes, format: str, device: str | torch.device = "cpu") -> ExportedModel:
+    """An exported file's bytes (``format`` ``"onnx"`` or ``"torchscript"``) as a module."""
+    device = torch.device(device)
+    if format == "onnx":
+        providers = ["CPUExecutionProvider"]
+        if device.type == "cuda" and "CUDAExecutionProvider" in (
+            _onnxruntime().get_available_providers()
+        ):  # else the CPU runs it, and the tensors move to and from the GPU
+            providers.insert(0, "CUDAExecutionProvider")
+        run = OrtRunner(data, providers)
+        metadata, backend = run.metadata(), "onnxruntime"
+    elif format == "torchscript":
+        from pixelsmith.export.convert import TORCHSCRIPT_META
+
+        extra = {TORCHSCRIPT_META: ""}
+        with warnings.catch_warnings():  # TorchScript is deprecated, not gone: it still runs
+            warnings.simplefilter("ignore", DeprecationWarning)
+            run = torch.jit.load(io.BytesIO(data), map_location=device, _extra_files=extra)
+        metadata = json.loads(extra[TORCHSCRIPT_META] or "{}")
+        backend = "torchscript"
+    else:
+        raise PixelsmithError(f"unknown export format {format!r}")
+    if metadata.get("format") != "pixelsmith" or "spec" not in metadata:
+        raise PixelsmithError("not a model exported by pixelsmith (no pixelsmith metadata)")
+    return ExportedModel(run, metadata, backend, _skeleton(metadata)).eval()
+
+
+def load_exported(
+    path: str | Path, device: str | torch.device = "cpu"
+) -> tuple[ExportedModel, WeightInfo]:
+    """A ``.onnx`` or ``.torchscript`` file written by :func:`pixelsmith.export.export_model`:
+    ``(model, its metadata)``, as :func:`~pixelsmith.weights.load_model` returns them."""
+    path = Path(path)
+    format = _SUFFIX_FORMAT.get(path.suffix.lower())
+    if format is None:
+        raise PixelsmithError("not an exported model (.onnx or .torchscript)", path)
+    if not path.is_file():
+        raise PixelsmithError("model file not found", path)
+    try:
+        model = from_bytes(path.read_bytes(), format, device)
+    except PixelsmithError as e:
+        raise PixelsmithError(e.reason, path) from None
+    except Exception as e:  # a damaged or foreign file: onnxruntime/torch say why
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise PixelsmithError(f"cannot load this {format} file ({first[:200]})", path) from None
+    info = WeightInfo.from_metadata(model.metadata, path)
+    info.name = path.name
+    return model, info
+
+
+_CACHE: OrderedDict[tuple, ExportedModel] = OrderedDict()
+_CACHE_SIZE = 8
+
+
+def _weights_digest(net: nn.Module) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for name, t in net.state_dict().items():
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def with_backend(
+    net: nn.Module, task: Any, backend: str = "torch", device: str | torch.device = "cpu"
+) -> nn.Module:
+    """``net`` to run on ``backend``: itself for ``"torch"`` (or a model already exported), else
+    its export (checked, as :func:`~pixelsmith.export.export_model` checks) as an
+    :class:`ExportedModel` for ``device``. ``"auto"`` is ``"onnxruntime"`` for a network on the
+    CPU where onnxruntime is installed, and ``net`` itself otherwise (a classical method, a GPU,
+    an export that fails: with a warning). Exports are kept in memory, by weights, for the next
+    call."""
+    if backend not in BACKENDS:
+        raise PixelsmithError(f"unknown backend {backend!r}; backends: {', '.join(BACKENDS)}")
+    if backend == "torch" or isinstance(net, ExportedModel):
+        return net
+    device = torch.device(device)
+    if backend == "auto":
+        return _auto(net, task, device)
+    from pixelsmith.export.convert import export_bytes
+
+    format = _FORMAT_OF_BACKEND[backend]
+    arch = repr(getattr(net, "pixelsmith_arch", None))
+    key = (backend, device.type, task.name, arch, _weights_digest(net))
+    if key not in _CACHE:
+        exported = export_bytes(net, format, task=task)
+        _CACHE[key] = from_bytes(exported.data, format, device)
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    _CACHE.move_to_end(key)
+    return _CACHE[key]
+
+
+def _auto(net: nn.Module, task: Any, device: torch.device) -> nn.Module:
+    from importlib.util import find_spec
+
+    from pixelsmith.export.convert import check_exportable
+
+    if device.type != "cpu" or find_spec("onnxruntime") is None:
+        return net
+    try:
+        check_exportable(net, "")
+    except PixelsmithError:  # a classical method: PyTorch it is
+        return net
+    try:
+        return with_backend(net, task, "onnxruntime", device)
+    except PixelsmithError as e:
+        warnings.warn(f"running in PyTorch: {e}", stacklevel=3)
+        return net
