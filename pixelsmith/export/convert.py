@@ -403,7 +403,7 @@ def embed(graph: bytes | torch.jit.ScriptModule, format: str, meta: dict[str, st
 
 def runner(graph: bytes | torch.jit.ScriptModule, format: str):
     """A callable ``(*tensors) -> tensor`` running ``graph`` as the runtime runs it."""
-    from pixelsmith.export.runtime import OrtRunner
+    from pixelsmith.export.session import OrtRunner
 
     return graph if format == "torchscript" else OrtRunner(graph)
 

@@ -25,11 +25,11 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from pixelsmith.errors import PixelsmithError
+from pixelsmith.export.session import OrtRunner, onnxruntime_module
 from pixelsmith.models import ModelSpec, create_model, list_models
 from pixelsmith.weights import WeightInfo
 
@@ -38,56 +38,6 @@ from pixelsmith.weights import WeightInfo
 BACKENDS = ("torch", "onnxruntime", "torchscript", "auto")
 _FORMAT_OF_BACKEND = {"onnxruntime": "onnx", "torchscript": "torchscript"}
 _SUFFIX_FORMAT = {".onnx": "onnx", ".torchscript": "torchscript"}
-
-
-def _onnxruntime():
-    try:
-        import onnxruntime
-    except ImportError:
-        raise PixelsmithError(
-            "running an ONNX model needs onnxruntime: pip install 'pixelsmith[export]'"
-        ) from None
-    return onnxruntime
-
-
-class OrtRunner:
-    """An ONNX Runtime session called like a module: ``(*tensors) -> tensor`` (or a tuple, for
-    a graph of several outputs). Inputs go in as float32 NumPy arrays on the CPU; outputs come
-    back as tensors on the first input's device and in its dtype. The session uses as many
-    threads as PyTorch does (``torch.get_num_threads()`` when it is made), and they sleep
-    between calls rather than spin, since the pipeline's own PyTorch work runs between them."""
-
-    def __init__(self, data: bytes, providers: list[str] | None = None) -> None:
-        ort = _onnxruntime()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = torch.get_num_threads()
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3  # errors only: no warnings about unused initialisers
-        # idle threads sleep instead of spinning: torch's decode runs between the calls
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(
-            data, options, providers=providers or ["CPUExecutionProvider"]
-        )
-        self.input_names = [i.name for i in self.session.get_inputs()]
-
-    def metadata(self) -> dict[str, str]:
-        return dict(self.session.get_modelmeta().custom_metadata_map)
-
-    def __call__(self, *inputs: torch.Tensor):
-        if len(inputs) != len(self.input_names):
-            raise ValueError(
-                f"this ONNX model takes {len(self.input_names)} inputs "
-                f"({', '.join(self.input_names)}), got {len(inputs)}"
-            )
-        feed = {
-            name: np.ascontiguousarray(t.detach().to("cpu", torch.float32).numpy())
-            for name, t in zip(self.input_names, inputs, strict=True)
-        }
-        first = inputs[0]
-        dtype = first.dtype if first.is_floating_point() else torch.float32
-        outs = [torch.from_numpy(o).to(first.device, dtype) for o in self.session.run(None, feed)]
-        return outs[0] if len(outs) == 1 else tuple(outs)
 
 
 class ExportedModel(nn.Module):
@@ -167,7 +117,7 @@ def from_bytes(data: bytes, format: str, device: str | torch.device = "cpu") -> 
     if format == "onnx":
         providers = ["CPUExecutionProvider"]
         if device.type == "cuda" and "CUDAExecutionProvider" in (
-            _onnxruntime().get_available_providers()
+            onnxruntime_module().get_available_providers()
         ):  # else the CPU runs it, and the tensors move to and from the GPU
             providers.insert(0, "CUDAExecutionProvider")
         run = OrtRunner(data, providers)
