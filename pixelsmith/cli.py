@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from pixelsmith.errors import PixelsmithError
+from pixelsmith.export import backend_option
 
 SCALE = click.Choice(["2", "3", "4"])
 
@@ -56,14 +57,7 @@ def _restore_options(fn):
         click.option("--overwrite", is_flag=True, help="Replace existing output files."),
         click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps or auto."),
         click.option("--bf16", is_flag=True, help="Run the network in bfloat16."),
-        click.option(
-            "--backend",
-            type=click.Choice(["torch", "onnxruntime", "torchscript", "auto"]),
-            default="torch",
-            show_default=True,
-            help="Run the network in PyTorch, or exported (in memory, checked against PyTorch) "
-            "to ONNX Runtime or TorchScript; auto: ONNX Runtime on the CPU.",
-        ),
+        backend_option,
         click.option(
             "--max-output-pixels",
             type=click.IntRange(min=1),

@@ -162,6 +162,7 @@ def run_tree(
     tile: int | None = None,
     device: str = "cpu",
     bf16: bool = False,
+    backend: str = "torch",
     max_output_pixels: int | None = None,
     overwrite: bool = False,
     workers: int = 2,
@@ -177,6 +178,8 @@ def run_tree(
     Args:
         task: a task name (``"superres"``) or a :class:`~pixelsmith.tasks.base.Task`.
         model: as :func:`pixelsmith.restore` takes it; ``None``: the task's default.
+        backend: ``"torch"``, ``"onnxruntime"``, ``"torchscript"`` or ``"auto"``, as
+            :func:`pixelsmith.restore` takes it.
         overwrite: redo every file; by default an output that is already complete is skipped.
         workers: reader threads and writer threads (each).
         prefetch: decoded inputs waiting for the model, and results waiting to be written, at
@@ -211,7 +214,7 @@ def run_tree(
 
     plan = plan_tree(in_dir, out_dir, task.output_suffix(), task.input_extensions)
     dev = pick_device(device)
-    net, _ = resolve(model, task, dev)
+    net, _ = resolve(model, task, dev, backend)
     _make_out_dir(Path(out_dir))
     share = [j for j in plan.jobs if shard_of(j.rel, world_size) == rank]
     report = RunReport(rank, world_size, len(share), left_out=plan.left_out)

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from pixelsmith.errors import PixelsmithError
+from pixelsmith.export import backend_option
 from pixelsmith.video.defaults import CRF, MOTION, SCENE_CUT, SMOOTH_STRENGTH
 
 #: The other verbs' names for their tasks, so that ``pixelsmith video upscale`` reads as
@@ -116,6 +117,7 @@ def _convert(task: str, key: str, text: str, default: Any) -> Any:
 )
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps or auto.")
 @click.option("--bf16", is_flag=True, help="Run the network in bfloat16.")
+@backend_option
 @click.option(
     "--max-output-pixels",
     type=click.IntRange(min=1),
