@@ -52,7 +52,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, overwrite: bool) 
     """
     with atomic_output(path, overwrite=overwrite) as tmp:
         try:
-            with open(tmp, "wb") as f:
+            with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_TRUNC), "wb") as f:
                 f.write(data)
         except OSError as e:
             raise PixelsmithError(f"cannot write file: {_os_reason(e)}", path) from e
