@@ -101,9 +101,11 @@ def make_case(name: str, side: int) -> Case:
         plan_sizes,
         resolve_for_export,
     )
+    from pixelsmith.export.rewrites import _bake_parametrizations
     from pixelsmith.models import model_spec
 
     net, _, task = resolve_for_export(name, None)
+    _bake_parametrizations(net)  # spectral norm's weights are fixed at inference: plain convs
     layout = input_layout(net, task)
     multiple = math.lcm(model_spec(net).size_multiple, task.align)
     _, _, fixed = plan_sizes(net, layout, task, multiple)
