@@ -76,7 +76,7 @@ def main() -> None:
             page.goto(served.url + "/")
             page.wait_for_selector("body[data-ready='1']")
             page.set_input_files("#file", str(photo))
-            page.wait_for_function("document.getElementById('photo').naturalWidth > 0")
+            page.wait_for_function("() => document.getElementById('photo').naturalWidth > 0")
             page.select_option("#task", task)
             if task == "superres":
                 page.select_option("#opt-scale", "2")

@@ -100,7 +100,7 @@ def page(browser, server):
 # --- what a person does ------------------------------------------------------------------------
 def choose_photo(page, path: Path) -> None:
     page.set_input_files("#file", str(path))
-    page.wait_for_function("document.getElementById('photo').naturalWidth > 0")
+    page.wait_for_function("() => document.getElementById('photo').naturalWidth > 0")
 
 
 def drop_photo(page, path: Path) -> None:
@@ -114,7 +114,7 @@ def drop_photo(page, path: Path) -> None:
         [list(path.read_bytes()), path.name],
     )
     page.dispatch_event("#drop", "drop", {"dataTransfer": transfer})
-    page.wait_for_function("document.getElementById('photo').naturalWidth > 0")
+    page.wait_for_function("() => document.getElementById('photo').naturalWidth > 0")
 
 
 def pick(page, task: str, model: str | None = None, **options) -> None:
@@ -303,7 +303,7 @@ def test_an_upload_over_the_pixel_limit_shows_the_error(page):
     page.set_input_files(
         "#file", {"name": "huge.png", "mimeType": "image/png", "buffer": big.getvalue()}
     )
-    page.wait_for_function("document.getElementById('photo').naturalWidth > 0")
+    page.wait_for_function("() => document.getElementById('photo').naturalWidth > 0")
     page.click("#run")
     page.wait_for_selector("#error:visible")
     text = page.inner_text("#error")
