@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from pixelsmith.errors import PixelsmithError
-from pixelsmith.export import backend_option
+from pixelsmith.run_options import backend_option, bf16_option, device_option
 
 SCALE = click.Choice(["2", "3", "4"])
 
@@ -55,8 +55,8 @@ def _restore_options(fn):
             "Default: beside each input, with the task's suffix (NAME_x3.png).",
         ),
         click.option("--overwrite", is_flag=True, help="Replace existing output files."),
-        click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps or auto."),
-        click.option("--bf16", is_flag=True, help="Run the network in bfloat16."),
+        device_option,
+        bf16_option,
         backend_option,
         click.option(
             "--max-output-pixels",

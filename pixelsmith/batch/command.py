@@ -14,7 +14,7 @@ from pixelsmith.batch.plan import SUMMARY_NAME
 from pixelsmith.batch.ranks import combine, meeting, rank_device, ranks_from_env
 from pixelsmith.batch.run import RunEvent, RunInterrupted, check_rank, run_tree, write_summary
 from pixelsmith.errors import PixelsmithError
-from pixelsmith.export import backend_option
+from pixelsmith.run_options import network_options
 
 
 def _line(s: dict[str, Any]) -> str:
@@ -59,9 +59,7 @@ class _RunCommand(click.Command):
     default=None,
     help="Tile side in input pixels, at least 16 (0: whole image at once) [default: the model's].",
 )
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps or auto.")
-@click.option("--bf16", is_flag=True, help="Run the network in bfloat16.")
-@backend_option
+@network_options
 @click.option(
     "--max-output-pixels",
     type=click.IntRange(min=1),

@@ -24,16 +24,6 @@ import click
 #: File suffixes of exported models, as :func:`pixelsmith.api.resolve` recognises them.
 EXPORTED_SUFFIXES = (".onnx", ".torchscript")
 
-#: ``--backend``, shared by every verb that runs a network.
-backend_option = click.option(
-    "--backend",
-    type=click.Choice(["torch", "onnxruntime", "torchscript", "auto"]),
-    default="torch",
-    show_default=True,
-    help="Run the network in PyTorch, or exported (in memory, checked against PyTorch) to ONNX "
-    "Runtime or TorchScript; auto: ONNX Runtime on the CPU.",
-)
-
 _LAZY = {
     "export_model": "convert",
     "export_bytes": "convert",

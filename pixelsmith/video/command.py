@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from pixelsmith.errors import PixelsmithError
-from pixelsmith.export import backend_option
+from pixelsmith.run_options import network_options
 from pixelsmith.video.defaults import CRF, MOTION, SCENE_CUT, SMOOTH_STRENGTH
 
 #: The other verbs' names for their tasks, so that ``pixelsmith video upscale`` reads as
@@ -115,9 +115,7 @@ def _convert(task: str, key: str, text: str, default: Any) -> Any:
 @click.option(
     "--tile", type=click.IntRange(min=0), default=None, help="Tile side (0: whole frame)."
 )
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps or auto.")
-@click.option("--bf16", is_flag=True, help="Run the network in bfloat16.")
-@backend_option
+@network_options
 @click.option(
     "--max-output-pixels",
     type=click.IntRange(min=1),

@@ -7,6 +7,7 @@ import ipaddress
 import click
 
 from pixelsmith.errors import PixelsmithError
+from pixelsmith.run_options import device_option
 
 
 def is_loopback(host: str) -> bool:
@@ -77,7 +78,7 @@ def is_loopback(host: str) -> bool:
     show_default=True,
     help="Models kept loaded between jobs.",
 )
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps or auto.")
+@device_option
 @click.option(
     "--tile",
     type=click.IntRange(min=0),
