@@ -33,14 +33,17 @@ def resolve(
     model: str | Path | nn.Module | None,
     task: Task,
     device: str | torch.device = "cpu",
-    backend: str = "torch",
+    backend: str | None = None,
+    bf16: bool = False,
 ) -> tuple[nn.Module, WeightInfo | None]:
     """``model`` for ``task``: a module (checked against the task, then moved to ``device`` and
     put in eval mode, in place, as ``nn.Module.to`` does), or a name or file through
     :func:`~pixelsmith.weights.load_model`, or a ``.onnx`` / ``.torchscript`` file that
     :func:`pixelsmith.export.export_model` wrote; ``None`` is the task's default model. A ``backend``
     other than ``"torch"`` (``"onnxruntime"``, ``"torchscript"``, ``"auto"``) runs the model's
-    export instead (:func:`pixelsmith.export.with_backend`)."""
+    export instead (:func:`pixelsmith.export.with_backend`); ``None`` is
+    :func:`pixelsmith.export.default_backend` (``"auto"``). ``"auto"`` with ``bf16`` is PyTorch,
+    which runs bfloat16."""
     if isinstance(model, nn.Module):
         task.check_model(model_spec(model))
         net, info = model.to(device).eval(), None
@@ -51,9 +54,12 @@ def resolve(
         check_for_task(net, info, task)
     else:
         net, info = load_model(task.default_model if model is None else model, device, task=task)
-    if backend != "torch":
-        from pixelsmith.export import with_backend
+    from pixelsmith.export import default_backend, with_backend
 
+    backend = default_backend() if backend is None else backend
+    if backend == "auto" and bf16:
+        backend = "torch"
+    if backend != "torch":
         net = with_backend(net, task, backend, device).to(device)
     return net, info
 
@@ -121,7 +127,7 @@ def restore(
     bf16: bool = False,
     progress: Any = False,
     max_output_pixels: int | None = None,
-    backend: str = "torch",
+    backend: str | None = None,
     **options: Any,
 ) -> Any:
     """Run ``task`` (``"superres"``, ...) on ``image`` and return the result as the kind given.
@@ -137,9 +143,10 @@ def restore(
         bf16: run the network in bfloat16 (autocast).
         progress: a progress bar (``True``) or a callback ``(done, total)``.
         max_output_pixels: refuse results larger than this (default 256 megapixels).
-        backend: ``"torch"`` (PyTorch, the default), ``"onnxruntime"`` or ``"torchscript"``:
-            the model exported in memory and checked (see :mod:`pixelsmith.export`); ``"auto"``:
-            ONNX Runtime for a network on the CPU where it is installed, else PyTorch.
+        backend: ``"torch"`` (PyTorch), ``"onnxruntime"`` or ``"torchscript"``: the model
+            exported and checked (see :mod:`pixelsmith.export`; kept on disk for the next
+            run); ``"auto"``: ONNX Runtime for a network on the CPU in float32, else PyTorch;
+            ``None`` (default): ``$PIXELSMITH_BACKEND``, else ``"auto"``.
         options: the task's settings (``scale=3, blind=False`` for super-resolution).
     """
     task = get_task(task, **options)
@@ -147,7 +154,7 @@ def restore(
     pixels, alpha, given = task.as_input(image)
     check_output_size(task, tuple(pixels.shape), max_output_pixels)
     dev = pick_device(device)
-    net, _ = resolve(model, task, dev, backend)
+    net, _ = resolve(model, task, dev, backend, bf16)
     out = restore_tensor(net, task, pixels, tile=tile, device=dev, bf16=bf16, progress=progress)
     return given.give_back(out, None if alpha is None else task.carry_alpha(alpha))
 

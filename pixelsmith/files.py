@@ -194,7 +194,7 @@ def restore_files(
     device: str = "auto",
     bf16: bool = False,
     max_output_pixels: int | None = None,
-    backend: str = "torch",
+    backend: str | None = None,
     progress: bool = True,
     on_written: Callable[[Path], None] | None = None,
     on_error: Callable[[Path, str], None] | None = None,
@@ -222,7 +222,7 @@ def restore_files(
     for dst in targets:
         check_writable(dst, overwrite=overwrite, inputs=files)
     dev = pick_device(device)
-    net, _ = resolve(model, task, dev, backend)
+    net, _ = resolve(model, task, dev, backend, bf16)
     report = FilesReport(own_outputs=own)
     pairs = list(zip(files, targets, strict=True))
 

@@ -13,10 +13,10 @@ bf16_option = click.option("--bf16", is_flag=True, help="Run the network in bflo
 backend_option = click.option(
     "--backend",
     type=click.Choice(["torch", "onnxruntime", "torchscript", "auto"]),
-    default="torch",
-    show_default=True,
-    help="Run the network in PyTorch, or exported (in memory, checked against PyTorch) to ONNX "
-    "Runtime or TorchScript; auto: ONNX Runtime on the CPU.",
+    default=None,
+    help="Run the network in PyTorch, or exported (checked against PyTorch, kept in the cache "
+    "folder) to ONNX Runtime or TorchScript. Default: $PIXELSMITH_BACKEND, else auto: ONNX "
+    "Runtime on the CPU in float32 (the fastest path, BENCHMARKS.md), PyTorch elsewhere.",
 )
 
 

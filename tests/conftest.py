@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,18 @@ from PIL import Image
 from pixelsmith.paths import data_dir
 
 torch.set_num_threads(2)
+
+# Networks run in PyTorch in this suite unless a test asks for another backend: the default
+# ("auto": ONNX Runtime on the CPU) exports and checks each model before its first run, which
+# the suite's many throwaway models cannot afford. tests/test_default_backend.py checks the
+# default itself; tests/test_export.py checks every shipped model's export. Subprocesses inherit.
+os.environ.setdefault("PIXELSMITH_BACKEND", "torch")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_cache_folder(tmp_path_factory):
+    """Exports go to a folder of the session's, never to the user's ~/.cache."""
+    os.environ["PIXELSMITH_CACHE"] = str(tmp_path_factory.mktemp("cache"))
 
 
 @pytest.fixture(autouse=True)

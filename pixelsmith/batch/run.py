@@ -162,7 +162,7 @@ def run_tree(
     tile: int | None = None,
     device: str = "cpu",
     bf16: bool = False,
-    backend: str = "torch",
+    backend: str | None = None,
     max_output_pixels: int | None = None,
     overwrite: bool = False,
     workers: int = 2,
@@ -214,7 +214,7 @@ def run_tree(
 
     plan = plan_tree(in_dir, out_dir, task.output_suffix(), task.input_extensions)
     dev = pick_device(device)
-    net, _ = resolve(model, task, dev, backend)
+    net, _ = resolve(model, task, dev, backend, bf16)
     _make_out_dir(Path(out_dir))
     share = [j for j in plan.jobs if shard_of(j.rel, world_size) == rank]
     report = RunReport(rank, world_size, len(share), left_out=plan.left_out)

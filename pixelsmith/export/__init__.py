@@ -16,6 +16,7 @@ their modules on first use.
 
 from __future__ import annotations
 
+import os
 from importlib import import_module
 from typing import Any
 
@@ -23,6 +24,17 @@ import click
 
 #: File suffixes of exported models, as :func:`pixelsmith.api.resolve` recognises them.
 EXPORTED_SUFFIXES = (".onnx", ".torchscript")
+
+#: The environment variable that sets the backend a run takes when none is given.
+BACKEND_ENV = "PIXELSMITH_BACKEND"
+
+
+def default_backend() -> str:
+    """The backend a run takes when none is given: ``$PIXELSMITH_BACKEND``, else ``"auto"``
+    (ONNX Runtime for a network on the CPU, PyTorch elsewhere: the fastest path that keeps
+    PyTorch's result to 1e-4, BENCHMARKS.md "speed")."""
+    return os.environ.get(BACKEND_ENV, "").strip() or "auto"
+
 
 _LAZY = {
     "export_model": "convert",
@@ -93,11 +105,13 @@ def export_command(model, format_, out, task, exporter, overwrite) -> None:
 
 __all__ = [
     "BACKENDS",
+    "BACKEND_ENV",
     "EXPORTED_SUFFIXES",
     "ExportedModel",
     "export_bytes",
     "export_command",
     "export_model",
     "load_exported",
+    "default_backend",
     "with_backend",
 ]

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from pixelsmith.errors import PixelsmithError
+from pixelsmith.export.cache import cache_key, cached_bytes
 from pixelsmith.export.session import OrtRunner, onnxruntime_module
 from pixelsmith.models import ModelSpec, create_model, list_models
 from pixelsmith.weights import WeightInfo
@@ -38,6 +39,7 @@ from pixelsmith.weights import WeightInfo
 BACKENDS = ("torch", "onnxruntime", "torchscript", "auto")
 _FORMAT_OF_BACKEND = {"onnxruntime": "onnx", "torchscript": "torchscript"}
 _SUFFIX_FORMAT = {".onnx": "onnx", ".torchscript": "torchscript"}
+_SUFFIX_OF_FORMAT = {f: s for s, f in _SUFFIX_FORMAT.items()}
 
 
 class ExportedModel(nn.Module):
@@ -181,7 +183,7 @@ def with_backend(
     :class:`ExportedModel` for ``device``. ``"auto"`` is ``"onnxruntime"`` for a network on the
     CPU where onnxruntime is installed, and ``net`` itself otherwise (a classical method, a GPU,
     an export that fails: with a warning). Exports are kept in memory, by weights, for the next
-    call."""
+    call, and on disk for the next process (:mod:`pixelsmith.export.cache`)."""
     if backend not in BACKENDS:
         raise PixelsmithError(f"unknown backend {backend!r}; backends: {', '.join(BACKENDS)}")
     if backend == "torch" or isinstance(net, ExportedModel):
@@ -193,10 +195,15 @@ def with_backend(
 
     format = _FORMAT_OF_BACKEND[backend]
     arch = repr(getattr(net, "pixelsmith_arch", None))
-    key = (backend, device.type, task.name, arch, _weights_digest(net))
+    digest = _weights_digest(net)
+    key = (backend, device.type, task.name, arch, digest)
     if key not in _CACHE:
-        exported = export_bytes(net, format, task=task)
-        _CACHE[key] = from_bytes(exported.data, format, device)
+        _CACHE[key] = cached_bytes(
+            cache_key(digest, arch, task.name, format),
+            _SUFFIX_OF_FORMAT[format],
+            lambda: export_bytes(net, format, task=task).data,
+            lambda data: from_bytes(data, format, device),
+        )
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     _CACHE.move_to_end(key)

@@ -15,7 +15,7 @@ def onnxruntime_module():
         import onnxruntime
     except ImportError:
         raise PixelsmithError(
-            "running an ONNX model needs onnxruntime: pip install 'pixelsmith[export]'"
+            "running an ONNX model needs onnxruntime (a pixelsmith dependency): pip install onnxruntime"
         ) from None
     return onnxruntime
 

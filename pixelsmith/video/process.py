@@ -284,7 +284,7 @@ def process_video(
     tile: int | None = None,
     device: str = "auto",
     bf16: bool = False,
-    backend: str = "torch",
+    backend: str | None = None,
     max_output_pixels: int | None = None,
     progress: bool | Callable[[int, int], None] = False,
     **options: Any,
@@ -344,7 +344,7 @@ def process_video(
         if min(size) < 2:
             raise PixelsmithError(f"the result would be {w}x{h} pixels, too small", src_path)
         dev = pick_device(device)
-        net, _ = resolve(model, task, dev, backend)
+        net, _ = resolve(model, task, dev, backend, bf16)
 
         def run(frame_rgb: Any) -> torch.Tensor:
             pixels, _, _ = task.as_input(frame_rgb)

@@ -1,0 +1,135 @@
+"""The default backend: ONNX Runtime on the CPU (the fastest path within 1e-4 of PyTorch,
+BENCHMARKS.md "speed"), its exports kept on disk, and the ways to choose another.
+
+The rest of the suite runs in PyTorch (tests/conftest.py sets ``PIXELSMITH_BACKEND=torch``);
+here each test sets the environment it is about.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+import pixelsmith
+from pixelsmith.api import resolve
+from pixelsmith.cli import main
+from pixelsmith.export import runtime
+from pixelsmith.export.runtime import ExportedModel
+from pixelsmith.tasks import get_task
+
+pytest.importorskip("onnxruntime")
+
+
+@pytest.fixture
+def default_env(monkeypatch, tmp_path):
+    """No backend set (the user's default), a fresh cache folder, an empty in-memory cache."""
+    monkeypatch.delenv("PIXELSMITH_BACKEND", raising=False)
+    monkeypatch.setenv("PIXELSMITH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(runtime, "_CACHE", type(runtime._CACHE)())
+    return tmp_path / "cache" / "exports"
+
+
+def _photo() -> torch.Tensor:
+    from skimage import data
+
+    return torch.from_numpy(data.astronaut()[100:164, 200:264].copy()).permute(2, 0, 1) / 255
+
+
+def test_a_network_on_the_cpu_runs_in_onnxruntime_by_default(default_env):
+    task = get_task("superres", scale=2)
+    net, _ = resolve("lrnet_s.x2", task, "cpu")
+    assert isinstance(net, ExportedModel) and net.backend == "onnxruntime"
+    photo = _photo()
+    got = pixelsmith.upscale(photo, scale=2)
+    want = pixelsmith.upscale(photo, scale=2, backend="torch")
+    assert float((got - want).abs().max()) <= 1e-4
+
+
+def test_the_environment_and_bf16_choose_pytorch(default_env, monkeypatch):
+    task = get_task("superres", scale=2)
+    bf16, _ = resolve("lrnet_s.x2", task, "cpu", bf16=True)  # ONNX Runtime runs float32
+    assert not isinstance(bf16, ExportedModel)
+    monkeypatch.setenv("PIXELSMITH_BACKEND", "torch")
+    net, _ = resolve("lrnet_s.x2", task, "cpu")
+    assert not isinstance(net, ExportedModel)
+    monkeypatch.setenv("PIXELSMITH_BACKEND", "onnxruntime")
+    assert isinstance(resolve("lrnet_s.x2", task, "cpu")[0], ExportedModel)
+
+
+def test_the_export_is_made_once_per_machine_and_read_back(default_env, monkeypatch):
+    """A second process (here: an empty in-memory cache) reads the file instead of exporting."""
+    task = get_task("superres", scale=2)
+    first, _ = resolve("lrnet_s.x2", task, "cpu")
+    files = list(default_env.glob("*.onnx"))
+    assert len(files) == 1 and files[0].stat().st_size > 1000
+    monkeypatch.setattr(runtime, "_CACHE", type(runtime._CACHE)())
+
+    def no_export(*args, **kwargs):
+        raise AssertionError("exported again instead of reading the cache")
+
+    monkeypatch.setattr("pixelsmith.export.convert.export_bytes", no_export)
+    again, _ = resolve("lrnet_s.x2", task, "cpu")
+    assert isinstance(again, ExportedModel) and again is not first
+    x = torch.rand(1, 1, 32, 32)
+    torch.testing.assert_close(again(x), first(x), rtol=0, atol=0)
+
+
+def test_other_weights_miss_the_cache(default_env):
+    task = get_task("superres", scale=2)
+    resolve("lrnet_s.x2", task, "cpu")
+    net, _ = pixelsmith.weights.load_model("lrnet_s.x2", task=task)
+    with torch.no_grad():
+        net.get_parameter(next(n for n, _ in net.named_parameters())).mul_(0.5)
+    changed = runtime.with_backend(net, task, "auto")
+    assert len(list(default_env.glob("*.onnx"))) == 2
+    x = torch.rand(1, 1, 32, 32)
+    with torch.no_grad():
+        assert float((changed(x) - net(x)).abs().max()) <= 1e-4
+
+
+def test_a_damaged_cache_file_is_made_again(default_env, monkeypatch):
+    task = get_task("superres", scale=2)
+    resolve("lrnet_s.x2", task, "cpu")
+    (path,) = default_env.glob("*.onnx")
+    path.write_bytes(b"not an onnx graph")
+    monkeypatch.setattr(runtime, "_CACHE", type(runtime._CACHE)())
+    net, _ = resolve("lrnet_s.x2", task, "cpu")
+    assert isinstance(net, ExportedModel)
+    assert path.stat().st_size > 1000  # written again, whole
+
+
+def test_an_unwritable_cache_costs_only_the_cache(default_env, monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("the cache folder cannot be made under a file")
+    monkeypatch.setenv("PIXELSMITH_CACHE", str(blocker / "cache"))
+    with pytest.warns(UserWarning, match="cannot keep exports"):
+        net, _ = resolve("lrnet_s.x2", get_task("superres", scale=2), "cpu")
+    assert isinstance(net, ExportedModel)
+
+
+def test_the_cache_can_be_turned_off(default_env, monkeypatch):
+    monkeypatch.setenv("PIXELSMITH_CACHE", "off")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net, _ = resolve("lrnet_s.x2", get_task("superres", scale=2), "cpu")
+    assert isinstance(net, ExportedModel)
+    assert not default_env.exists()
+
+
+def test_the_cli_runs_the_default_and_takes_backend_torch(default_env, tmp_path):
+    src = tmp_path / "in.png"
+    Image.fromarray((_photo().permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(src)
+    outs = {}
+    for backend in (None, "torch"):
+        out = tmp_path / f"out_{backend}.png"
+        args = ["upscale", str(src), "--scale", "2", "--out", str(out)]
+        r = CliRunner().invoke(main, args + ([] if backend is None else ["--backend", backend]))
+        assert r.exit_code == 0, r.output
+        outs[backend] = np.asarray(Image.open(out), dtype=np.int16)
+    assert len(list(default_env.glob("*.onnx"))) == 1  # the default exported; torch did not
+    assert np.abs(outs[None] - outs["torch"]).max() <= 1  # within one 8-bit level
