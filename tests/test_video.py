@@ -47,6 +47,7 @@ def write_clip(
     audio: str | None = "aac",
     pix_fmt: str = "yuv420p",
     aspect: Fraction | None = None,
+    rotation: int = 0,
 ) -> np.ndarray | None:
     """``frames`` (``(H, W, 3)`` uint8) at ``FPS`` as lossless H.264, with a mono tone as long as
     the video in ``audio`` (``aac`` or ``pcm_s16le``); returns the tone's samples."""
@@ -58,6 +59,8 @@ def write_clip(
         v.options = {"crf": "0"}
         if aspect:
             v.codec_context.sample_aspect_ratio = aspect
+        if rotation:  # as a phone writes a portrait video: stored sideways, shown turned
+            v.set_display_rotation(rotation)
         a = out.add_stream(audio, rate=RATE, layout="mono") if audio else None
         for f in frames:
             out.mux(v.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
@@ -190,6 +193,44 @@ def test_pcm_audio_comes_out_sample_for_sample_and_enhance_brightens(tmp_path):
     got = decoded(out)
     assert len(got) == 10
     assert np.mean(got) > np.mean(decoded(clip)) + 20
+
+
+def _quadrants() -> np.ndarray:
+    """64x48: red top-left, green top-right, blue bottom-left, white bottom-right."""
+    f = np.zeros((H, W, 3), np.uint8)
+    f[: H // 2, : W // 2] = (255, 0, 0)
+    f[: H // 2, W // 2 :] = (0, 255, 0)
+    f[H // 2 :, : W // 2] = (0, 0, 255)
+    f[H // 2 :, W // 2 :] = 255
+    return f
+
+
+def _corners(f: np.ndarray) -> list[tuple[int, ...]]:
+    """The colour near each corner (top-left, top-right, bottom-left, bottom-right), rounded."""
+    h, w = f.shape[:2]
+    spots = [(4, 4), (4, w - 5), (h - 5, 4), (h - 5, w - 5)]
+    return [tuple(int(round(c / 255)) for c in f[y, x]) for y, x in spots]
+
+
+@pytest.mark.parametrize("degrees", [90, -90, 180])
+def test_a_turned_video_is_processed_and_written_upright(tmp_path, degrees):
+    """A display matrix turning the picture ``degrees`` counter-clockwise (PyAV's convention on
+    read and write): the task sees, and the output holds, the picture as it is shown, turned
+    by NumPy's rot90, with no turn left in the output."""
+    src, dst = tmp_path / "phone.mp4", tmp_path / "out.mp4"
+    frame = _quadrants()
+    write_clip(src, [frame] * 3, audio=None, rotation=degrees)
+    with av.open(str(src)) as c:
+        assert next(c.decode(video=0)).rotation % 360 == degrees % 360
+    report = process_video("superres", src, dst, model="bicubic", scale=2)
+    shown = np.rot90(frame, degrees // 90)
+    assert report.rotation == degrees % 360
+    assert report.size == (2 * shown.shape[1], 2 * shown.shape[0])
+    with av.open(str(dst)) as c:
+        out = [f for f in c.decode(video=0)]
+    assert all(f.rotation == 0 for f in out)
+    assert _corners(out[0].to_ndarray(format="rgb24")) == _corners(shown)
+    assert _corners(shown) != _corners(frame)
 
 
 def test_an_odd_result_loses_its_last_row_and_column_and_pixels_keep_their_aspect(tmp_path):

@@ -4,8 +4,10 @@ FFmpeg (through PyAV) decodes the first video stream; each frame goes through th
 flow (:func:`pixelsmith.api.restore_tensor`, the model loaded once), then an optional per-frame hook
 (:class:`~pixelsmith.video.smoothing.ChromaSmoother` for a colorizer), and is encoded as H.264
 (libx264; MPEG-4 part 2 where PyAV's FFmpeg has no libx264), yuv420p, with the input's frame
-timestamps, so the frame rate, the frame count and the timing are kept. Audio streams are copied
-packet by packet, unchanged. The result is written to a temporary file beside the output and moved
+timestamps, so the frame rate, the frame count and the timing are kept. A stream whose display
+matrix says to show it turned (a phone's portrait video is stored sideways) is turned upright
+before the task sees it, so the network sees the scene as a person does, and written upright with
+no turn left to apply. Audio streams are copied packet by packet, unchanged. The result is written to a temporary file beside the output and moved
 onto it at the end: a run that fails or is killed leaves no output; the input is never overwritten.
 """
 
@@ -47,6 +49,8 @@ class VideoReport:
         codec: the video encoder (``libx264`` or ``mpeg4``).
         audio: codec names of the audio streams copied.
         smoothing: the chroma smoothing strength used (0: none).
+        rotation: degrees counter-clockwise the frames were turned to be upright (0, 90, 180
+            or 270), from the input's display matrix.
         scene_cuts: frame indices where the smoothing started afresh.
         seconds: wall time of the run.
     """
@@ -60,6 +64,7 @@ class VideoReport:
     smoothing: float = 0.0
     scene_cuts: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    rotation: int = 0
 
     @property
     def fps(self) -> float:
@@ -232,8 +237,30 @@ def _add_audio_streams(dst: Any, src: Any) -> dict[int, Any]:
 
 
 def _frame_rgb(frame: Any) -> Any:
-    """A decoded frame -> ``(H, W, 3)`` uint8 sRGB, by its own colour matrix and range."""
-    return frame.to_ndarray(format="rgb24", src_color_range=frame.color_range or None)
+    """A decoded frame -> ``(H, W, 3)`` uint8 sRGB, by its own colour matrix and range, turned
+    upright as its display matrix says (:func:`quarter_turns`)."""
+    import numpy as np
+
+    rgb = frame.to_ndarray(format="rgb24", src_color_range=frame.color_range or None)
+    turns = quarter_turns(frame)
+    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
+
+
+def quarter_turns(frame: Any) -> int:
+    """Quarter turns counter-clockwise (0 to 3) that show ``frame`` upright: its display
+    matrix's rotation (PyAV's ``VideoFrame.rotation``, degrees counter-clockwise) to the nearest
+    quarter turn. A mirrored matrix is taken for its rotation alone."""
+    return round((getattr(frame, "rotation", 0) or 0) / 90) % 4
+
+
+def _first_turns(path: Path) -> int:
+    """:func:`quarter_turns` of the first frame of ``path``'s first video stream (0 if none)."""
+    import av
+
+    with av.open(str(path), "r") as container:
+        for frame in container.decode(video=0):
+            return quarter_turns(frame)
+    return 0
 
 
 def _encoded(frame_rgb: Any, like: Any, index: int, rate: Fraction, time_base: Fraction) -> Any:
@@ -337,7 +364,10 @@ def process_video(
         _check_audio(src, muxer, dst_path)
         vin = src.streams.video[0]
         vin.thread_type = "AUTO"
+        turns = _first_turns(src_path)
         shape = (3, vin.codec_context.height, vin.codec_context.width)
+        if turns % 2:  # a quarter turn swaps the sides
+            shape = (3, shape[2], shape[1])
         check_output_size(task, shape, max_output_pixels)
         _, h, w = task.output_shape(shape)
         size = (w - w % 2, h - h % 2)
@@ -368,6 +398,7 @@ def process_video(
         strength,
         list(smoother.cuts) if smoother else [],
         time.perf_counter() - start,
+        90 * turns,
     )
 
 
