@@ -202,16 +202,24 @@ def speed() -> None:
                 image, _ = synthetic_raw(torch.rand(3, 3008, 4000) * 0.5, 100, 0)
             else:
                 image = x
-            pixelsmith.restore(image, task, net)  # warm-up
-            t0 = time.perf_counter()
-            pixelsmith.restore(image, task, net)
-            s = time.perf_counter() - t0
-            rows.append([name, "12 MP", f"{s:.1f}", f"{s / 12:.2f}"])
+            row = [name, "12 MP"]
+            for backend in ("torch", None):  # PyTorch eager, then the default (ONNX Runtime)
+                pixelsmith.restore(image, task, net, backend=backend)  # warm-up (and export)
+                t0 = time.perf_counter()
+                pixelsmith.restore(image, task, net, backend=backend)
+                s = time.perf_counter() - t0
+                row += [f"{s:.1f}", f"{s / 12:.2f}"]
+            rows.append(row)
             print(rows[-1], flush=True)
     body = (
         "Seconds for one 12-megapixel photo (4000x3000; the raw developer: a 4000x3008 Bayer "
-        "frame), through `pixelsmith.restore` with its default tiling, 2 threads.\n\n"
-        + markdown_table(["model", "photo", "seconds", "s / MP"], rows)
+        "frame), through `pixelsmith.restore` with its default tiling, 2 threads, in PyTorch "
+        "eager and on the default backend (ONNX Runtime on the CPU; the export made before "
+        "timing).\n\n"
+        + markdown_table(
+            ["model", "photo", "PyTorch s", "PyTorch s / MP", "default s", "default s / MP"],
+            rows,
+        )
     )
     update_section("lowlight-speed", "Low-light speed (CPU)", body)
 

@@ -593,12 +593,20 @@ def train_colorize_gan(
     show_default=True,
     help="Share of each batch cut from the pair folders when photo folders are given too.",
 )
-def train_lowlight(config_file, pair_fraction, **overrides) -> None:
+@click.option(
+    "--exposure",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=None,
+    help="lowlight_unet: scale each input photo to this mean level before the network sees it "
+    "(kept with the weights; default: the photo as it is).",
+)
+def train_lowlight(config_file, pair_fraction, exposure, **overrides) -> None:
     """Train a low-light enhancer (--model lowlight_unet, deepupe_s or zero_dce) on photo
     folders (under-exposed on the fly) and pair folders (low/ and high/, e.g. LOL)."""
     import pixelsmith
 
-    _train(pixelsmith.get_task("lowlight", pair_fraction=pair_fraction), config_file, overrides)
+    task = pixelsmith.get_task("lowlight", pair_fraction=pair_fraction)
+    _train(task, config_file, overrides, {"exposure": exposure})
 
 
 @train.command("develop")

@@ -33,8 +33,8 @@ from pixelsmith.tasks import TASKS, get_task
 from pixelsmith.weights import list_pretrained, load_model
 
 SHIPPED = sorted(list_pretrained())
-#: Shipped models that cannot be exported, with the reason (none today).
-NOT_EXPORTABLE: dict[str, str] = {}
+#: Shipped models that cannot be exported, with (a word of) the reason they give.
+NOT_EXPORTABLE: dict[str, str] = {"zero_dce.photos": "shrunk to 512 px"}
 #: Sizes of the TorchScript round trip (before rounding up to the model's size multiple).
 SIZES = ((1, 48, 64), (2, 72, 40))
 
@@ -121,6 +121,43 @@ def test_not_exportable_list_is_only_shipped_models():
     assert set(NOT_EXPORTABLE) <= set(SHIPPED)
 
 
+@pytest.mark.parametrize("name", sorted(NOT_EXPORTABLE))
+def test_a_model_a_graph_cannot_hold_is_refused_and_auto_keeps_pytorch(tmp_path, name):
+    """Zero-DCE shrinks a photo larger than 512 px before estimating its curves: a traced graph
+    would keep the traced size's path (no shrink) and differ from PyTorch on large photos. The
+    export is refused, ``backend="onnxruntime"`` says why, and ``auto`` (the default) runs
+    PyTorch without a warning."""
+    import warnings
+
+    from pixelsmith.export import export_model
+    from pixelsmith.export.runtime import ExportedModel
+
+    with pytest.raises(PixelsmithError, match=NOT_EXPORTABLE[name]):
+        export_model(name, tmp_path / "x.onnx")
+    assert not (tmp_path / "x.onnx").exists()
+    task = get_task(task_of(name))
+    with pytest.raises(PixelsmithError, match="cannot be exported"):
+        resolve(name, task, "cpu", "onnxruntime")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net, _ = resolve(name, task, "cpu", "auto")
+    assert not isinstance(net, ExportedModel)
+
+
+def test_zero_dce_at_full_resolution_exports_and_agrees_beyond_512_px(tmp_path):
+    """The authors' variant (curves at full size, ``curve_side=None``) has no size-dependent
+    step: it exports and agrees with PyTorch on a photo larger than 512 px."""
+    from pixelsmith.export.runtime import with_backend
+
+    torch.manual_seed(0)
+    net = create_model("zero_dce", curve_side=None).eval()
+    task = get_task("lowlight")
+    exported = with_backend(net, task, "onnxruntime")
+    x = torch.rand(1, 3, 520, 40)
+    with torch.no_grad():
+        assert float((exported(x) - net(x)).abs().max()) <= 1e-4
+
+
 def test_the_file_declares_dynamic_sides_and_carries_its_metadata(onnx_file):
     """The ONNX file as the format has it: batch, height and width are symbolic dims of every
     input, the pixelsmith metadata names the task and architecture, and a fully connected
@@ -175,7 +212,7 @@ def _photo(h: int = 40, w: int = 56) -> torch.Tensor:
         ("superres", "lrnet_s.x3", {"scale": 3, "tile": 16}),  # tiled: several windows
         ("superres", "srcnn_955.x2", {"scale": 2}),  # the bicubic step, rewritten
         ("colorize", "colornet_s.photos", {"render_factor": 3}),  # bins and prior from the file
-        ("lowlight", "zero_dce.photos", {}),
+        ("lowlight", "lowlight_unet.photos", {}),  # the exposure gain from the file's kwargs
     ],
 )
 def test_a_whole_task_runs_through_onnxruntime_as_in_pytorch(onnx_file, task, name, options):

@@ -323,6 +323,77 @@ def test_make_batch_from_photos_pairs_and_both_half_and_half():
     torch.testing.assert_close(again.inputs[0], batch.inputs[0], rtol=0, atol=0)
 
 
+# --- exposure normalisation -------------------------------------------------------------------
+def test_exposure_gain_brings_each_photo_to_the_level_between_1_and_100():
+    from pixelsmith.tasks.lowlight import exposure_gain
+
+    x = torch.stack(
+        [
+            torch.full((3, 4, 4), 0.05),  # 0.4 / 0.05 = 8
+            torch.full((3, 4, 4), 0.8),  # already brighter: not darkened
+            torch.zeros(3, 4, 4),  # black: the most gain, not infinity
+            torch.tensor([0.001, 0.002, 0.003]).view(3, 1, 1).expand(3, 4, 4),  # mean 0.002
+        ]
+    )
+    gain = exposure_gain(x.double(), 0.4).flatten()  # float64: 0.05 is not a float32
+    torch.testing.assert_close(gain, torch.tensor([8.0, 1.0, 100.0, 100.0], dtype=torch.float64))
+
+
+def _exposure_net() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return create_model("lowlight_unet", widths=(4, 8), exposure=0.4).eval()
+
+
+def test_an_exposure_model_sees_the_whole_photo_at_its_level_in_every_tile():
+    """The gain is the whole photo's, not each tile's: what the network is given is the photo
+    times 0.4 / its mean, tile by tile, and so the tiled result is the whole one."""
+    g = torch.Generator().manual_seed(4)
+    photo = torch.rand(3, 96, 128, generator=g) * torch.linspace(0.01, 0.2, 128)  # uneven
+    net = _exposure_net()
+    seen = []
+    net.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
+    whole = pixelsmith.enhance(photo, model=net, tile=0)
+    (x,) = seen
+    expected = photo.double() * (0.4 / photo.double().mean())
+    torch.testing.assert_close(x[0].double(), expected, rtol=1e-6, atol=1e-7)
+    seen.clear()
+    tiled = pixelsmith.enhance(photo, model=net, tile=32)
+    assert sum(len(t) for t in seen) > 1  # several windows (batched into calls)
+    torch.testing.assert_close(tiled, whole, rtol=0, atol=1e-5)
+
+
+def test_an_exposure_model_at_strength_0_gives_back_the_photo():
+    photo = torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(5)) * 0.1
+    out = pixelsmith.enhance(photo, model=_exposure_net(), strength=0.0)
+    torch.testing.assert_close(out, photo, rtol=1e-6, atol=1e-7)
+
+
+def test_an_exposure_model_trains_on_pairs_at_their_whole_photos_gain():
+    """Pair crops are brightened by the gain of the photo they were cut from (as at inference),
+    synthetic ones by their own; the targets are untouched."""
+    task = get_task("lowlight").bind(_exposure_net())
+    plain = get_task("lowlight")
+    pairs = _pairs()
+    lows = [float(pairs.image(i)[:3].double().mean()) / 255 for i in range(len(pairs))]
+    batch = task.make_batch((None, pairs), 6, 16, torch.Generator().manual_seed(0))
+    ref = plain.make_batch((None, pairs), 6, 16, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(batch.target, ref.target, rtol=0, atol=0)
+    got, plain_low = batch.inputs[0].double(), ref.inputs[0].double()
+    per_crop = (got * plain_low).sum((1, 2, 3)) / (plain_low * plain_low).sum((1, 2, 3))
+    # one gain per crop
+    torch.testing.assert_close(got, plain_low * per_crop.view(-1, 1, 1, 1), rtol=1e-5, atol=1e-6)
+    gains = torch.tensor([0.4 / m for m in lows], dtype=torch.float64)
+    # each crop's gain is one of its photos' (not its own mean's)
+    assert all(((gains - c).abs() < 1e-4).any() for c in per_crop)
+    crop_means = ref.inputs[0].mean((1, 2, 3)).double()
+    assert not torch.allclose(per_crop, 0.4 / crop_means, rtol=1e-3)
+    photos = _photo_folder()
+    synth = task.make_batch((photos, None), 4, 16, torch.Generator().manual_seed(1))
+    torch.testing.assert_close(
+        synth.inputs[0].mean((1, 2, 3)).double(), torch.full((4,), 0.4, dtype=torch.float64)
+    )
+
+
 def test_image_objective_is_l1_by_hand():
     model = create_model("lowlight_unet", widths=(8, 16))
     task = get_task("lowlight").bind(model)

@@ -238,7 +238,12 @@ def _task_for(name: str, spec) -> Task:
 
 def check_exportable(net: nn.Module, name: str) -> None:
     """Refuse what is not a network with weights: a classical method (NumPy, OpenCV or
-    scikit-image inside) or a parameter-free model (bicubic, grey)."""
+    scikit-image inside) or a parameter-free model (bicubic, grey); and a network that says a
+    traced graph could not be it (its ``export_problem``: a step chosen in Python from the
+    input's size, which a graph would record at the traced size)."""
+    problem = getattr(net, "export_problem", None)
+    if problem:
+        raise PixelsmithError(f"{name} cannot be exported: {problem}; it runs in PyTorch only")
     if not getattr(net, "differentiable", True):
         raise PixelsmithError(
             f"{name} is a classical method (NumPy/OpenCV inside), not a network: it cannot be "

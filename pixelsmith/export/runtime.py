@@ -217,6 +217,8 @@ def _auto(net: nn.Module, task: Any, device: torch.device) -> nn.Module:
 
     if device.type != "cpu" or find_spec("onnxruntime") is None:
         return net
+    if getattr(net, "pixelsmith_arch", None) is None:  # an official checkpoint's own class
+        return net
     try:
         check_exportable(net, "")
     except PixelsmithError:  # a classical method: PyTorch it is

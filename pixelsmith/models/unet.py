@@ -43,7 +43,8 @@ class SIDUNet(nn.Module):
     """Input ``(B, in_channels, h, w)``, ``h, w`` multiples of ``2 ** (len(widths) - 1)``;
     output ``(B, out_channels, 2h, 2w)`` (``fold``: the input is an image ``(B, in_channels,
     H, W)`` folded 2x2 into ``4 in_channels`` channels first, and the output ``(B, out_channels,
-    H, W)``).
+    H, W)``). ``exposure`` is not used here: it tells the task what input the weights expect
+    (see :mod:`pixelsmith.tasks.lowlight`).
     """
 
     def __init__(
@@ -52,9 +53,13 @@ class SIDUNet(nn.Module):
         out_channels: int = 3,
         widths: tuple[int, ...] = SID_WIDTHS,
         fold: bool = False,
+        exposure: float | None = None,
     ) -> None:
         super().__init__()
         self.in_channels, self.out_channels, self.fold = in_channels, out_channels, fold
+        #: the mean level a task scales each whole input photo to before this network sees it
+        #: (None: the photo as it is); a property of the trained weights, kept in their kwargs
+        self.exposure = exposure
         self.widths = tuple(widths)
         c_in = in_channels * 4 if fold else in_channels
         self.down = nn.ModuleList()

@@ -119,6 +119,20 @@ class DCENet(nn.Module):
         self.e_conv7 = nn.Conv2d(2 * width, 3 * iterations, 3, padding=1)
 
     @property
+    def export_problem(self) -> str | None:
+        """Why an exported graph could not be this network (``None``: it can). With
+        ``curve_side`` a photo larger than that is shrunk before the curves are estimated: a
+        choice made in Python from the input's size, which a traced graph records at the traced
+        size (and the antialiased shrink has no ONNX form in the TorchScript-based exporter), so
+        the graph would estimate a large photo's curves at full size."""
+        if self.curve_side is None:
+            return None
+        return (
+            f"its curves are estimated on a copy shrunk to {self.curve_side} px for a larger "
+            "photo, a step chosen from the input's size that a traced graph cannot hold"
+        )
+
+    @property
     def spec(self) -> ModelSpec:
         # Curves estimated on a copy scaled to the whole image's size depend on the whole image:
         # such a model must not be tiled.

@@ -15,8 +15,11 @@ their ``objective``:
   ``high/``, e.g. LOL), mixed by ``pair_fraction`` (half and half by default) when both are
   given;
 - ``make_batch``: ``Batch(inputs=(low,), target=high)``;
-- ``prepare``: RGB as it is (grey as grey RGB); ``decode``: the input moved towards the model's
-  result by ``strength``; ``finish``: clamp (grey back to one channel);
+- ``prepare``: RGB as it is (grey as grey RGB), scaled by one gain for the whole photo to the
+  mean level ``exposure`` when the model was trained so (:func:`exposure_gain`: the network then
+  sees every photo at one brightness, however dark it was shot, and the gain is the same in
+  every tile); ``decode``: the input moved towards the model's result by ``strength``;
+  ``finish``: clamp (grey back to one channel);
 - ``evaluate``: PSNR and SSIM (RGB, 8-bit results) over a folder of pairs.
 """
 
@@ -43,6 +46,22 @@ OBJECTIVES = ("image", "retinex", "zero_reference")
 RETINEX_SMOOTHNESS, RETINEX_COLOUR = 1.0, 0.05
 
 
+#: The most an exposure-normalising model's input is brightened (a black frame stays black).
+MAX_GAIN = 100.0
+
+
+def exposure_gain(image: torch.Tensor, level: float) -> torch.Tensor:
+    """The gain that brings each image of ``(N, C, H, W)`` to mean ``level``, ``(N, 1, 1, 1)``,
+    between 1 (a bright photo is not darkened) and :data:`MAX_GAIN`."""
+    mean = image.mean(dim=(1, 2, 3), keepdim=True)
+    return (level / mean.clamp(min=level / MAX_GAIN)).clamp(min=1.0)
+
+
+def _mean_level(image: torch.Tensor) -> float:
+    """The mean of an integer image in [0, 1]."""
+    return float(image.double().mean()) / torch.iinfo(image.dtype).max
+
+
 def objective(model: nn.Module) -> str:
     """How ``model`` is trained: its ``objective`` attribute, ``"image"`` by default."""
     return getattr(model, "objective", "image")
@@ -62,6 +81,7 @@ class Lowlight(Task):
     strength: float = option(1.0, minimum=0.0, maximum=2.0)
     pair_fraction: float = option(0.5, use="training", minimum=0.0, maximum=1.0)
     _objective: str = field(default="image", repr=False, compare=False)
+    _exposure: float | None = field(default=None, repr=False, compare=False)
 
     name: ClassVar[str] = "lowlight"
     title: ClassVar[str] = "low-light enhancement"
@@ -116,7 +136,7 @@ class Lowlight(Task):
         kind = objective(model)
         if kind not in OBJECTIVES:
             raise PixelsmithError(f"unknown low-light objective {kind!r}")
-        return replace(self, _objective=kind)
+        return replace(self, _objective=kind, _exposure=getattr(model, "exposure", None))
 
     def make_batch(self, data, n: int, patch_size: int, generator: torch.Generator) -> Batch:
         """``Batch(inputs=(low (n, 3, p, p),), target=high)``: real pairs and synthetic ones."""
@@ -126,12 +146,19 @@ class Lowlight(Task):
         n_pairs = 0 if pairs is None else n if photos is None else round(n * self.pair_fraction)
         lows, highs = [], []
         if n_pairs:
-            crops = pairs.random_crops(n_pairs, patch_size, generator)
-            lows.append(crops[:, :3])
+            crops, index = pairs.random_crops(n_pairs, patch_size, generator, return_index=True)
+            low = crops[:, :3]
+            if self._exposure is not None:  # one gain per photo, as at inference
+                means = [_mean_level(pairs.image(i)[:3]) for i in index.tolist()]
+                low = low * exposure_gain(torch.tensor(means).view(-1, 1, 1, 1), self._exposure)
+            lows.append(low)
             highs.append(crops[:, 3:])
         if n - n_pairs:
             clean = photos.random_crops(n - n_pairs, patch_size, generator)
-            lows.append(underexpose(clean, generator))
+            low = underexpose(clean, generator)
+            if self._exposure is not None:  # the crop's gain: its photo is not at hand
+                low = low * exposure_gain(low, self._exposure)
+            lows.append(low)
             highs.append(clean)
         return Batch((torch.cat(lows),), torch.cat(highs))
 
@@ -213,12 +240,16 @@ class Lowlight(Task):
         self.check_model(spec)
         grey = image.shape[0] == 1
         x = image.expand(3, -1, -1)[None].contiguous()
-        return Prepared((x,), context={"grey": grey})
+        gain = 1.0
+        if self._exposure is not None:
+            gain = float(exposure_gain(x.double(), self._exposure))
+            x = x * gain
+        return Prepared((x,), context={"grey": grey, "gain": gain})
 
     def decode(self, outputs: torch.Tensor, prepared: Prepared) -> torch.Tensor:
         if self.strength == 1:
             return outputs
-        x = prepared.inputs[0].to(outputs)
+        x = prepared.inputs[0].to(outputs) / prepared.context.get("gain", 1.0)
         return x + self.strength * (outputs - x)
 
     def finish(self, image: torch.Tensor, prepared: Prepared) -> torch.Tensor:
