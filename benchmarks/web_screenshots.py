@@ -43,6 +43,11 @@ def photos(folder: Path) -> dict[str, Path]:
     for task, (image, name) in made.items():
         paths[task] = folder / name
         image.save(paths[task])
+    from pixelsmith.paths import data_dir
+
+    raw = (data_dir() or Path("/nonexistent")) / "raw" / "RAW_KODAK_DC50.KDC"
+    if raw.is_file():  # a camera raw file for the develop task (the browser cannot show it)
+        paths["develop"] = raw
     return paths
 
 
@@ -76,8 +81,12 @@ def main() -> None:
             page.goto(served.url + "/")
             page.wait_for_selector("body[data-ready='1']")
             page.set_input_files("#file", str(photo))
-            page.wait_for_function("() => document.getElementById('photo').naturalWidth > 0")
+            if task != "develop":
+                page.wait_for_function("() => document.getElementById('photo').naturalWidth > 0")
             page.select_option("#task", task)
+            if task == "develop":
+                page.fill("#opt-ratio", "1")  # the shared raw files are normal exposures
+                page.dispatch_event("#opt-ratio", "change")
             if task == "superres":
                 page.select_option("#opt-scale", "2")
             if task == "inpaint":
@@ -87,7 +96,7 @@ def main() -> None:
                 page.screenshot(path=str(args.out / "web_inpaint_paint.png"))
             page.click("#run")
             page.wait_for_selector(
-                "#status:is([data-state='done'], [data-state='failed'])", timeout=300_000
+                "#status:is([data-state='done'], [data-state='failed'])", timeout=300_000, state="attached"
             )
             if page.get_attribute("#status", "data-state") != "done":
                 raise SystemExit(f"{task}: {page.inner_text('#error')}")

@@ -133,3 +133,18 @@ def test_the_cli_runs_the_default_and_takes_backend_torch(default_env, tmp_path)
         outs[backend] = np.asarray(Image.open(out), dtype=np.int16)
     assert len(list(default_env.glob("*.onnx"))) == 1  # the default exported; torch did not
     assert np.abs(outs[None] - outs["torch"]).max() <= 1  # within one 8-bit level
+
+
+def test_inpainting_with_a_given_mask_runs_the_export_as_pytorch(default_env):
+    """The export is traced without the run's own mask, so the graph takes the mask as an
+    input: the same photo with two different holes, each as PyTorch fills it."""
+    from skimage import data
+
+    photo = data.astronaut()[::4, ::4][:96, :128].astype(np.float32) / 255
+    for y, x in ((20, 30), (50, 70)):
+        hole = np.zeros(photo.shape[:2], np.float32)
+        hole[y : y + 16, x : x + 24] = 1
+        got = pixelsmith.inpaint(photo, hole)
+        want = pixelsmith.inpaint(photo, hole, backend="torch")
+        assert np.abs(got - want).max() <= 1e-4
+    assert len(list(default_env.glob("*.onnx"))) == 1  # one export serves every mask

@@ -180,7 +180,10 @@ def test_each_model_is_loaded_once(client, photos):
 def test_task_list_comes_from_the_registry(client):
     body = client.get("/api/tasks").json()
     tasks = {t["name"]: t for t in body["tasks"]}
-    assert list(tasks) == ["superres", "colorize", "lowlight", "inpaint"]  # no raw, no classifier
+    assert list(tasks) == ["superres", "colorize", "lowlight", "develop", "inpaint"]  # no classifier
+    assert tasks["develop"]["takes"] == ["raw"]
+    assert all(t["takes"] == ["image"] for n, t in tasks.items() if n != "develop")
+    assert ".dng" in body["limits"]["accept"] and ".png" in body["limits"]["accept"]
     options = {n: {o["name"]: o for o in t["options"]} for n, t in tasks.items()}
     assert options["superres"]["scale"]["choices"] == [2, 3, 4]
     assert options["superres"]["scale"]["default"] == 3
@@ -188,6 +191,7 @@ def test_task_list_comes_from_the_registry(client):
     assert set(options["colorize"]) == {"decoding", "temperature", "correction", "render_factor"}
     assert options["colorize"]["temperature"]["default"] == pytest.approx(0.38)
     assert set(options["lowlight"]) == {"strength"}  # pair_fraction is training only
+    assert set(options["develop"]) == {"ratio"}
     assert set(options["inpaint"]) == {"resize_mask", "attributes"}
     assert tasks["inpaint"]["mask"] and not tasks["superres"]["mask"]
     models = {m["name"]: m["requires"] for m in tasks["superres"]["models"]}
@@ -197,6 +201,68 @@ def test_task_list_comes_from_the_registry(client):
         m["name"] for m in tasks["inpaint"]["models"]
     }
     assert body["limits"]["max_pixels"] == 1_000_000
+
+
+# --- camera raw files and other files a browser cannot show ------------------------------------
+RAW = "raw/RAW_KODAK_DC50.KDC"
+
+
+@pytest.fixture(scope="module")
+def raw_file(shared_data) -> Path:
+    p = shared_data / RAW
+    if not p.is_file():
+        pytest.skip(f"needs ../shared/data/{RAW}")
+    return p
+
+
+def test_a_raw_file_develops_as_the_api_does_with_libraws_view_as_before(client, raw_file):
+    """Upload a camera raw file for the develop task: the result is ``develop_raw``'s, and the
+    "before" image is the traditional pipeline (LibRaw) at the same ratio."""
+    from pixelsmith.io import read_raw
+    from pixelsmith.tasks.develop_protocol import libraw_develop
+
+    files = {"image": ("night.kdc", raw_file.read_bytes(), "application/octet-stream")}
+    r = _submit(client, None, "develop", {"ratio": 4}, **files)
+    assert r.status_code == 202, r.text
+    job = _wait(client, r.json()["id"])
+    assert job["state"] == "done", job
+    got = np.asarray(Image.open(io.BytesIO(client.get(job["download"]).content))).astype(float)
+    want = pixelsmith.develop_raw(str(raw_file), ratio=4).permute(1, 2, 0).numpy()
+    peak = 65535.0 if got.max() > 255 else 255.0
+    assert got.shape == want.shape
+    assert np.abs(got / peak - want).max() <= 1 / 255
+    shown = client.get(job["input"])
+    assert shown.status_code == 200 and shown.headers["content-type"] == "image/png"
+    before = np.asarray(Image.open(io.BytesIO(shown.content))).astype(float) / 255
+    ref = libraw_develop(raw_file, read_raw(raw_file), 4).permute(1, 2, 0).numpy()
+    assert before.shape == ref.shape
+    assert np.abs(before - ref).max() <= 1 / 255 + 1e-6
+
+
+def test_each_task_takes_only_its_kind_of_upload(client, photos, raw_file):
+    files = {"image": ("night.kdc", raw_file.read_bytes(), "application/octet-stream")}
+    r = _submit(client, None, "superres", {"scale": 2}, **files)
+    assert r.status_code == 415
+    assert r.json()["detail"] == "night.kdc is a camera raw file; the superres task takes an image"
+    r = _submit(client, photos["rgb"], "develop")
+    assert r.status_code == 415
+    assert r.json()["detail"].endswith("is an image; the develop task takes a camera raw file")
+
+
+def test_a_tiff_gets_a_before_image_from_the_server(client, photos, tmp_path):
+    """A browser cannot show a TIFF: the server gives the photo itself as the "before" PNG.
+    A PNG needs none."""
+    tif = tmp_path / "astronaut.tif"
+    Image.open(photos["rgb"]).save(tif)
+    r = _submit(client, tif, "superres", {"scale": 2}, model="bicubic")
+    job = _wait(client, r.json()["id"])
+    assert job["state"] == "done", job
+    shown = _levels(client.get(job["input"]).content)
+    np.testing.assert_array_equal(shown, np.asarray(Image.open(photos["rgb"])).astype(np.int16))
+    r = _submit(client, photos["rgb"], "superres", {"scale": 2}, model="bicubic")
+    job = _wait(client, r.json()["id"])
+    assert "input" not in job
+    assert client.get(f"/api/jobs/{job['id']}/input.png").status_code == 409
 
 
 class NegativeGate:
@@ -270,7 +336,6 @@ def test_a_task_registered_later_appears_and_runs(client, photos, negative_task)
         ("colorize", {"prior": "/etc/passwd"}, None, "not prior"),
         ("superres", {}, "/etc/passwd", "unknown superres model"),
         ("superres", {}, "../weights.safetensors", "unknown superres model"),
-        ("develop", {}, None, "unknown task"),
         ("classify", {}, None, "unknown task"),
     ],
 )

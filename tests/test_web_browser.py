@@ -190,6 +190,29 @@ def test_each_task_downloads_the_api_result(page, photos, photo, task, model, op
     assert not page.errors
 
 
+def test_a_raw_file_develops_with_libraws_view_as_before(page, shared_data):
+    """A camera raw file, which the browser cannot show: the page still runs it through the
+    develop task, shows the server's "before" (LibRaw at the same ratio) beside the result, and
+    the download is the API's result."""
+    raw = shared_data / "raw" / "RAW_KODAK_DC50.KDC"
+    if not raw.is_file():
+        pytest.skip("needs ../shared/data/raw/RAW_KODAK_DC50.KDC")
+    page.set_input_files("#file", str(raw))
+    pick(page, "develop", ratio=4)
+    assert run(page) == "done", page.inner_text("#error")
+    assert "/input.png" in page.get_attribute("#before", "src")
+    assert page.evaluate("() => document.getElementById('before').naturalWidth") > 0
+    assert "as the server shows it" in page.inner_text("#result-info")
+    png, suggested = download(page)
+    with Image.open(io.BytesIO(png)) as im:
+        got = np.asarray(im).astype(float)
+    got /= 65535.0 if got.max() > 255 else 255.0
+    want = pixelsmith.develop_raw(str(raw), ratio=4).permute(1, 2, 0).numpy()
+    assert got.shape == want.shape and np.abs(got - want).max() <= 1 / 255
+    assert suggested == "RAW_KODAK_DC50_developed.png"
+    assert not page.errors
+
+
 def test_models_follow_the_options(page):
     page.select_option("#task", "superres")
     page.select_option("#opt-scale", "2")

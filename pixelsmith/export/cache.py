@@ -2,15 +2,16 @@
 its export and parity check once per machine and weights, not once per process.
 
 A file is named by a digest of everything its bytes depend on: the weights, the architecture
-and its kwargs, the task, the format, and the versions of pixelsmith, PyTorch and the exporter's
-runtime. A changed weight file or an upgrade therefore misses the cache instead of reusing a
-stale graph. Files are written atomically (:func:`pixelsmith.io.atomic_write`); a folder that
+and its kwargs, the task, the format, pixelsmith's source files, and the versions of pixelsmith,
+PyTorch, onnx and ONNX Runtime. A changed weight file, a changed checkout or an upgrade therefore
+misses the cache instead of reusing a stale graph. Files are written atomically (:func:`pixelsmith.io.atomic_write`); a folder that
 cannot be written (read-only home, full disk) costs only the cache, never the run; a file that
 cannot be read back is made again.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import warnings
 from collections.abc import Callable
@@ -30,12 +31,24 @@ def _version(package: str) -> str:
         return "-"
 
 
+@functools.cache
+def code_digest() -> str:
+    """A digest of pixelsmith's own source files: an export depends on the model's code and
+    the exporter's, and a changed checkout (a fix, not yet a new version number) must miss."""
+    package = Path(__file__).resolve().parent.parent
+    h = hashlib.blake2b(digest_size=16)
+    for path in sorted(package.rglob("*.py")):
+        h.update(str(path.relative_to(package)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 def cache_key(*parts: str) -> str:
     """The digest naming a cached export of ``parts`` (weights digest, architecture, task,
-    format), with the versions its bytes depend on folded in."""
+    format), with pixelsmith's code and the versions its bytes depend on folded in."""
     versions = [_version(p) for p in ("pixelsmith", "torch", "onnx", "onnxruntime")]
     h = hashlib.blake2b(digest_size=20)
-    for part in (*parts, *versions):
+    for part in (*parts, code_digest(), *versions):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()

@@ -157,6 +157,7 @@ def export_bytes(
     if exporter not in ("auto", "legacy", "dynamo"):
         raise PixelsmithError(f"unknown exporter {exporter!r}; use auto, legacy or dynamo")
     net, info, task = resolve_for_export(model, task, info)
+    task = task.without_photo_inputs()  # a run's own mask must not become a constant
     check_exportable(net, info.name or info.arch)
     layout = input_layout(net, task)
     multiple = math.lcm(model_spec(net).size_multiple, task.align)

@@ -20,7 +20,7 @@ bins, SR's upscaled chroma) never exist at full size: only the input and the out
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -216,6 +216,22 @@ class Task:
         """The task's own settings (recorded in weight files)."""
         return {}
 
+    def without_photo_inputs(self) -> Task:
+        """This task with each option that belongs to one photo (declared ``use="mask"``: a
+        hole mask) back at its default: what an export traces, so that the graph takes those
+        as inputs instead of holding one photo's."""
+        if not is_dataclass(self):
+            return self
+        changes = {
+            f.name: f.default
+            for f in fields(self)
+            if f.init
+            and f.metadata.get("use") == "mask"
+            and f.default is not MISSING
+            and getattr(self, f.name) is not f.default
+        }
+        return replace(self, **changes) if changes else self
+
     def model_kwargs(self) -> dict[str, Any]:
         """Constructor arguments the task imposes on the model (e.g. ``scale``)."""
         return {}
@@ -291,6 +307,12 @@ class Task:
         from pixelsmith.io import read_image
 
         return read_image(path)
+
+    def show_input(self, given: Any) -> torch.Tensor:
+        """What :meth:`read_file`'s input looks like to a person, as an image ``(C, H, W)`` in
+        [0, 1]: the web page's "before" where a browser cannot show the upload itself (a TIFF,
+        a camera raw file). An image task's input is that image."""
+        return given
 
     def prepare(self, image: torch.Tensor, spec: ModelSpec) -> Prepared:
         """A user's input (from :meth:`as_input`: for image tasks ``(C, H, W)`` float32 in

@@ -242,6 +242,14 @@ class Develop(Task):
         h, w = raw.bayer.shape
         return raw, ImageMeta(path, "RAW", "RGB", 16, (w, h), 3)
 
+    def show_input(self, raw: RawImage) -> torch.Tensor:
+        """The traditional pipeline on the frame at this task's ratio (LibRaw: amplified, AHD
+        demosaicked, the camera's white balance and colour matrix): what the network is
+        measured against, noise and all."""
+        from pixelsmith.tasks.develop_protocol import libraw_develop
+
+        return libraw_develop(raw.path, raw, self.ratio)
+
     def prepare(self, raw: RawImage, spec: ModelSpec) -> Prepared:
         self.check_model(spec)
         if not isinstance(raw, RawImage):

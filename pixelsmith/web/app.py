@@ -34,7 +34,18 @@ from starlette.datastructures import UploadFile
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.web import catalog, runner
 from pixelsmith.web.jobs import DONE, Busy, JobQueue
-from pixelsmith.web.uploads import Limits, UploadError, display_name, remove_folder, save_upload
+from pixelsmith.web.uploads import (
+    BROWSER_FORMATS,
+    RAW_FORMAT,
+    Limits,
+    UploadError,
+    display_name,
+    remove_folder,
+    save_upload,
+)
+
+#: How an error message names each kind of upload a task takes (catalog.takes).
+TAKES_WORDS = {"image": "an image", "raw": "a camera raw file"}
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -168,6 +179,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if job.state == DONE:
             body["result"] = f"/api/jobs/{job.id}/result.png"
             body["download"] = f"/api/jobs/{job.id}/result.png?download=1"
+            if job.info.get("shown"):
+                body["input"] = f"/api/jobs/{job.id}/input.png"
         return body
 
     def _cleanup(folder: Path | None, response: Any) -> Any:
@@ -198,7 +211,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/api/tasks")
     async def tasks() -> dict[str, Any]:
         forms = await run_in_threadpool(catalog.offered_tasks)
-        from pixelsmith.io import IMAGE_EXTENSIONS
+        from pixelsmith.io import IMAGE_EXTENSIONS, RAW_EXTENSIONS
 
         return {
             "tasks": [f.to_json() for f in forms.values()],
@@ -207,7 +220,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "max_pixels": settings.max_pixels,
                 "max_output_pixels": settings.max_output_pixels,
                 "keep_seconds": settings.keep_seconds,
-                "accept": sorted(IMAGE_EXTENSIONS),
+                "accept": sorted(IMAGE_EXTENSIONS | RAW_EXTENSIONS),
             },
         }
 
@@ -224,6 +237,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             hole = None
             if asked.mask is not None:
                 hole = await run_in_threadpool(store, asked.mask, folder, "mask", "mask")
+            kind = "raw" if photo.format == RAW_FORMAT else "image"
+            if kind not in asked.page.takes:
+                wanted = " or ".join(TAKES_WORDS[k] for k in asked.page.takes)
+                raise UploadError(
+                    f"{photo.name} is {TAKES_WORDS[kind]}; the {asked.task} task takes {wanted}",
+                    415,
+                )
             check_result_size(task, photo.name, photo.size, settings.max_output_pixels)
             web_job = runner.WebJob(
                 task=asked.task,
@@ -232,6 +252,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 image=photo.path,
                 name=photo.name,
                 result=folder / "result.png",
+                shown=None if photo.format in BROWSER_FORMATS else folder / "shown.png",
                 mask=None if hole is None else hole.path,
                 tile=settings.tile,
                 max_pixels=settings.max_pixels,
@@ -245,6 +266,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "name": photo.name,
                     "size": list(photo.size),
                     "filename": f"{Path(photo.name).stem}{task.output_suffix()}.png",
+                    "shown": web_job.shown is not None,
                 },
             )
         except UploadError as e:
@@ -284,6 +306,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             filename=job.info["filename"],
             content_disposition_type="attachment" if download else "inline",
         )
+
+    @app.get("/api/jobs/{job_id}/input.png")
+    async def shown_input(job_id: str) -> Any:
+        """The upload as the server shows it, for one the browser cannot (a TIFF, a raw file:
+        the task's ``show_input``)."""
+        job = queue.get(job_id)
+        if job is None:
+            return gone()
+        if job.state != DONE or not job.info.get("shown"):
+            return error(409, "this job has no input image of the server's")
+        return FileResponse(Path(job.result).with_name("shown.png"), media_type="image/png")
 
     app.add_middleware(BodyLimit, max_bytes=2 * settings.max_upload_bytes + FORM_OVERHEAD)
     if settings.allowed_hosts:

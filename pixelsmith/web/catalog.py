@@ -118,6 +118,7 @@ class TaskForm:
     options: tuple[Option, ...]
     models: tuple[ModelChoice, ...]
     mask: bool  # the task takes a hole mask (painted on the page)
+    takes: tuple[str, ...] = ("image",)  # the kinds of upload it reads: "image", "raw"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -127,6 +128,7 @@ class TaskForm:
             "options": [o.to_json() for o in self.options],
             "models": [m.to_json() for m in self.models],
             "mask": self.mask,
+            "takes": list(self.takes),
         }
 
     def parse_options(self, given: dict[str, Any]) -> dict[str, Any]:
@@ -178,16 +180,24 @@ def _offered(registry: tuple[tuple[str, str], ...]) -> dict[str, TaskForm]:
 
 
 def restores_images(cls: type) -> bool:
-    """Whether a task class turns an uploaded image into a result: it has its own ``prepare``
-    and reads image files (a raw developer and a classifier do not)."""
-    from pixelsmith.io import IMAGE_EXTENSIONS
+    """Whether a task class turns an uploaded file into an image: it has its own ``prepare``
+    and reads image or camera raw files (a classifier does not)."""
     from pixelsmith.tasks.base import Task
 
     return (
         getattr(cls, "prepare", Task.prepare) is not Task.prepare
-        and bool(set(cls.input_extensions) & IMAGE_EXTENSIONS)
+        and bool(takes(cls))
         and dataclasses.is_dataclass(cls)
     )
+
+
+def takes(cls: type) -> list[str]:
+    """The kinds of upload a task class reads: ``"image"`` and/or ``"raw"``."""
+    from pixelsmith.io import IMAGE_EXTENSIONS, RAW_EXTENSIONS
+
+    suffixes = set(cls.input_extensions)
+    kinds = (("image", IMAGE_EXTENSIONS), ("raw", RAW_EXTENSIONS))
+    return [kind for kind, known in kinds if suffixes & known]
 
 
 def task_form(name: str, cls: type) -> TaskForm:
@@ -226,6 +236,7 @@ def task_form(name: str, cls: type) -> TaskForm:
         options=tuple(options),
         models=model_choices(task),
         mask=has_mask,
+        takes=tuple(takes(cls)),
     )
 
 

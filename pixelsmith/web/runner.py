@@ -67,6 +67,7 @@ class WebJob:
     name: str  # the upload's name as the client gave it (cleaned): for messages only
     result: Path
     mask: Path | None = None
+    shown: Path | None = None  # where to write the input as a person sees it (task.show_input)
     tile: int | None = None
     max_pixels: int | None = None
 
@@ -111,6 +112,8 @@ def run(job: WebJob, models: ModelCache, progress: Any) -> Path:
                 device=pick_device(models.device),
                 progress=progress,
             )
+        if job.shown is not None:  # a TIFF or a raw file: the page's "before" comes from here
+            write_image(job.shown, task.show_input(image).clamp(0, 1), bit_depth=8)
         if meta.alpha is not None:
             meta.alpha = task.carry_alpha(meta.alpha)
         deep = meta.bit_depth > 8

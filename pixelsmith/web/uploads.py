@@ -95,13 +95,68 @@ def save_upload(source: BinaryIO, folder: Path, stem: str, name: str, limits: Li
                 out.write(chunk)
         if copied == 0:
             raise UploadError(f"{name} is empty", 400)
-        fmt, size = sniff_image(raw, name, limits.max_pixels)
-        path = raw.with_suffix(readable_formats()[fmt])
+        fmt, size = sniff(raw, name, limits.max_pixels)
+        path = raw.with_suffix(RAW_SUFFIX if fmt == RAW_FORMAT else readable_formats()[fmt])
         raw.rename(path)
     except BaseException:
         raw.unlink(missing_ok=True)
         raise
     return Upload(path, fmt, size, name)
+
+
+#: The format name of a camera raw upload, and the suffix it is stored with (LibRaw reads a raw
+#: file by its content, not its name).
+RAW_FORMAT, RAW_SUFFIX = "RAW", ".raw"
+#: Formats a browser shows as they are; another upload gets a "before" image made by the server.
+BROWSER_FORMATS = frozenset({"PNG", "JPEG", "MPO", "GIF", "WEBP", "BMP"})
+
+
+def sniff(path: Path, name: str, max_pixels: int) -> tuple[str, tuple[int, int]]:
+    """``(format, (width, height))`` of an upload, from its content: a camera raw file LibRaw
+    reads (:func:`sniff_raw`, format :data:`RAW_FORMAT`; many are TIFF files to Pillow), else an
+    image Pillow reads (:func:`sniff_image`); :class:`UploadError` when it is neither or has
+    too many pixels."""
+    try:
+        fmt, size = sniff_image(path, name, max_pixels)
+        if fmt == "TIFF":  # many raw formats (DNG, NEF, KDC...) are TIFF inside: LibRaw decides
+            try:
+                return RAW_FORMAT, sniff_raw(path, name, max_pixels)
+            except UploadError as e:
+                if e.status != 415:
+                    raise
+        return fmt, size
+    except UploadError as not_image:
+        if not_image.status != 415:
+            raise
+        try:
+            return RAW_FORMAT, sniff_raw(path, name, max_pixels)
+        except UploadError as e:
+            if e.status != 415:
+                raise
+        raise not_image from None
+
+
+def sniff_raw(path: Path, name: str, max_pixels: int) -> tuple[int, int]:
+    """The sensor size ``(width, height)`` of a camera raw file from its header (LibRaw opens
+    it without unpacking the pixels); :class:`UploadError` 415 when LibRaw does not read it,
+    413 when it has too many pixels."""
+    import rawpy
+
+    raw = rawpy.RawPy()
+    try:
+        raw.open_file(str(path))
+        sizes = raw.sizes
+        w, h = int(sizes.raw_width), int(sizes.raw_height)
+    except (rawpy.LibRawError, OSError, ValueError):
+        raise UploadError(f"{name} is not a camera raw file LibRaw reads", 415) from None
+    finally:
+        raw.close()
+    if w * h > max_pixels:
+        raise UploadError(
+            f"{name} is {w}x{h} = {w * h:,} pixels, over this server's limit of {max_pixels:,}",
+            413,
+        )
+    return w, h
 
 
 def sniff_image(path: Path, name: str, max_pixels: int) -> tuple[str, tuple[int, int]]:
@@ -110,7 +165,7 @@ def sniff_image(path: Path, name: str, max_pixels: int) -> tuple[str, tuple[int,
     from PIL import Image, UnidentifiedImageError
 
     formats = readable_formats()
-    kinds = "PNG, JPEG, TIFF, BMP, WebP or GIF"
+    kinds = "PNG, JPEG, TIFF, BMP, WebP, GIF or a camera raw file"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)

@@ -389,14 +389,21 @@ function loaded(img, src) {
 async function showResult(job) {
   const after = $("after");
   await loaded(after, job.result);
-  await loaded($("before"), state.photoShown ? state.photoURL : job.result);
+  // a file this browser cannot show (a TIFF, a camera raw): the server's view of it, if any
+  const before = state.photoShown ? state.photoURL : job.input || job.result;
+  await loaded($("before"), before);
   $("download").href = job.download;
   $("download").download = job.filename;
   const [w, h] = job.size;
   $("result-info").textContent =
     `${job.name}: ${w} x ${h} in, ${after.naturalWidth} x ${after.naturalHeight} out` +
-    (state.photoShown ? "" : " (this browser cannot show the original)");
+    (state.photoShown
+      ? ""
+      : job.input
+        ? " (before: the input as the server shows it)"
+        : " (this browser cannot show the original)");
   $("editor").hidden = true;
+  $("empty").hidden = true;
   $("result").hidden = false;
   setSlider(Number($("slider").value));
   applyZoom();
@@ -468,6 +475,7 @@ function wire() {
   $("edit").addEventListener("click", () => {
     $("result").hidden = true;
     $("editor").hidden = !state.photoShown;
+    $("empty").hidden = state.photoShown;
   });
 }
 
