@@ -96,7 +96,9 @@ def main() -> None:
                 page.screenshot(path=str(args.out / "web_inpaint_paint.png"))
             page.click("#run")
             page.wait_for_selector(
-                "#status:is([data-state='done'], [data-state='failed'])", timeout=300_000, state="attached"
+                "#status:is([data-state='done'], [data-state='failed'])",
+                timeout=300_000,
+                state="attached",
             )
             if page.get_attribute("#status", "data-state") != "done":
                 raise SystemExit(f"{task}: {page.inner_text('#error')}")

@@ -9,7 +9,13 @@ from pathlib import Path
 import click
 
 from pixelsmith.errors import PixelsmithError
-from pixelsmith.run_options import backend_option, bf16_option, device_option
+from pixelsmith.run_options import (
+    backend_option,
+    bf16_option,
+    device_option,
+    max_output_pixels_option,
+    tile_option,
+)
 
 SCALE = click.Choice(["2", "3", "4"])
 
@@ -40,13 +46,7 @@ def main() -> None:
 def _restore_options(fn):
     """The options every files-in/files-out verb shares."""
     options = [
-        click.option(
-            "--tile",
-            type=click.IntRange(min=0),
-            default=None,
-            help="Tile side in input pixels, at least 16 (0: whole image at once). "
-            "Default 256 (more for a network that sees far); a model with global context (a colorizer) runs whole.",
-        ),
+        tile_option(),
         click.option(
             "--out",
             type=click.Path(),
@@ -58,12 +58,7 @@ def _restore_options(fn):
         device_option,
         bf16_option,
         backend_option,
-        click.option(
-            "--max-output-pixels",
-            type=click.IntRange(min=1),
-            default=None,
-            help="Refuse results larger than this many pixels [default: 256000000].",
-        ),
+        max_output_pixels_option(),
     ]
     for option in reversed(options):
         fn = option(fn)

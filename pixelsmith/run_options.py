@@ -1,6 +1,7 @@
 """The command-line options of how a network runs, shared by every verb that runs one (the
-restore verbs in :mod:`pixelsmith.cli`, ``pixelsmith run``, ``video`` and ``serve``). Click only:
-importing this loads no torch."""
+restore verbs in :mod:`pixelsmith.cli`, ``pixelsmith run``, ``video`` and ``serve``): the device,
+bf16 and backend, the tile side and the result size limit. Click only: importing this loads no
+torch."""
 
 from __future__ import annotations
 
@@ -25,3 +26,30 @@ def network_options(fn):
     for option in (backend_option, bf16_option, device_option):
         fn = option(fn)
     return fn
+
+
+#: The largest result by default, as ``pixelsmith.io.checks.DEFAULT_MAX_PIXELS`` says (written out
+#: here so that ``--help`` loads no torch; a test keeps the two equal).
+DEFAULT_MAX_OUTPUT_PIXELS = 256_000_000
+
+
+def tile_option(whole: str = "image"):
+    """``--tile``: the tile side in input pixels (0: the whole ``whole`` at once)."""
+    return click.option(
+        "--tile",
+        type=click.IntRange(min=0),
+        default=None,
+        help=f"Tile side in input pixels, at least 16 (0: the whole {whole} at once). Default 256 "
+        "(more for a network that sees far); a model with global context (a colorizer) runs whole.",
+    )
+
+
+def max_output_pixels_option(what: str = "results", default: int | None = None):
+    """``--max-output-pixels``: refuse ``what`` larger than this (``default``: the library's)."""
+    shown = DEFAULT_MAX_OUTPUT_PIXELS if default is None else default
+    return click.option(
+        "--max-output-pixels",
+        type=click.IntRange(min=1),
+        default=default,
+        help=f"Refuse {what} larger than this many pixels (width x height) [default: {shown}].",
+    )

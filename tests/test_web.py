@@ -180,7 +180,13 @@ def test_each_model_is_loaded_once(client, photos):
 def test_task_list_comes_from_the_registry(client):
     body = client.get("/api/tasks").json()
     tasks = {t["name"]: t for t in body["tasks"]}
-    assert list(tasks) == ["superres", "colorize", "lowlight", "develop", "inpaint"]  # no classifier
+    assert list(tasks) == [
+        "superres",
+        "colorize",
+        "lowlight",
+        "develop",
+        "inpaint",
+    ]  # no classifier
     assert tasks["develop"]["takes"] == ["raw"]
     assert all(t["takes"] == ["image"] for n, t in tasks.items() if n != "develop")
     assert ".dng" in body["limits"]["accept"] and ".png" in body["limits"]["accept"]

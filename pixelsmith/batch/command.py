@@ -14,7 +14,7 @@ from pixelsmith.batch.plan import SUMMARY_NAME
 from pixelsmith.batch.ranks import combine, meeting, rank_device, ranks_from_env
 from pixelsmith.batch.run import RunEvent, RunInterrupted, check_rank, run_tree, write_summary
 from pixelsmith.errors import PixelsmithError
-from pixelsmith.run_options import network_options
+from pixelsmith.run_options import max_output_pixels_option, network_options, tile_option
 
 
 def _line(s: dict[str, Any]) -> str:
@@ -53,19 +53,9 @@ class _RunCommand(click.Command):
     metavar="KEY=VALUE",
     help="A task option (repeatable), e.g. --opt scale=2; the list is below.",
 )
-@click.option(
-    "--tile",
-    type=click.IntRange(min=0),
-    default=None,
-    help="Tile side in input pixels, at least 16 (0: whole image at once) [default: the model's].",
-)
+@tile_option()
 @network_options
-@click.option(
-    "--max-output-pixels",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Per file: refuse results larger than this many pixels [default: 256000000].",
-)
+@max_output_pixels_option("a file's result")
 @click.option(
     "--overwrite", is_flag=True, help="Redo every file (default: skip outputs already complete)."
 )

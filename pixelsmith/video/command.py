@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from pixelsmith.errors import PixelsmithError
-from pixelsmith.run_options import network_options
+from pixelsmith.run_options import max_output_pixels_option, network_options, tile_option
 from pixelsmith.video.defaults import CRF, MOTION, SCENE_CUT, SMOOTH_STRENGTH
 
 #: The other verbs' names for their tasks, so that ``pixelsmith video upscale`` reads as
@@ -112,16 +112,9 @@ def _convert(task: str, key: str, text: str, default: Any) -> Any:
     help="H.264 quality: 0 lossless, 18 visually transparent, 51 smallest.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists (never IN).")
-@click.option(
-    "--tile", type=click.IntRange(min=0), default=None, help="Tile side (0: whole frame)."
-)
+@tile_option("frame")
 @network_options
-@click.option(
-    "--max-output-pixels",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Refuse output frames larger than this many pixels [default: 256000000].",
-)
+@max_output_pixels_option("output frames")
 def video_command(
     task, input_path, output_path, model, opts, smooth, scene_cut, motion, crf, **kwargs
 ) -> None:

@@ -7,7 +7,7 @@ import ipaddress
 import click
 
 from pixelsmith.errors import PixelsmithError
-from pixelsmith.run_options import device_option
+from pixelsmith.run_options import device_option, max_output_pixels_option, tile_option
 
 
 def is_loopback(host: str) -> bool:
@@ -64,13 +64,7 @@ def is_loopback(host: str) -> bool:
     show_default=True,
     help="Largest photo (width x height), read from its header before decoding.",
 )
-@click.option(
-    "--max-output-pixels",
-    type=click.IntRange(min=1),
-    default=100_000_000,
-    show_default=True,
-    help="Largest result (width x height).",
-)
+@max_output_pixels_option("results", default=100_000_000)
 @click.option(
     "--models-cached",
     type=click.IntRange(min=1),
@@ -79,12 +73,7 @@ def is_loopback(host: str) -> bool:
     help="Models kept loaded between jobs.",
 )
 @device_option
-@click.option(
-    "--tile",
-    type=click.IntRange(min=0),
-    default=None,
-    help="Tile side in input pixels (0: whole image). Default as the other verbs.",
-)
+@tile_option()
 def serve_command(
     host: str,
     port: int,
