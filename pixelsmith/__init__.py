@@ -16,10 +16,10 @@ Images are what users hold: a path, a PIL image, a NumPy array ``(H, W[, C])`` o
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pixelsmith.errors import PixelsmithError
+from pixelsmith.lazy import lazy_getattr
 from pixelsmith.version import __version__
 
 _LAZY = {
@@ -61,12 +61,7 @@ if TYPE_CHECKING:
     from pixelsmith.weights import list_pretrained, load_model  # noqa: F401
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'pixelsmith' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

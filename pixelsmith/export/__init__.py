@@ -17,10 +17,10 @@ their modules on first use.
 from __future__ import annotations
 
 import os
-from importlib import import_module
-from typing import Any
 
 import click
+
+from pixelsmith.lazy import lazy_getattr
 
 #: File suffixes of exported models, as :func:`pixelsmith.api.resolve` recognises them.
 EXPORTED_SUFFIXES = (".onnx", ".torchscript")
@@ -31,27 +31,22 @@ BACKEND_ENV = "PIXELSMITH_BACKEND"
 
 def default_backend() -> str:
     """The backend a run takes when none is given: ``$PIXELSMITH_BACKEND``, else ``"auto"``
-    (ONNX Runtime for a network on the CPU, PyTorch elsewhere: the fastest path that keeps
-    PyTorch's result to 1e-4, BENCHMARKS.md "speed")."""
+    (ONNX Runtime for a network on the CPU, PyTorch elsewhere; why: docs/export.md)."""
     return os.environ.get(BACKEND_ENV, "").strip() or "auto"
 
 
 _LAZY = {
-    "export_model": "convert",
-    "export_bytes": "convert",
-    "check_exportable": "convert",
-    "FORMATS": "convert",
-    "ExportedModel": "runtime",
-    "load_exported": "runtime",
-    "with_backend": "runtime",
-    "BACKENDS": "runtime",
+    "export_model": "pixelsmith.export.convert",
+    "export_bytes": "pixelsmith.export.convert",
+    "check_exportable": "pixelsmith.export.convert",
+    "FORMATS": "pixelsmith.export.convert",
+    "ExportedModel": "pixelsmith.export.runtime",
+    "load_exported": "pixelsmith.export.runtime",
+    "with_backend": "pixelsmith.export.runtime",
+    "BACKENDS": "pixelsmith.export.runtime",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(f"pixelsmith.export.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 @click.command("export")

@@ -13,9 +13,7 @@ that ``pixelsmith --help`` does not import torch or PyAV.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
-
+from pixelsmith.lazy import lazy_getattr
 from pixelsmith.video.command import video_command
 
 _LAZY = {
@@ -26,13 +24,7 @@ _LAZY = {
     "chroma_flicker": "pixelsmith.video.smoothing",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'pixelsmith.video' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = ["video_command", *_LAZY]
