@@ -32,17 +32,23 @@ from harness import markdown_table, update_section  # noqa: E402
 
 import pixelsmith  # noqa: E402
 from pixelsmith.paths import data_dir  # noqa: E402
+from pixelsmith.tasks.colorize import CORRECTION  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+NET = "colornet_s.photos"  # the shipped default (``pixelsmith colorize`` with no --model)
+CONTEXT = "colornet_s.photos_context"  # NET with the global-context branch, trained on from NET
 PAPER = {"correction": 0.0}  # decoding as the paper does: no share of the rebalancing undone
-DEFAULT = "classification, annealed mean T = 0.38, half the rebalancing undone (default)"
+DEFAULT = (
+    f"classification, annealed mean T = 0.38, {CORRECTION:g} of the rebalancing undone (default)"
+)
 METHODS = [  # (label, model, task options)
     ("grayscale (ab = 0)", "grey", {}),
     ("L2 regression", "colornet_s.photos_l2", {}),
-    ("classification, mode (paper)", "colornet_s.photos", {"decoding": "mode", **PAPER}),
-    ("classification, mean (paper)", "colornet_s.photos", {"decoding": "mean", **PAPER}),
-    ("classification, annealed mean T = 0.38 (paper)", "colornet_s.photos", PAPER),
-    (DEFAULT, "colornet_s.photos", {}),
+    ("classification, mode (paper)", NET, {"decoding": "mode", **PAPER}),
+    ("classification, mean (paper)", NET, {"decoding": "mean", **PAPER}),
+    ("classification, annealed mean T = 0.38 (paper)", NET, PAPER),
+    (DEFAULT, NET, {}),
+    ("the same with the global-context branch, 5000 steps more", CONTEXT, {}),
     ("GAN (NoGAN schedule)", "deoldify_s.photos", {}),
 ]
 VALIDATION = "bsds500/train@val"  # what the decoding defaults were chosen on
@@ -147,7 +153,7 @@ def _floors(results: dict) -> str:
             )
         )
     return (
-        "Floors for the shipped default (`colornet_s.photos`, annealed mean, correction 0.5): "
+        f"Floors for the shipped default (`{NET}`, annealed mean, correction {CORRECTION:g}): "
         + "; ".join(
             f"{name}: **{'met' if ok else 'not met'}** ({value})" for name, ok, value in checks
         )
@@ -171,12 +177,12 @@ def temperature() -> None:
         task = pixelsmith.get_task(
             "colorize", decoding=decoding, **PAPER, **({"temperature": t} if t else {})
         )
-        r = pixelsmith.evaluate("colornet_s.photos", task.eval_dataset(source), task)
+        r = pixelsmith.evaluate(NET, task.eval_dataset(source), task)
         label = decoding if t is None else f"annealed T = {t}"
         rows.append([label, *_cells(r)])
         print(rows[-1], flush=True)
     body = (
-        "`colornet_s.photos` on the ImageNet sample's held-out tenth, by decoding as the paper "
+        f"`{NET}` on the ImageNet sample's held-out tenth, by decoding as the paper "
         "decodes (no rebalancing undone): the mode is the most colourful and the mean the most "
         "conservative; the annealed mean sits between.\n\n"
         + markdown_table(
@@ -203,32 +209,37 @@ def correction() -> None:
         task = pixelsmith.get_task("colorize")
         dataset = task.eval_dataset(source)
         grey = pixelsmith.evaluate("grey", dataset, task)
-        rows.append([set_name, "grey", *_cells(grey), "", ""])
-        for beta in CORRECTIONS:
-            r = pixelsmith.evaluate("colornet_s.photos", dataset, replace(task, correction=beta))
-            rows.append(
-                [
-                    "",
-                    f"{beta:g}",
-                    *_cells(r),
-                    f"{r['auc_raw'] - grey['auc_raw']:+.2f}",
-                    f"{r['auc_rebalanced'] - grey['auc_rebalanced'] - 5:+.2f}",
-                ]
-            )
-            print(rows[-1], flush=True)
+        rows.append([set_name, "grey", "", *_cells(grey), "", ""])
+        for model in (NET, CONTEXT):
+            if not _shipped(model):
+                continue
+            for beta in CORRECTIONS:
+                r = pixelsmith.evaluate(model, dataset, replace(task, correction=beta))
+                rows.append(
+                    [
+                        "",
+                        f"`{model}`" if beta == CORRECTIONS[0] else "",
+                        f"{beta:g}",
+                        *_cells(r),
+                        f"{r['auc_raw'] - grey['auc_raw']:+.2f}",
+                        f"{r['auc_rebalanced'] - grey['auc_rebalanced'] - 5:+.2f}",
+                    ]
+                )
+                print(rows[-1], flush=True)
     body = (
         "A net trained with the rebalanced loss predicts the colour odds tilted towards rare "
         "colours (the weighted cross-entropy is minimised by z proportional to w p), which is "
         "what makes its colours vivid and also what makes it wrong more often than grey on the "
         "many dull pixels. Decoding `z w^-beta` undoes a share beta of that tilt "
         "(`pixelsmith.ab_bins.undo_rebalancing`; beta = 0 is the paper's decoding). "
-        "`colornet_s.photos`, annealed mean at T = 0.38. The default, 0.5, is the beta that "
-        f"maximises the smaller of the two AuC margins over the floors on `{VALIDATION}` "
-        "(13 photos, never trained on); the held-out tenth is shown to check that the choice "
-        "carries over, not to choose.\n\n"
+        f"Annealed mean at T = 0.38. The default, `{NET}` at beta {CORRECTION:g}, is the model "
+        "and beta that maximise the smaller of the two AuC margins over the floors on "
+        f"`{VALIDATION}` (13 photos, never trained on); the held-out tenth is shown to check "
+        "that the choice carries over, not to choose.\n\n"
         + markdown_table(
             [
                 "set",
+                "model",
                 "beta",
                 "AuC raw %",
                 "AuC rebalanced %",
@@ -252,7 +263,7 @@ def prior() -> None:
     folder = d / "weights/colorization_zhang2016"
     paper_bins = np.load(folder / "pts_in_hull.npy").astype(int)
     paper = np.load(folder / "prior_probs.npy").astype(float)
-    state, info = read_weights(pixelsmith.list_pretrained()["colornet_s.photos"])
+    state, info = read_weights(pixelsmith.list_pretrained()[NET])
     ours = state["prior"].double().numpy()
     ours_bins = state["bins"].int().numpy()
     index = {tuple(b): i for i, b in enumerate(paper_bins.tolist())}
@@ -279,7 +290,7 @@ def prior() -> None:
     ]
     body = (
         f"The empirical ab distribution that `pixelsmith train colorize` computed from its "
-        f"training photos ({info.data}) and saved in `colornet_s.photos`, against the paper's "
+        f"training photos ({info.data}) and saved in `{NET}`, against the paper's "
         "`prior_probs.npy` (from a TF reimplementation's resources, see PROVENANCE.md), matched "
         "bin by bin by ab value through `pts_in_hull.npy`. Read in that order, the shared file "
         "puts most of its mass on the most saturated bins, which natural photos do not (the "
@@ -297,7 +308,7 @@ import pixelsmith
 h, w = {h}, {w}
 g = torch.Generator().manual_seed(0)
 grey = torch.nn.functional.interpolate(torch.rand(1, 1, 30, 40, generator=g), size=(h, w), mode='bilinear')[0]
-net, _ = pixelsmith.load_model('colornet_s.photos', task='colorize')
+net, _ = pixelsmith.load_model('{net}', task='colorize')
 t = time.perf_counter()
 out = pixelsmith.colorize(grey, net, render_factor={rf})
 dt = time.perf_counter() - t
@@ -313,7 +324,7 @@ def large() -> None:
         ("24 MP (6000 x 4000)", 4000, 6000, 16),
         ("24 MP, render factor 32", 4000, 6000, 32),
     ]:
-        code = LARGE_CODE.format(h=h, w=w, rf=rf)
+        code = LARGE_CODE.format(h=h, w=w, rf=rf, net=NET)
         r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
         if r.returncode:
             raise SystemExit(r.stderr)
@@ -329,7 +340,7 @@ def large() -> None:
         )
         print(rows[-1], flush=True)
     body = (
-        "`pixelsmith.colorize` of a grey photo with `colornet_s.photos`, 2 threads, each in a fresh "
+        f"`pixelsmith.colorize` of a grey photo with `{NET}`, 2 threads, each in a fresh "
         "process. The network sees the photo at the render size (short side 16 x render factor) "
         "and the ab it predicts is joined with the full-size L in bands of 256 rows, so the "
         "313-style bin output exists at the render size only. Peak RSS includes Python, torch "
@@ -357,7 +368,8 @@ def figure() -> None:
         "L2 regression": "L2 regression",
         "classification, mode (paper)": "mode",
         "classification, annealed mean T = 0.38 (paper)": "annealed (paper)",
-        DEFAULT: "annealed, 0.5 undone",
+        DEFAULT: f"annealed, {CORRECTION:g} undone",
+        "the same with the global-context branch, 5000 steps more": "+ context",
         "GAN (NoGAN schedule)": "GAN",
     }
     columns = (

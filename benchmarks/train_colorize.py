@@ -45,6 +45,20 @@ def _cmd(verb: str, steps: int, extra=()) -> list[str]:
 RUNS: dict[str, list[str]] = {
     # the shipped default: ~65 minutes on 2 cores
     "colornet_s_photos": _cmd("colorize", 4500, ["--val-every", "1500"]),
+    # the global-context branch on the shipped net, started from it: ~80 more minutes on 2 cores
+    "colornet_s_photos_context": _cmd(
+        "colorize",
+        5000,
+        ["--context", "--init", "pixelsmith/pretrained/colorize_colornet_s_photos.safetensors"]
+        + ["--lr", "5e-4", "--val-every", "1000"],
+    ),
+    # the same, shorter: does stopping before the colours grow over-confident help? (~35 minutes)
+    "colornet_s_photos_context2k": _cmd(
+        "colorize",
+        2000,
+        ["--context", "--init", "pixelsmith/pretrained/colorize_colornet_s_photos.safetensors"]
+        + ["--lr", "5e-4", "--val-every", "500"],
+    ),
     # the L2 baseline on the same network, a shorter run (see BENCHMARKS.md)
     "colornet_s_photos_l2": _cmd("colorize", 1500, ["--head", "regression", "--val-every", "1500"]),
     # NoGAN: generator with the perceptual loss of colornet_s.photos's encoder, critic, adversarial

@@ -541,12 +541,18 @@ def train_superres(scale, blind, config_file, width, blocks, **overrides) -> Non
     help="An ab prior (.npy, one value per bin) or a colorization weight file to take it from; "
     "default: computed from --data first.",
 )
-def train_colorize(config_file, head, prior, **overrides) -> None:
+@click.option(
+    "--context",
+    is_flag=True,
+    help="colornet_s / colornet_m: add the global-context branch (the whole image's features, "
+    "added after block 4).",
+)
+def train_colorize(config_file, head, prior, context, **overrides) -> None:
     """Train a colorizer on folders of colour photos (DIR@train / DIR@val pick a fixed split)."""
     import pixelsmith
 
     task = pixelsmith.get_task("colorize", prior=prior)
-    _train(task, config_file, overrides, {"head": head})
+    _train(task, config_file, overrides, {"head": head, "context": context or None})
 
 
 @train.command("colorize-gan")

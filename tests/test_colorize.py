@@ -178,6 +178,46 @@ def test_a_checkpoint_with_other_keys_is_refused(tmp_path):
         pixelsmith.load_model(path, task="colorize")
 
 
+# --- the global-context branch ----------------------------------------------------------------
+def _plain_and_context_nets():
+    """The shipped plain net (a random one's features fade with depth), and a context net
+    holding its weights."""
+    import pixelsmith
+
+    plain = pixelsmith.load_model("colornet_s.photos", task="colorize")[0].eval()
+    torch.manual_seed(0)  # the branch's first layer is drawn at random
+    context = create_model("colornet_s", context=True, n_bins=len(plain.bins)).eval()
+    missing = context.load_state_dict(plain.state_dict(), strict=False).missing_keys
+    assert sorted(missing) == [f"context.{i}.{p}" for i in (0, 2) for p in ("bias", "weight")]
+    return plain, context
+
+
+def test_a_fresh_context_branch_leaves_a_plain_nets_function_unchanged():
+    """Initialised from a plain net, the context net computes the same logits (its last layer
+    starts at zero), so a context run can start from shipped weights without a jolt."""
+    plain, context = _plain_and_context_nets()
+    L = torch.rand(2, 1, 64, 96, generator=torch.Generator().manual_seed(1)) * 100
+    with torch.no_grad():
+        torch.testing.assert_close(context(L), plain(L), rtol=0, atol=0)
+
+
+def test_the_context_branch_lets_far_away_content_change_the_colour():
+    """Convolutions see a bounded window (about 240 px here): editing the left quarter of a
+    1024 px wide image leaves the right edge's logits exactly as they were in the plain net, and
+    changes them with the context branch (the whole image's mean features are added
+    everywhere)."""
+    plain, context = _plain_and_context_nets()
+    with torch.no_grad():
+        context.context[2].weight.normal_(0, 0.1)
+        L = torch.full((1, 1, 256, 1024), 50.0)
+        edited = L.clone()
+        edited[..., :256] = 95.0
+        far = (slice(None), slice(None), slice(None), slice(-8, None))  # 32 px at 1/4 size
+        assert torch.equal(plain(L)[far], plain(edited)[far])
+        change = (context(L)[far] - context(edited)[far]).abs().max()
+        assert change > 1e-3 * context(L).abs().max()  # 0 without the branch
+
+
 # --- the output keeps the input's lightness ---------------------------------------------------
 def _srgb_to_linear(v):
     return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
@@ -409,6 +449,34 @@ def test_cli_colorizes_and_says_a_colour_input_is_used_for_its_lightness(tmp_pat
     assert out.size == (60, 40) and out.mode == "RGB"
     r = CliRunner().invoke(main, ["colorize", str(tmp_path / "in.png"), "--temperature", "0"])
     assert r.exit_code == 2
+
+
+def test_train_colorize_context_flag_builds_and_saves_the_branch(tmp_path):
+    """``pixelsmith train colorize --context`` trains the branch and the weight file rebuilds it;
+    without the flag no branch exists and the model takes no ``context`` option at all."""
+    from click.testing import CliRunner
+    from PIL import Image
+
+    import pixelsmith
+    from pixelsmith.cli import main
+    from pixelsmith.weights import read_weights
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    g = np.random.default_rng(0)
+    for i in range(2):
+        Image.fromarray(g.integers(0, 255, (48, 48, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    common = ["train", "colorize", "--data", str(folder), "--steps", "2", "--batch-size", "2"]
+    common += ["--patch-size", "32", "--threads", "1", "--warmup-steps", "1"]
+    for flag, want in (["--context"], True), ([], False):
+        out = tmp_path / f"run{want}"
+        r = CliRunner().invoke(main, [*common, *flag, "--out", str(out)])
+        assert r.exit_code == 0, r.output
+        state, info = read_weights(out / "weights.safetensors")
+        assert ("context.2.weight" in state) is want
+        assert info.arch_kwargs == ({"context": True} if want else {})
+        model, _ = pixelsmith.load_model(out / "weights.safetensors", task="colorize")
+        assert (model.context is not None) is want
 
 
 def test_vgg16_features_load_from_a_torchvision_state_dict(tmp_path):

@@ -8,6 +8,13 @@ in a 1x1 convolution to the head:
     L (B, 1, H, W) in [0, 100] -> (L - 50) / 100 -> blocks 1..8 -> (B, Q, H/4, W/4) bin logits
                                                               or (B, 2, H/4, W/4) ab / 110 (L2)
 
+With ``context=True`` a global-context branch (after Iizuka, Simo-Serra, Ishikawa, SIGGRAPH
+2016) joins in after block 4: the block's output averaged over the whole image, through a
+two-layer MLP, is added to every position, so each pixel's colour can depend on what the whole
+scene is (a beach, a forest, an indoor shot), not only on the ~200-pixel window the convolutions
+see. Its last layer starts at zero, so a context net initialised from a plain one computes the
+same function until training moves it.
+
 The output stays at 1/4 resolution: upsampling, decoding the bins and joining with L are the
 colorize task's ``decode`` (annealed mean) and ``finish``, so nothing of Q channels ever exists at
 full size. The model carries its ab ``bins`` (Q, 2) and the training photos' ``prior`` (Q,) as
@@ -63,6 +70,7 @@ class ColorNet(nn.Module):
         depths: Sequence[int] = PAPER_DEPTHS,
         head: str = "classes",
         bins: torch.Tensor | None = None,
+        context: bool = False,
     ) -> None:
         super().__init__()
         if head not in HEADS:
@@ -83,6 +91,12 @@ class ColorNet(nn.Module):
             blocks.append(_block(c, widths[k], depths[k], kinds[k], dilations[k], norm=k < 7))
             c = widths[k]
         self.blocks = nn.Sequential(*blocks)
+        self.context: nn.Sequential | None = None
+        if context:
+            w = widths[3]
+            self.context = nn.Sequential(nn.Linear(w, w), nn.ReLU(inplace=True), nn.Linear(w, w))
+            nn.init.zeros_(self.context[2].weight)
+            nn.init.zeros_(self.context[2].bias)
         self.out = nn.Conv2d(c, len(bins) if head == "classes" else 2, 1)
         self.register_buffer("bins", bins.float().clone())
         self.register_buffer("prior", torch.full((len(bins),), 1.0 / len(bins)))
@@ -94,10 +108,15 @@ class ColorNet(nn.Module):
         return ModelSpec(1, self.out.out_channels, 1, None, size_multiple=8)
 
     def forward(self, lightness: torch.Tensor) -> torch.Tensor:
-        return self.out(self.blocks((lightness - L_CENT) / L_NORM))
+        x = (lightness - L_CENT) / L_NORM
+        for k, block in enumerate(self.blocks):
+            x = block(x)
+            if k == 3 and self.context is not None:
+                x = x + self.context(x.mean((2, 3)))[:, :, None, None]
+        return self.out(x)
 
 
-def _build(widths, depths, head: str, n_bins: int | None) -> ColorNet:
+def _build(widths, depths, head: str, n_bins: int | None, context: bool = False) -> ColorNet:
     from pixelsmith.ab_bins import gamut_bins
 
     bins = gamut_bins()
@@ -105,7 +124,7 @@ def _build(widths, depths, head: str, n_bins: int | None) -> ColorNet:
         bins
     ):  # a shape to load weights into (the file has bins)
         bins = torch.zeros(n_bins, 2)
-    return ColorNet(widths, depths, head, bins)
+    return ColorNet(widths, depths, head, bins, context)
 
 
 @register_model(tasks=("colorize",))
@@ -115,15 +134,16 @@ def eccv16(head: str = "classes", n_bins: int | None = None) -> ColorNet:
 
 
 @register_model(tasks=("colorize",))
-def colornet_s(head: str = "classes", n_bins: int | None = None) -> ColorNet:
-    """A quarter of the paper's widths, two convolutions a block (about 1.4M parameters)."""
-    return _build((16, 32, 64, 128, 128, 128, 128, 64), (2,) * 8, head, n_bins)
+def colornet_s(head: str = "classes", n_bins: int | None = None, context: bool = False) -> ColorNet:
+    """A quarter of the paper's widths, two convolutions a block (about 1.4M parameters);
+    ``context``: with the global-context branch (33k parameters more)."""
+    return _build((16, 32, 64, 128, 128, 128, 128, 64), (2,) * 8, head, n_bins, context)
 
 
 @register_model(tasks=("colorize",))
-def colornet_m(head: str = "classes", n_bins: int | None = None) -> ColorNet:
+def colornet_m(head: str = "classes", n_bins: int | None = None, context: bool = False) -> ColorNet:
     """Three eighths of the paper's widths, its depths (about 4.6M parameters)."""
-    return _build((24, 48, 96, 192, 192, 192, 192, 96), PAPER_DEPTHS, head, n_bins)
+    return _build((24, 48, 96, 192, 192, 192, 192, 96), PAPER_DEPTHS, head, n_bins, context)
 
 
 class GreyAB(nn.Module):
