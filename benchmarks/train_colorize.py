@@ -52,13 +52,6 @@ RUNS: dict[str, list[str]] = {
         ["--context", "--init", "pixelsmith/pretrained/colorize_colornet_s_photos.safetensors"]
         + ["--lr", "5e-4", "--val-every", "1000"],
     ),
-    # the same, shorter: does stopping before the colours grow over-confident help? (~35 minutes)
-    "colornet_s_photos_context2k": _cmd(
-        "colorize",
-        2000,
-        ["--context", "--init", "pixelsmith/pretrained/colorize_colornet_s_photos.safetensors"]
-        + ["--lr", "5e-4", "--val-every", "500"],
-    ),
     # the L2 baseline on the same network, a shorter run (see BENCHMARKS.md)
     "colornet_s_photos_l2": _cmd("colorize", 1500, ["--head", "regression", "--val-every", "1500"]),
     # NoGAN: generator with the perceptual loss of colornet_s.photos's encoder, critic, adversarial
