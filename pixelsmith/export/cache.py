@@ -4,9 +4,9 @@ its export and parity check once per machine and weights, not once per process.
 A file is named by a digest of everything its bytes depend on: the weights, the architecture
 and its kwargs, the task, the format, pixelsmith's source files, and the versions of pixelsmith,
 PyTorch, onnx and ONNX Runtime. A changed weight file, a changed checkout or an upgrade therefore
-misses the cache instead of reusing a stale graph. Files are written atomically (:func:`pixelsmith.io.atomic_write`); a folder that
-cannot be written (read-only home, full disk) costs only the cache, never the run; a file that
-cannot be read back is made again.
+misses the cache instead of reusing a stale graph. Files are written atomically
+(:func:`pixelsmith.io.atomic_write`); a folder that cannot be written (read-only home, full disk)
+costs only the cache, never the run; a file that cannot be read back is made again.
 """
 
 from __future__ import annotations
