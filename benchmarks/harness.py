@@ -129,9 +129,15 @@ def read_log(run: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def ship_run(run: Path, dst: Path, record: dict, log_dir: Path | None = None) -> dict:
-    """Copy ``run``'s weights to ``dst`` and write ``dst``'s ``.json`` record: ``record`` plus the
-    command (from the weights' metadata), the steps, time and loss of the last log row, the
+def ship_run(
+    run: Path,
+    dst: Path,
+    record: dict,
+    log_dir: Path | None = None,
+    weights: str = "weights.safetensors",
+) -> dict:
+    """Copy ``run``'s ``weights`` to ``dst`` and write ``dst``'s ``.json`` record: ``record`` plus
+    the command (from the weights' metadata), the steps, time and loss of the last log row, the
     validation log and the machine."""
     import json
 
@@ -139,7 +145,7 @@ def ship_run(run: Path, dst: Path, record: dict, log_dir: Path | None = None) ->
 
     log = read_log(log_dir or run)
     last = log[-1]
-    atomic_write(dst, (run / "weights.safetensors").read_bytes(), overwrite=True)
+    atomic_write(dst, (run / weights).read_bytes(), overwrite=True)
     record = {
         "command": read_metadata(dst)["command"],
         **record,

@@ -346,14 +346,20 @@ def eval_colorize(data, models, decoding, temperature, correction) -> None:
         f"Set: {data} ({len(dataset)} photos, short side 256)  decode {decoding}, "
         f"correction {correction}"
     )
-    click.echo(f"{'model':<28}{'AuC raw':>9}{'AuC rebal':>11}{'PSNR dB':>9}{'colourful':>11}")
+    click.echo(
+        f"{'model':<28}{'AuC raw':>9}{'AuC rebal':>11}{'PSNR dB':>9}{'colourful':>11}{'margin':>8}"
+    )
     for m in models or ("grey", "colornet"):
         net, info = pixelsmith.load_model(m, task=task)
         r = pixelsmith.evaluate(net, dataset, task)
         click.echo(
             f"{info.name:<28}{r['auc_raw']:>9.2f}{r['auc_rebalanced']:>11.2f}"
-            f"{r['psnr']:>9.2f}{r['colourfulness']:>11.3f}"
+            f"{r['psnr']:>9.2f}{r['colourfulness']:>11.3f}{r['floor_margin']:>+8.2f}"
         )
+    click.echo(
+        "margin: the smaller of raw AuC - grey's and rebalanced AuC - grey's - 5 (both floors "
+        "met when positive)"
+    )
 
 
 @evaluate.command("lowlight")
@@ -547,11 +553,19 @@ def train_superres(scale, blind, config_file, width, blocks, **overrides) -> Non
     help="colornet_s / colornet_m: add the global-context branch (the whole image's features, "
     "added after block 4).",
 )
-def train_colorize(config_file, head, prior, context, **overrides) -> None:
-    """Train a colorizer on folders of colour photos (DIR@train / DIR@val pick a fixed split)."""
+@click.option(
+    "--short-side-max",
+    type=int,
+    default=0,
+    help="Scale augmentation: cut each crop from its photo shrunk to a random short side "
+    "between 176 and this (default 0: every photo at 176, the paper's).",
+)
+def train_colorize(config_file, head, prior, context, short_side_max, **overrides) -> None:
+    """Train a colorizer on folders of colour photos (DIR@train / DIR@val pick a fixed split;
+    DIR@fit / DIR@tune split the training part again, for tuning)."""
     import pixelsmith
 
-    task = pixelsmith.get_task("colorize", prior=prior)
+    task = pixelsmith.get_task("colorize", prior=prior, short_side_max=short_side_max)
     _train(task, config_file, overrides, {"head": head, "context": context or None})
 
 

@@ -19,6 +19,10 @@ class TrainConfig:
     """Everything a training run depends on. Each field but ``model_kwargs`` is a ``--flag`` of
     ``pixelsmith train``; ``model_kwargs`` comes from model-specific flags such as ``--width``.
 
+    ``keep_best`` names a validation metric (higher is better; ``NAME:min`` for lower): at each
+    validation that improves it the run also writes ``best.safetensors``, the model as it was then
+    (``weights.safetensors`` stays the last step's).
+
     ``bf16`` runs forward and loss under bfloat16 autocast; it needs a CUDA device (asking for it
     on the CPU is an error rather than a silent fp32 run). ``workers`` DataLoader processes make
     batches beside the model (0: in the training loop); the batches are the same either way.
@@ -45,6 +49,7 @@ class TrainConfig:
     device: str = "cpu"
     bf16: bool = False
     init: str = ""
+    keep_best: str = ""
     cache_images: bool = True
     model_kwargs: dict[str, Any] = field(default_factory=dict)
 

@@ -3,6 +3,7 @@
     config (dataclass) -> task.load_data -> for step: task.make_batch -> Batch -> model(*batch.inputs)
                        -> task.loss(prediction, batch) -> AdamW step
                        -> every val_every: task.evaluate -> CSV log -> atomic checkpoint
+                                               (-> best.safetensors when --keep-best improves)
 
 Resume is bit-exact on CPU: batches are a pure function of ``(seed, step, rank)``
 (:func:`pixelsmith.data.photos.step_generator`), the learning rate a pure function of ``step``, and
@@ -174,6 +175,7 @@ class Trainer:
         ema = copy.deepcopy(model).requires_grad_(False) if cfg.ema else None
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         step, metrics, saved = 0, {}, None  # saved: the step of the last good checkpoint
+        best = None  # {"step", "value"} of the best validation by cfg.keep_best
         if self.ckpt_path.exists():
             ck = self._load_checkpoint(device)
             model.load_state_dict(ck["model"])
@@ -181,6 +183,7 @@ class Trainer:
             if ema is not None:
                 ema.load_state_dict(ck["ema"])
             step, metrics, saved = ck["step"], ck.get("metrics", {}), ck["step"]
+            best = ck.get("best")
             if dist.main:
                 print(f"resuming from {self.ckpt_path} at step {step}", file=sys.stderr)
         task = self.task.bind(model)  # after resuming: the checkpoint holds what setup_model put
@@ -216,6 +219,7 @@ class Trainer:
             if dist.main and step == 0 and cfg.val_data:  # a baseline; bad val data fails now
                 metrics = task.evaluate(model, cfg.val_data)
                 self._log(log, 0, float("nan"), 0.0, 0.0, metrics)
+                best = self._keep_best(model, best, 0, metrics)
             t0, seen = time.perf_counter(), 0
             loss_sum = torch.zeros((), device=device)  # since the last log row; NaN and inf stick
             logged = synced = step  # the steps of the last log row and of the last sync point
@@ -268,6 +272,7 @@ class Trainer:
                     bar.write(
                         f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in fresh.items())
                     )
+                    best = self._keep_best(ema or model, best, step, fresh)
                 self._log(log, step, loss_mean, lr, rate, fresh)
                 _atomic_torch_save(
                     {
@@ -276,6 +281,7 @@ class Trainer:
                         "optimizer": opt.state_dict(),
                         "ema": None if ema is None else ema.state_dict(),
                         "metrics": metrics,
+                        "best": best,
                         "config": dataclasses.asdict(cfg),
                     },
                     self.ckpt_path,
@@ -285,17 +291,42 @@ class Trainer:
             return None
         # The weights were checked to be finite at the last step (a sync point) or the checkpoint.
         final = self.out / "weights.safetensors"
+        return save_weights(ema or model, final, self._info(model, metrics))
+
+    def _info(self, model: nn.Module, metrics: dict[str, float], **config: Any) -> WeightInfo:
+        """The metadata of a weight file of this run (``config``: extra entries, e.g. the step)."""
+        cfg = self.config
         name, kwargs = model.pixelsmith_arch
-        info = WeightInfo(
+        return WeightInfo(
             task=self.task.name,
             arch=name,
             arch_kwargs=kwargs,
-            config={**dataclasses.asdict(cfg), "task": self.task.options()},
+            config={**dataclasses.asdict(cfg), "task": self.task.options(), **config},
             data=", ".join(cfg.data),
             metrics=metrics,
             command=self.command,
         )
-        return save_weights(ema or model, final, info)
+
+    def _keep_best(
+        self, model: nn.Module, best: dict | None, step: int, metrics: dict[str, float]
+    ) -> dict | None:
+        """``out/best.safetensors`` when ``metrics`` improve on ``best`` by ``--keep-best``;
+        returns the best so far."""
+        if not self.config.keep_best:
+            return best
+        name, _, sense = self.config.keep_best.partition(":")
+        if name not in metrics:
+            raise PixelsmithError(
+                f"--keep-best {name}: the validation gives {', '.join(metrics) or 'no metrics'}"
+            )
+        value = float(metrics[name])
+        sign = -1.0 if sense == "min" else 1.0
+        if best is not None and not sign * value > sign * best["value"]:
+            return best
+        save_weights(
+            model, self.out / "best.safetensors", self._info(model, metrics, kept_step=step)
+        )
+        return {"step": step, "value": value}
 
     def _load_checkpoint(self, device: torch.device) -> dict[str, Any]:
         """``out/checkpoint.pt``, checked to be readable and from a run with the same trajectory."""
@@ -391,6 +422,13 @@ def check_config(cfg: TrainConfig, task: Task | None = None) -> None:
             raise PixelsmithError(f"--{name.replace('_', '-')} must be positive")
     if not 0 <= cfg.ema < 1:
         raise PixelsmithError("--ema is a decay in [0, 1): 0 turns it off, 0.999 is typical")
+    if cfg.keep_best:
+        if not cfg.val_data:
+            raise PixelsmithError("--keep-best needs validation data: give --val-data")
+        if cfg.keep_best.partition(":")[2] not in ("", "max", "min"):
+            raise PixelsmithError(
+                f"--keep-best is METRIC, METRIC:max or METRIC:min, not {cfg.keep_best!r}"
+            )
     if cfg.workers < 0 or cfg.threads < 0:
         raise PixelsmithError("--workers and --threads must be 0 or more")
     if task is not None and cfg.model in list_models() and task.name not in model_tasks(cfg.model):

@@ -310,6 +310,28 @@ def test_the_protocol_scores_the_truth_perfectly_and_grey_by_its_chroma():
     assert s2.means()["colourfulness"] == pytest.approx(0.0, abs=1e-9)
 
 
+def test_the_floor_margin_measures_against_grey_on_the_same_pixels():
+    from skimage.color import lab2rgb, rgb2lab
+
+    from pixelsmith.tasks.colorize_protocol import REBALANCED_FLOOR, ColorizationScores
+
+    g = torch.Generator().manual_seed(2)
+    truth = F.interpolate(torch.rand(1, 3, 4, 4, generator=g), size=(32, 32), mode="bilinear")[0]
+    lab = rgb2lab(truth.permute(1, 2, 0).double().numpy())
+    lab[..., 1:] = 0  # the grey of the same lightness (scikit-image's Lab)
+    grey = torch.from_numpy(lab2rgb(lab)).permute(2, 0, 1).float()
+    as_grey = ColorizationScores(gamut_bins())
+    as_grey.add(grey, truth)
+    m = as_grey.means()
+    # grey against itself: no gain on either AuC, so the margin is minus the rebalanced floor
+    assert m["floor_margin"] == pytest.approx(-REBALANCED_FLOOR, abs=0.02)
+    perfect = ColorizationScores(gamut_bins())
+    perfect.add(truth.clone(), truth)
+    p = perfect.means()
+    expected = min(p["auc_raw"] - m["auc_raw"], p["auc_rebalanced"] - m["auc_rebalanced"] - 5)
+    assert p["floor_margin"] == pytest.approx(expected, abs=0.02)
+
+
 # --- inference path ---------------------------------------------------------------------------
 def test_finish_in_bands_equals_the_whole_image_at_once(monkeypatch):
     from pixelsmith.color import lab_to_rgb_in_gamut
@@ -418,6 +440,21 @@ def test_the_split_is_fixed_by_file_name_and_disjoint(tmp_path):
     assert is_held_out(tmp_path / "elsewhere" / val[0].name)  # the name decides, not the folder
 
 
+def test_fit_and_tune_split_the_training_part_by_file_name(tmp_path):
+    import hashlib
+
+    from pixelsmith.data.split import list_split
+
+    for i in range(300):
+        (tmp_path / f"photo_{i:03d}.png").write_bytes(b"")
+    part = {p: set(list_split([f"{tmp_path}@{p}"])) for p in ("train", "val", "fit", "tune")}
+    assert part["fit"] | part["tune"] == part["train"]
+    assert not part["fit"] & part["tune"] and not part["tune"] & part["val"]
+    assert 12 <= len(part["tune"]) <= 50  # a tenth, by a hash
+    for p in part["tune"]:
+        assert int(hashlib.sha1(p.name.encode()).hexdigest(), 16) % 10 == 1
+
+
 def test_photo_folder_shrinks_to_a_short_side(tmp_path):
     from PIL import Image
 
@@ -453,7 +490,8 @@ def test_cli_colorizes_and_says_a_colour_input_is_used_for_its_lightness(tmp_pat
 
 def test_train_colorize_context_flag_builds_and_saves_the_branch(tmp_path):
     """``pixelsmith train colorize --context`` trains the branch and the weight file rebuilds it;
-    without the flag no branch exists and the model takes no ``context`` option at all."""
+    without the flag no branch exists and the model takes no ``context`` option at all. The
+    scale augmentation (``--short-side-max``) is a task option recorded in the file."""
     from click.testing import CliRunner
     from PIL import Image
 
@@ -468,13 +506,15 @@ def test_train_colorize_context_flag_builds_and_saves_the_branch(tmp_path):
         Image.fromarray(g.integers(0, 255, (48, 48, 3), dtype=np.uint8)).save(folder / f"{i}.png")
     common = ["train", "colorize", "--data", str(folder), "--steps", "2", "--batch-size", "2"]
     common += ["--patch-size", "32", "--threads", "1", "--warmup-steps", "1"]
-    for flag, want in (["--context"], True), ([], False):
+    scale = ["--short-side-max", "200"]  # the scale augmentation is recorded with the task
+    for flag, want in ([*scale, "--context"], True), ([], False):
         out = tmp_path / f"run{want}"
         r = CliRunner().invoke(main, [*common, *flag, "--out", str(out)])
         assert r.exit_code == 0, r.output
         state, info = read_weights(out / "weights.safetensors")
         assert ("context.2.weight" in state) is want
         assert info.arch_kwargs == ({"context": True} if want else {})
+        assert info.config["task"].get("short_side_max") == (200 if want else None)
         model, _ = pixelsmith.load_model(out / "weights.safetensors", task="colorize")
         assert (model.context is not None) is want
 

@@ -416,3 +416,69 @@ def test_bf16_and_workers_are_command_line_flags():
     r = CliRunner().invoke(main, ["train", "superres", "--help"])
     assert r.exit_code == 0 and "--bf16 / --no-bf16" in r.output and "--workers" in r.output
     assert TrainConfig().bf16 is False and TrainConfig().workers == 0
+
+
+class _ScriptedValidation(SuperRes):
+    """SuperRes whose validation reads a given score per step and keeps each model it saw."""
+
+    def __init__(self, scores: dict[int, float]) -> None:
+        super().__init__(2)
+        self.scores, self.seen, self.calls = scores, {}, 0
+
+    def evaluate(self, model, dataset):
+        step = sorted(self.scores)[self.calls]
+        self.calls += 1
+        self.seen[step] = {k: v.clone() for k, v in model.state_dict().items()}
+        return {"score": self.scores[step]}
+
+
+@pytest.mark.parametrize(
+    ("sense", "scores", "kept"),
+    [
+        ("", {0: 1.0, 2: 3.0, 4: 2.0, 6: 5.0, 8: 4.0}, 6),
+        (":min", {0: 5.0, 2: 3.0, 4: 4.0, 6: 1.0, 8: 2.0}, 6),
+        (":max", {0: 1.0, 2: 9.0, 4: 9.0, 6: 2.0, 8: 3.0}, 2),  # a tie keeps the first
+    ],
+)
+def test_keep_best_writes_the_model_of_the_best_validation(
+    photo_dir, tmp_path, one_thread, sense, scores, kept
+):
+    task = _ScriptedValidation(scores)
+    cfg = _config(
+        photo_dir, tmp_path, 8, val_every=2, val_data="scripted", keep_best="score" + sense
+    )
+    Trainer(cfg, task).run()
+    state, info = read_weights(tmp_path / "best.safetensors")
+    assert info.config["kept_step"] == kept and info.metrics == {"score": scores[kept]}
+    for k, v in task.seen[kept].items():
+        assert torch.equal(state[k], v), k
+    ck = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    assert ck["best"] == {"step": kept, "value": scores[kept]}
+    last, _ = read_weights(tmp_path / "weights.safetensors")  # the last step's, as always
+    assert any(not torch.equal(last[k], state[k]) for k in state)
+
+
+def test_keep_best_errors_are_clear(photo_dir, tmp_path, one_thread):
+    with pytest.raises(PixelsmithError, match="needs validation data"):
+        Trainer(_config(photo_dir, tmp_path, 2, keep_best="psnr"), SuperRes(2))
+    with pytest.raises(PixelsmithError, match="METRIC:min"):
+        Trainer(_config(photo_dir, tmp_path, 2, val_data="x", keep_best="psnr:up"), SuperRes(2))
+    cfg = _config(photo_dir, tmp_path, 2, val_every=2, val_data="x", keep_best="psnr")
+    with pytest.raises(PixelsmithError, match="validation gives score"):
+        Trainer(cfg, _ScriptedValidation({0: 1.0, 2: 2.0})).run()
+
+
+def test_photo_crops_at_a_random_short_side_cover_the_scaled_square(one_thread):
+    from pixelsmith.data.photos import PhotoFolder, step_generator
+
+    # a horizontal ramp of one level a column: a crop of r px shrunk to s has slope r/s levels
+    h, w = 200, 250
+    ramp = torch.arange(w).expand(3, h, w).to(torch.uint8).contiguous()
+    folder = PhotoFolder.from_images([ramp], [Path("ramp.png")])
+    crops = folder.random_crops(8, 40, step_generator(0, 1), augment=False, short_sides=(100, 100))
+    slope = (crops[:, 0, :, 30] - crops[:, 0, :, 10]).double().mean() * 255 / 20
+    assert slope == pytest.approx(200 / 100, rel=1e-3)  # r = 40 * 200 / 100 = 80 px
+    # a short side above the photo's never enlarges: the crops are plain 40-px squares
+    crops = folder.random_crops(8, 40, step_generator(0, 1), augment=False, short_sides=(400, 500))
+    slope = (crops[:, 0, :, 30] - crops[:, 0, :, 10]).double().mean() * 255 / 20
+    assert slope == pytest.approx(1, rel=1e-3)

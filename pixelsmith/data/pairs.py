@@ -31,7 +31,7 @@ def list_pairs(root: str | Path) -> list[tuple[Path, Path]]:
         PixelsmithError: ``root`` has no ``low/`` and ``high/``, no pairs, or a file on one side
             only (a half pair is a mistake worth hearing about, not a file to skip).
     """
-    from pixelsmith.data.split import is_held_out, split_source
+    from pixelsmith.data.split import in_part, split_source
     from pixelsmith.io import list_images
 
     base, part = split_source(str(root))
@@ -43,7 +43,7 @@ def list_pairs(root: str | Path) -> list[tuple[Path, Path]]:
     if set(low) != set(high):
         odd = sorted(set(low) ^ set(high))
         raise PixelsmithError(f"files without their pair: {', '.join(odd[:5])}", root)
-    names = [n for n in sorted(low) if part is None or is_held_out(n) == (part == "val")]
+    names = [n for n in sorted(low) if part is None or in_part(n, part)]
     return [(low[n], high[n]) for n in names]
 
 

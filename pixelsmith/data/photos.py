@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 from PIL import Image
+from torch.nn import functional as F
 
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.io import RAW_EXTENSIONS, list_images, read_image
@@ -109,12 +110,16 @@ class PhotoFolder:
         generator: torch.Generator,
         augment: bool = True,
         return_index: bool = False,
+        short_sides: tuple[int, int] | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """``n`` random ``size x size`` crops as float32 ``(n, C, size, size)`` in [0, 1]; with
         ``return_index``, ``(crops, index)``: the photo each crop came from, int64 ``(n,)``.
 
         Images are drawn in proportion to their area, then flipped/transposed at random (the 8
-        symmetries of the square) when ``augment``.
+        symmetries of the square) when ``augment``. With ``short_sides = (lo, hi)`` each crop
+        is cut from its photo as if shrunk to a random short side in ``[lo, hi]`` (never
+        enlarged): a square of ``size x short / side`` px, shrunk to ``size`` (bilinear,
+        antialiased), so one photo gives crops at many scales.
         """
         areas = torch.tensor([h * w for h, w in self.sizes], dtype=torch.float64)
         idx = torch.multinomial(areas, n, replacement=True, generator=generator)
@@ -122,9 +127,18 @@ class PhotoFolder:
         for i in idx.tolist():
             im = self.image(i)
             h, w = im.shape[-2:]
-            y = int(torch.randint(0, h - size + 1, (1,), generator=generator))
-            x = int(torch.randint(0, w - size + 1, (1,), generator=generator))
-            crop = im[:, y : y + size, x : x + size].float()
+            side = size
+            if short_sides is not None:
+                lo, hi = short_sides
+                target = lo + (hi - lo) * float(torch.rand((), generator=generator))
+                side = max(size, min(h, w, round(size * min(h, w) / target)))
+            y = int(torch.randint(0, h - side + 1, (1,), generator=generator))
+            x = int(torch.randint(0, w - side + 1, (1,), generator=generator))
+            crop = im[:, y : y + side, x : x + side].float()
+            if side != size:
+                crop = F.interpolate(
+                    crop[None], size=(size, size), mode="bilinear", antialias=True
+                )[0].clamp_(0, _peak(im.dtype))
             if augment:
                 flips = torch.randint(0, 2, (3,), generator=generator).tolist()
                 if flips[0]:

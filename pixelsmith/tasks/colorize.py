@@ -84,6 +84,10 @@ class Colorize(Task):
             (photos already smaller are not enlarged); 0 runs the model at full size.
         prior: training only: a ``.npy`` of the ab prior (one value per bin of the model) or a
             pixelsmith colorization weight file to take it from, instead of computing it.
+        short_side_max: training only: 0 shrinks every training photo to a short side of 176
+            (the paper's 256 -> 176 crops, at the scale of its crops); larger, each crop is cut
+            from its photo as if shrunk to a random short side in ``[176, short_side_max]``
+            (scale augmentation: one photo gives crops at many scales, around the render size).
         perceptual: training only, for an ab head (the GAN generator): the name of the feature
             network of a perceptual loss (a VGG16 file or a colorization model, loaded by
             :func:`pixelsmith.nogan.feature_network` into :meth:`with_features`); the loss is then
@@ -95,6 +99,7 @@ class Colorize(Task):
     correction: float = option(CORRECTION, minimum=0.0, maximum=1.0)
     render_factor: int = option(16, minimum=0)
     prior: str = option("", use="training")
+    short_side_max: int = option(0, use="training", minimum=0)
     perceptual: str = option("", use="training")
     _bins: torch.Tensor | None = field(default=None, repr=False, compare=False)
     _weights: torch.Tensor | None = field(default=None, repr=False, compare=False)
@@ -125,6 +130,8 @@ class Colorize(Task):
             raise PixelsmithError(
                 f"the rebalancing correction is between 0 and 1, not {self.correction}"
             )
+        if self.short_side_max < 0:
+            raise PixelsmithError(f"short_side_max is 0 or more, not {self.short_side_max}")
         if self.render_factor < 0:
             raise PixelsmithError(
                 f"render_factor is 0 (full size) or more, not {self.render_factor}"
@@ -138,6 +145,8 @@ class Colorize(Task):
             "correction": self.correction,
             "prior": self.prior,
         }
+        if self.short_side_max:
+            options["short_side_max"] = self.short_side_max
         if self.perceptual:
             options["perceptual"] = self.perceptual
             options["feature_network"] = self.feature_loss()[1]
@@ -158,7 +167,8 @@ class Colorize(Task):
         return self._features
 
     def load_data(self, sources: list[str], patch_size: int, cache: bool = True):
-        """Colour photos of ``sources`` (``dir@train`` for a split), short side 176."""
+        """Colour photos of ``sources`` (``dir@train`` for a split), short side 176 (or
+        ``short_side_max``)."""
         from pixelsmith.data.photos import PhotoFolder
         from pixelsmith.data.split import list_split
 
@@ -168,7 +178,7 @@ class Colorize(Task):
             list_split(sources),
             min_size=patch_size,
             cache=True,
-            short_side=max(TRAIN_SHORT_SIDE, patch_size),
+            short_side=max(TRAIN_SHORT_SIDE, patch_size, self.short_side_max),
         )
         photos.keep(has_colour)
         return photos
@@ -205,7 +215,10 @@ class Colorize(Task):
 
     def make_batch(self, photos, n: int, patch_size: int, generator: torch.Generator) -> Batch:
         """``Batch(inputs=(L (n, 1, p, p),), target=ab (n, 2, p/4, p/4))``."""
-        lab = rgb_to_lab(photos.random_crops(n, patch_size, generator))
+        short_sides = None
+        if self.short_side_max > TRAIN_SHORT_SIDE:
+            short_sides = (max(TRAIN_SHORT_SIDE, patch_size), self.short_side_max)
+        lab = rgb_to_lab(photos.random_crops(n, patch_size, generator, short_sides=short_sides))
         return Batch((lab[:, :1],), F.avg_pool2d(lab[:, 1:], 4))
 
     def loss(self, prediction: torch.Tensor, batch: Batch) -> torch.Tensor:

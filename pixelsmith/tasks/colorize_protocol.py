@@ -9,7 +9,12 @@ colorizer its L only, and compare the colour result with the photo:
   bin that occurs counts equally), which rewards getting rare, saturated colours right;
 - **PSNR** of the sRGB result (peak 1);
 - **colourfulness** (Hasler and Suesstrunk 2003), the set's mean for the results over the set's
-  mean for the photos (1 = as colourful as the truth, 0 = grey).
+  mean for the photos (1 = as colourful as the truth, 0 = grey);
+- **floor margin**: the grayscale result (ab = 0) is measured on the same pixels, and the margin
+  is the smaller of ``raw - grey_raw - RAW_FLOOR`` and ``rebalanced - grey_rebalanced -
+  REBALANCED_FLOOR`` (AuC points): positive when a colorizer is at least as often right as
+  grey *and* clearly better on rare colours, the two floors pixelsmith's issue sets. A
+  training run can keep its checkpoint by it (``--keep-best floor_margin``).
 
 The bins that rebalance are :func:`~pixelsmith.ab_bins.gamut_bins`, the same for every
 method, whatever bins a model predicts.
@@ -30,6 +35,8 @@ from pixelsmith.metrics import colorfulness, cumulative_auc, psnr
 
 EVAL_SHORT_SIDE = 256
 MAX_ERROR = 150
+RAW_FLOOR = 0.0  # AuC points over grayscale, raw
+REBALANCED_FLOOR = 5.0  # AuC points over grayscale, rebalanced
 
 
 @dataclass
@@ -38,6 +45,7 @@ class ColorizationScores:
 
     bins: torch.Tensor
     counts: torch.Tensor = None  # (Q, MAX_ERROR + 2) error counts per ground-truth bin
+    grey_counts: torch.Tensor = None  # the same for ab = 0
     psnrs: list[float] = field(default_factory=list)
     colourfulness_pred: list[float] = field(default_factory=list)
     colourfulness_true: list[float] = field(default_factory=list)
@@ -45,16 +53,20 @@ class ColorizationScores:
     def __post_init__(self) -> None:
         if self.counts is None:
             self.counts = torch.zeros(len(self.bins), MAX_ERROR + 2, dtype=torch.float64)
+        if self.grey_counts is None:
+            self.grey_counts = torch.zeros_like(self.counts)
 
     def add(self, pred_rgb: torch.Tensor, true_rgb: torch.Tensor) -> None:
         """One photo: the result and the truth, ``(3, H, W)`` in [0, 1]."""
         pred_ab = rgb_to_lab(pred_rgb[None].float())[:, 1:]
         true_ab = rgb_to_lab(true_rgb[None].float())[:, 1:]
-        err = (pred_ab - true_ab).double().norm(dim=1).flatten()
-        bucket = err.ceil().clamp_(max=MAX_ERROR + 1).long()
         gt_bin = ab_bins.nearest_bin(true_ab, self.bins).flatten()
-        flat = gt_bin * (MAX_ERROR + 2) + bucket
-        self.counts += torch.bincount(flat, minlength=self.counts.numel()).view_as(self.counts)
+        for counts, err in (
+            (self.counts, (pred_ab - true_ab).double().norm(dim=1).flatten()),
+            (self.grey_counts, true_ab.double().norm(dim=1).flatten()),
+        ):
+            flat = gt_bin * (MAX_ERROR + 2) + err.ceil().clamp_(max=MAX_ERROR + 1).long()
+            counts += torch.bincount(flat, minlength=counts.numel()).view_as(counts)
         self.psnrs.append(float(psnr(pred_rgb.double(), true_rgb.double())))
         self.colourfulness_pred.append(float(colorfulness(pred_rgb)))
         self.colourfulness_true.append(float(colorfulness(true_rgb)))
@@ -63,11 +75,20 @@ class ColorizationScores:
         if not self.psnrs:
             raise PixelsmithError("no photos were measured")
         occupied = self.counts.sum(1) > 0
+
+        def aucs(counts: torch.Tensor) -> tuple[float, float]:
+            raw = cumulative_auc(counts.sum(0))
+            return 100 * float(raw), 100 * float(cumulative_auc(counts[occupied]).mean())
+
+        (raw, rebalanced), (grey_raw, grey_rebalanced) = aucs(self.counts), aucs(self.grey_counts)
         return {
-            "auc_raw": 100 * float(cumulative_auc(self.counts.sum(0))),
-            "auc_rebalanced": 100 * float(cumulative_auc(self.counts[occupied]).mean()),
+            "auc_raw": raw,
+            "auc_rebalanced": rebalanced,
             "psnr": sum(self.psnrs) / len(self.psnrs),
             "colourfulness": sum(self.colourfulness_pred) / sum(self.colourfulness_true),
+            "floor_margin": min(
+                raw - grey_raw - RAW_FLOOR, rebalanced - grey_rebalanced - REBALANCED_FLOOR
+            ),
         }
 
 
