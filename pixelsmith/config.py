@@ -21,7 +21,9 @@ class TrainConfig:
 
     ``keep_best`` names a validation metric (higher is better; ``NAME:min`` for lower): at each
     validation that improves it the run also writes ``best.safetensors``, the model as it was then
-    (``weights.safetensors`` stays the last step's).
+    (``weights.safetensors`` stays the last step's). The validation before the first step is a
+    baseline only: the model as it starts is never kept, since an untrained net can score well
+    by some metrics (a near-uniform colorizer reads close to grey).
 
     ``bf16`` runs forward and loss under bfloat16 autocast; it needs a CUDA device (asking for it
     on the CPU is an error rather than a silent fp32 run). ``workers`` DataLoader processes make

@@ -218,8 +218,8 @@ class Trainer:
         with bar, log:
             if dist.main and step == 0 and cfg.val_data:  # a baseline; bad val data fails now
                 metrics = task.evaluate(model, cfg.val_data)
+                self._check_keep_best(metrics)  # a metric it lacks fails now, not after a segment
                 self._log(log, 0, float("nan"), 0.0, 0.0, metrics)
-                best = self._keep_best(model, best, 0, metrics)
             t0, seen = time.perf_counter(), 0
             loss_sum = torch.zeros((), device=device)  # since the last log row; NaN and inf stick
             logged = synced = step  # the steps of the last log row and of the last sync point
@@ -314,11 +314,8 @@ class Trainer:
         returns the best so far."""
         if not self.config.keep_best:
             return best
+        self._check_keep_best(metrics)
         name, _, sense = self.config.keep_best.partition(":")
-        if name not in metrics:
-            raise PixelsmithError(
-                f"--keep-best {name}: the validation gives {', '.join(metrics) or 'no metrics'}"
-            )
         value = float(metrics[name])
         sign = -1.0 if sense == "min" else 1.0
         if best is not None and not sign * value > sign * best["value"]:
@@ -327,6 +324,14 @@ class Trainer:
             model, self.out / "best.safetensors", self._info(model, metrics, kept_step=step)
         )
         return {"step": step, "value": value}
+
+    def _check_keep_best(self, metrics: dict[str, float]) -> None:
+        """``--keep-best`` names one of the metrics the validation gives (or is not set)."""
+        name = self.config.keep_best.partition(":")[0]
+        if name and name not in metrics:
+            raise PixelsmithError(
+                f"--keep-best {name}: the validation gives {', '.join(metrics) or 'no metrics'}"
+            )
 
     def _load_checkpoint(self, device: torch.device) -> dict[str, Any]:
         """``out/checkpoint.pt``, checked to be readable and from a run with the same trajectory."""

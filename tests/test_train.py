@@ -438,6 +438,7 @@ class _ScriptedValidation(SuperRes):
         ("", {0: 1.0, 2: 3.0, 4: 2.0, 6: 5.0, 8: 4.0}, 6),
         (":min", {0: 5.0, 2: 3.0, 4: 4.0, 6: 1.0, 8: 2.0}, 6),
         (":max", {0: 1.0, 2: 9.0, 4: 9.0, 6: 2.0, 8: 3.0}, 2),  # a tie keeps the first
+        ("", {0: 9.0, 2: 3.0, 4: 2.0, 6: 5.0, 8: 4.0}, 6),  # the untrained baseline is never kept
     ],
 )
 def test_keep_best_writes_the_model_of_the_best_validation(
