@@ -8,7 +8,7 @@ Each run is one ``pixelsmith train colorize`` (or ``colorize-gan``) command; its
 ``runs/<name>``. Shipping copies the weights to ``pixelsmith/pretrained/colorize_<name>.safetensors``
 and writes ``colorize_<name>.json`` beside it: the command, the data, the validation metrics (the
 colorization protocol on BSDS500's held-out tenth), the steps and the wall time from the log.
-The runs in ``NOT_SHIPPED`` are recipes tried beside the default; they stay in ``runs/``.
+The runs in ``RECIPES`` are recipes tried beside the default; they stay in ``runs/``.
 Validation is on BSDS500's held-out tenth (or the ImageNet tuning tenth); the figures in
 BENCHMARKS.md are on the ImageNet sample's held-out tenth and Kodak24, which neither training nor
 validation sees.
@@ -47,6 +47,26 @@ def _cmd(verb: str, steps: int, extra=(), train_sets=TRAIN_SETS, val_set=VAL_SET
     ]
 
 
+def _recipe(steps: int, extra: list[str]) -> list[str]:
+    """A recipe tried beside the default: trains on @fit, keeps the checkpoint by the floor margin
+    on the ImageNet tuning tenth, which training does not see."""
+    args = [*extra, "--keep-best", "floor_margin"]
+    return _cmd("colorize", steps, args, train_sets=FIT_SETS, val_set=TUNE_SET)
+
+
+# recipes tried beside the default and not shipped: ``benchmarks/colorize.py --recipes`` measures
+# their runs/ folders
+RECIPES: dict[str, list[str]] = {
+    # scale-augmented crops (short side 176..320): ~85 minutes on 2 cores
+    "colornet_s_photos_multiscale": _recipe(
+        4500, ["--short-side-max", "320", "--val-every", "500"]
+    ),
+    # the default's recipe on a short schedule (its learning rate anneals to zero in ~20 minutes)
+    "colornet_s_photos_short": _recipe(1100, ["--val-every", "275"]),
+    # the bigger net (3/8 of the paper's widths, 4.6M parameters): ~60 minutes on 2 cores
+    "colornet_m_photos": _recipe(2000, ["--model", "colornet_m", "--val-every", "250"]),
+}
+
 RUNS: dict[str, list[str]] = {
     # the shipped default: ~65 minutes on 2 cores
     "colornet_s_photos": _cmd("colorize", 4500, ["--val-every", "1500"]),
@@ -57,33 +77,6 @@ RUNS: dict[str, list[str]] = {
         ["--context", "--init", "pixelsmith/pretrained/colorize_colornet_s_photos.safetensors"]
         + ["--lr", "5e-4", "--val-every", "1000"],
     ),
-    # scale-augmented crops (short side 176..320), the checkpoint kept by the floor margin on
-    # the ImageNet tuning tenth, which training does not see: ~85 minutes on 2 cores
-    "colornet_s_photos_multiscale": _cmd(
-        "colorize",
-        4500,
-        ["--short-side-max", "320", "--val-every", "500", "--keep-best", "floor_margin"],
-        train_sets=FIT_SETS,
-        val_set=TUNE_SET,
-    ),
-    # the default's recipe on a short schedule (its learning rate anneals to zero in ~20 minutes),
-    # the checkpoint kept by the floor margin on the ImageNet tuning tenth: ~22 minutes on 2 cores
-    "colornet_s_photos_short": _cmd(
-        "colorize",
-        1100,
-        ["--val-every", "275", "--keep-best", "floor_margin"],
-        train_sets=FIT_SETS,
-        val_set=TUNE_SET,
-    ),
-    # the bigger net (3/8 of the paper's widths, 4.6M parameters) on the default's recipe, the
-    # checkpoint kept by the floor margin on the ImageNet tuning tenth: ~80 minutes on 2 cores
-    "colornet_m_photos": _cmd(
-        "colorize",
-        2000,
-        ["--model", "colornet_m", "--val-every", "250", "--keep-best", "floor_margin"],
-        train_sets=FIT_SETS,
-        val_set=TUNE_SET,
-    ),
     # the L2 baseline on the same network, a shorter run (see BENCHMARKS.md)
     "colornet_s_photos_l2": _cmd("colorize", 1500, ["--head", "regression", "--val-every", "1500"]),
     # NoGAN: generator with the perceptual loss of colornet_s.photos's encoder, critic, adversarial
@@ -93,12 +86,8 @@ RUNS: dict[str, list[str]] = {
         ["--perceptual", "colornet_s.photos", "--val-every", "500"]
         + ["--critic-steps", "150", "--gan-steps", "250"],
     ),
+    **RECIPES,
 }
-
-
-# recipes tried beside the default and not shipped: ``benchmarks/colorize.py --recipes`` measures
-# their runs/ folders
-NOT_SHIPPED = ("colornet_s_photos_multiscale", "colornet_s_photos_short", "colornet_m_photos")
 
 
 def train(name: str) -> None:
@@ -108,7 +97,7 @@ def train(name: str) -> None:
 def ship(name: str) -> None:
     from pixelsmith.weights import read_metadata
 
-    if name in NOT_SHIPPED:
+    if name in RECIPES:
         print(
             f"{name} is not shipped: python benchmarks/colorize.py --recipes measures runs/{name}"
         )
