@@ -25,8 +25,9 @@ class TrainConfig:
     baseline only: the model as it starts is never kept, since an untrained net can score well
     by some metrics (a near-uniform colorizer reads close to grey).
 
-    ``bf16`` runs forward and loss under bfloat16 autocast; it needs a CUDA device (asking for it
-    on the CPU is an error rather than a silent fp32 run). ``workers`` DataLoader processes make
+    ``bf16`` runs forward and loss under bfloat16 autocast; it needs a CUDA device or a CPU with
+    bfloat16 instructions (AVX-512 BF16 or AMX, about twice as fast as float32 there); asking for
+    it elsewhere is an error rather than a silently slower run. ``workers`` DataLoader processes make
     batches beside the model (0: in the training loop); the batches are the same either way.
     """
 

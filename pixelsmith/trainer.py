@@ -118,6 +118,26 @@ def _one_thread(worker_id: int) -> None:
     torch.set_num_threads(1)  # workers share the CPU with the model; don't let each take many
 
 
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bfloat16 in hardware (oneDNN's check: AVX-512 BF16 or AMX)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def check_bf16(device: torch.device) -> None:
+    """``--bf16`` runs on a CUDA device, or on a CPU with bfloat16 instructions (where it trains
+    convolutions about twice as fast as float32); elsewhere it would be slower than float32, so
+    it is an error rather than a silent slow run."""
+    if device.type == "cuda" or (device.type == "cpu" and cpu_has_bf16()):
+        return
+    raise PixelsmithError(
+        f"--bf16 needs a CUDA device or a CPU with bfloat16 instructions (AVX-512 BF16 or AMX); "
+        f"this run is on {device.type} without them: drop --bf16"
+    )
+
+
 class Trainer:
     """Train ``task``'s model as ``config`` says; ``run()`` resumes from ``out/checkpoint.pt`` if present."""
 
@@ -142,10 +162,8 @@ class Trainer:
             # denormal floats slow CPU training by 10x as weights settle
             torch.set_flush_denormal(True)
             device = pick_device(self.config.device)
-            if self.config.bf16 and device.type != "cuda":
-                raise PixelsmithError(
-                    f"--bf16 needs a CUDA device (this run is on {device.type}); drop --bf16"
-                )
+            if self.config.bf16:
+                check_bf16(device)
             dist = _Dist(device)
             try:
                 if dist.enabled and device.type == "cuda":
@@ -240,6 +258,9 @@ class Trainer:
                     with torch.no_grad():
                         for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
                             pe.lerp_(pm, 1 - cfg.ema)
+                        # buffers (batch norm's running statistics) follow the trained model
+                        for be, bm in zip(ema.buffers(), model.buffers(), strict=True):
+                            be.copy_(bm)
                 step += 1
                 seen += len(batch) * dist.world
                 loss_sum += loss.detach().float()

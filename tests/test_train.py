@@ -13,9 +13,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
+from pixelsmith import trainer as trainer_module
 from pixelsmith.config import build_config
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.models import create_model
@@ -391,7 +393,8 @@ def test_an_unreadable_checkpoint_names_the_file(photo_dir, tmp_path, one_thread
 
 
 @pytest.mark.parametrize("flush", [True, False])
-def test_run_puts_threads_and_flush_denormal_back(photo_dir, tmp_path, flush):
+def test_run_puts_threads_and_flush_denormal_back(photo_dir, tmp_path, flush, monkeypatch):
+    monkeypatch.setattr("pixelsmith.trainer.cpu_has_bf16", lambda: False)  # bf16 must fail
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
@@ -400,12 +403,55 @@ def test_run_puts_threads_and_flush_denormal_back(photo_dir, tmp_path, flush):
         assert _flush_denormal_is_on() == flush
         Trainer(_config(photo_dir, tmp_path / "ok", 2), SuperRes(2)).run()  # threads=1
         assert torch.get_num_threads() == 2 and _flush_denormal_is_on() == flush
-        with pytest.raises(PixelsmithError, match="--bf16 needs a CUDA device"):
+        with pytest.raises(PixelsmithError, match="--bf16 needs a CUDA device or a CPU"):
             Trainer(_config(photo_dir, tmp_path / "bf16", 2, bf16=True), SuperRes(2)).run()
         assert torch.get_num_threads() == 2 and _flush_denormal_is_on() == flush
     finally:
         torch.set_num_threads(threads)
         torch.set_flush_denormal(False)
+
+
+def test_bf16_on_the_cpu_needs_bfloat16_instructions(photo_dir, tmp_path, monkeypatch, one_thread):
+    """Without them it is an error (bf16 would be slower than float32); with them it trains, and
+    the weights it saves are float32 and finite."""
+    assert isinstance(trainer_module.cpu_has_bf16(), bool)
+    monkeypatch.setattr(trainer_module, "cpu_has_bf16", lambda: False)
+    with pytest.raises(PixelsmithError, match="bfloat16 instructions"):
+        Trainer(_config(photo_dir, tmp_path / "no", 2, bf16=True), SuperRes(2)).run()
+    assert not (tmp_path / "no").exists()
+    monkeypatch.setattr(trainer_module, "cpu_has_bf16", lambda: True)  # emulated if it has none
+    path = Trainer(_config(photo_dir, tmp_path / "yes", 3, bf16=True), SuperRes(2)).run()
+    state, info = read_weights(path)
+    assert info.config["bf16"] is True
+    assert all(t.dtype == torch.float32 and torch.isfinite(t).all() for t in state.values())
+
+
+def test_ema_keeps_batch_norm_statistics_of_the_trained_model(tmp_path, one_thread):
+    """The EMA copy averages the parameters; its batch-norm running statistics are the trained
+    model's (an EMA copy left with its initial statistics, zero mean and unit variance, would
+    normalise every layer wrongly)."""
+    from PIL import Image
+
+    from pixelsmith.tasks import get_task
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    g = np.random.default_rng(0)
+    for i in range(2):
+        img = np.clip(g.normal(120, 40, (48, 48, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(img).save(folder / f"p{i}.png")
+    cfg = TrainConfig(
+        model="colornet_s", data=[str(folder)], out=str(tmp_path / "run"), steps=3,
+        batch_size=2, patch_size=32, warmup_steps=1, threads=1, ema=0.9,
+    )  # fmt: skip
+    ema, _ = read_weights(Trainer(cfg, get_task("colorize")).run())
+    trained = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["model"]
+    stats = [k for k in trained if k.endswith(("running_mean", "running_var"))]
+    assert stats
+    for k in stats:
+        torch.testing.assert_close(ema[k], trained[k])
+    mean = "blocks.0.4.running_mean"  # block 1's batch norm: 0 at the start, moved by 3 batches
+    assert ema[mean].abs().max() > 1e-3
 
 
 def test_bf16_and_workers_are_command_line_flags():
