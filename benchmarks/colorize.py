@@ -262,8 +262,13 @@ RECIPES = [
     ("crops at short sides 176..320 (scale augmentation)", "colornet_s_photos_multiscale"),
     ("the default's recipe on a 1100-step schedule", "colornet_s_photos_short"),
     ("the bigger net (`colornet_m`, 4.6M parameters), the default's recipe", "colornet_m_photos"),
+    ("the bigger net, 5000 steps in bfloat16", "colornet_m_photos_long"),
+    (
+        "the default's recipe without rebalancing (lambda 1, the paper's 'class')",
+        "colornet_s_photos_class",
+    ),
 ]
-RECIPE_BETAS = (0.0, 0.25, 0.5)
+RECIPE_BETAS = (0.0, 0.25, 0.5, 0.75)
 TUNE = "imagenet_sample1000@tune"
 
 
@@ -272,6 +277,44 @@ def _run_weights(name: str) -> Path | None:
     return next(
         (p for p in (run / "best.safetensors", run / "weights.safetensors") if p.exists()), None
     )
+
+
+def _earlier_row(name: str) -> list[str] | None:
+    """The row BENCHMARKS.md holds for the recipe run ``name`` from an earlier measurement, when
+    its run is not on this machine (``runs/`` is local), as cells of today's columns and marked
+    with the date it was measured; None when it holds none."""
+    import re
+
+    text = (ROOT / "BENCHMARKS.md").read_text()
+    begin, end = "<!-- begin colorize-recipes -->", "<!-- end colorize-recipes -->"
+    if begin not in text:
+        return None
+    section = text.split(begin, 1)[1].split(end, 1)[0]
+    date = re.search(r"Date: (\d{4}-\d{2}-\d{2})", section)
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 2 or cells[1] != f"`{name}`" or cells[2] == "not trained here":
+            continue
+        if len(cells) == 12:  # measured before the steps column existed
+            cells.insert(2, "(not recorded)")
+        if "measured" not in cells[0]:
+            when = date.group(1) if date else "earlier"
+            cells[0] += f" (measured {when}; its run is not on this machine)"
+        return cells
+    return None
+
+
+def _kept_step(weights: Path) -> str:
+    """``"kept / trained of planned"`` steps of a recipe run's weight file (a run may have been
+    stopped before its planned steps: its log says how far it went)."""
+    from harness import read_log
+
+    from pixelsmith.weights import read_metadata
+
+    config = json.loads(read_metadata(weights)["config"])
+    trained = int(read_log(weights.parent)[-1]["step"])
+    kept = config.get("kept_step", trained)
+    return f"{kept} / {trained} of {config['steps']}"
 
 
 def recipes() -> None:
@@ -301,6 +344,7 @@ def recipes() -> None:
         [
             f"the shipped default (trained on all of @train, beta chosen on `{VALIDATION}`)",
             f"`{NET}`",
+            "4500 / 4500 of 4500",
             f"{CORRECTION:g}",
             "(trained on)",
             *held_out_cells(NET, CORRECTION),
@@ -311,7 +355,8 @@ def recipes() -> None:
     for label, name in RECIPES:
         weights = _run_weights(name)
         if weights is None:
-            rows.append([label, f"`{name}`", "not trained here", "", *[""] * 8])
+            earlier = _earlier_row(name)
+            rows.append(earlier or [label, f"`{name}`", "not trained here", "", "", *[""] * 8])
             continue
         margins = {
             beta: pixelsmith.evaluate(weights, tune, replace(task, correction=beta))["floor_margin"]
@@ -322,6 +367,7 @@ def recipes() -> None:
             [
                 label,
                 f"`{name}`",
+                _kept_step(weights),
                 f"{beta:g}",
                 f"{margins[beta]:+.2f}",
                 *held_out_cells(weights, beta),
@@ -339,15 +385,17 @@ def recipes() -> None:
         "measured once, at that beta. Raw and rebalanced are AuC points over grayscale on the "
         "same photos (the floors: raw >= 0, rebalanced >= 5); margin is the smaller of raw and "
         "rebalanced - 5 (positive when both floors are met), the figure each run was tuned by. "
-        "None is shipped: none meets the floors. The tuning tenth's ranking does not carry over "
-        "(100 photos): the two runs it ranks last read better margins than the default on both "
-        "held-out sets at its beta, all at beta 0 and below grey on raw AuC; the default itself "
-        "at beta 0.25 reads -1.60 on the ImageNet tenth (table above), so they sit on its "
-        "trade-off curve rather than past it.\n\n"
+        "For a run trained with another rebalancing lambda, beta is still the share of the "
+        "paper's rebalancing left out at decoding (`pixelsmith.ab_bins.retilt`: the run's own "
+        "tilt removed, 1 - beta of the paper's applied), so every row aims at the same colour "
+        "odds. Steps: the kept checkpoint, the steps trained and the steps planned (a run "
+        "stopped early says so). Recipe runs stay in `runs/` and are not shipped; "
+        "docs/colorize.md says what each one showed.\n\n"
         + markdown_table(
             [
                 "recipe",
                 "run",
+                "steps: kept / trained of planned",
                 "beta",
                 "margin on @tune",
                 f"{imagenet}: raw",

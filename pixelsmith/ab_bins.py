@@ -15,7 +15,8 @@ The pieces of the method that do not depend on a network, as pure functions on t
 - :func:`undo_rebalancing`: ``z_q w_q^{-beta}`` (pixelsmith's addition, not the paper's): a net
   trained with weights ``w`` predicts the posterior tilted by ``w`` (the weighted cross-entropy is
   minimised by ``z ∝ w p``), so ``beta = 1`` recovers the untilted posterior and ``beta = 0``
-  keeps the paper's vivid decoding.
+  keeps the paper's vivid decoding; :func:`retilt` does the same for a net trained with other
+  weights (or none), aiming at the same ``p w^{1 - beta}``.
 
 ``bins`` is a ``(Q, 2)`` tensor of ab bin centres (the paper's ``Q = 313``; the official ordering
 is ``pts_in_hull.npy``, which official weights decode with). Shapes: ab images ``(N, 2, H, W)``,
@@ -157,6 +158,24 @@ def undo_rebalancing(logits: torch.Tensor, weights: torch.Tensor, beta: float) -
         return logits
     log_w = weights.to(device=logits.device, dtype=torch.float64).log().to(logits.dtype)
     return logits - beta * log_w[None, :, None, None]
+
+
+def retilt(
+    logits: torch.Tensor, trained: torch.Tensor, target: torch.Tensor, keep: float
+) -> torch.Tensor:
+    """Bin logits ``(N, Q, H, W)`` of a net trained with rebalancing weights ``trained`` ``(Q,)``
+    -> the logits of ``p_q target_q^keep``: the tilt training gave the prediction removed (its
+    posterior ``p``), then a share ``keep`` of the ``target`` rebalancing applied. With
+    ``trained = target`` this is :func:`undo_rebalancing` with ``beta = 1 - keep``; a net trained
+    without rebalancing (uniform ``trained``) gets ``keep`` of the target's tilt."""
+    if not 0 <= keep <= 1:
+        raise ValueError(f"the share of the rebalancing kept is in [0, 1], not {keep}")
+
+    def log(w: torch.Tensor) -> torch.Tensor:
+        return w.to(device=logits.device, dtype=torch.float64).log()
+
+    offset = (keep * log(target) - log(trained)).to(logits.dtype)
+    return logits + offset[None, :, None, None]
 
 
 def decode_ab(

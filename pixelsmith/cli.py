@@ -560,13 +560,23 @@ def train_superres(scale, blind, config_file, width, blocks, **overrides) -> Non
     help="Scale augmentation: cut each crop from its photo shrunk to a random short side "
     "between 176 and this (default 0: every photo at 176, the paper's).",
 )
-def train_colorize(config_file, head, prior, context, short_side_max, **overrides) -> None:
+@click.option(
+    "--rebalance",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Lambda of the class rebalancing, kept with the model: 0.5 the paper's (default); "
+    "1 no rebalancing (the paper's 'class' ablation), 0 the inverse prior alone.",
+)
+def train_colorize(
+    config_file, head, prior, context, short_side_max, rebalance, **overrides
+) -> None:
     """Train a colorizer on folders of colour photos (DIR@train / DIR@val pick a fixed split;
     DIR@fit / DIR@tune split the training part again, for tuning)."""
     import pixelsmith
 
     task = pixelsmith.get_task("colorize", prior=prior, short_side_max=short_side_max)
-    _train(task, config_file, overrides, {"head": head, "context": context or None})
+    model_kwargs = {"head": head, "context": context or None, "rebalance": rebalance}
+    _train(task, config_file, overrides, model_kwargs)
 
 
 @train.command("colorize-gan")

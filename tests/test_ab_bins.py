@@ -16,6 +16,7 @@ from pixelsmith.ab_bins import (
     nearest_bin,
     rebalance_weights,
     rebalanced_cross_entropy,
+    retilt,
     smooth_prior,
     soft_encode,
     undo_rebalancing,
@@ -178,3 +179,26 @@ def test_undoing_the_rebalancing_recovers_the_posterior_the_weighted_loss_tilted
     assert torch.allclose(flat.softmax(1), trained.softmax(1), atol=1e-12)
     with pytest.raises(ValueError):
         undo_rebalancing(trained, w, 1.5)
+
+
+def test_retilt_aims_at_the_same_odds_whatever_the_training_weights():
+    """A net trained with weights ``w`` predicts ``w p``, one trained without them ``p``: retilting
+    either to ``keep`` of a target ``t`` gives ``p t^keep`` (normalised), written out by hand; with
+    ``w = t`` it is undo_rebalancing with beta = 1 - keep."""
+    g = torch.Generator().manual_seed(3)
+    q = 7
+    p = torch.rand(q, generator=g, dtype=torch.float64)
+    p /= p.sum()
+    w = torch.rand(q, generator=g, dtype=torch.float64) * 3 + 0.2
+    t = torch.rand(q, generator=g, dtype=torch.float64) * 3 + 0.2
+    as_logits = lambda z: z.log().view(1, q, 1, 1)  # noqa: E731
+    for keep in (0.0, 0.3, 1.0):
+        want = p * t**keep
+        want /= want.sum()
+        for trained, predicted in ((w, w * p), (torch.ones(q, dtype=torch.float64), p)):
+            got = retilt(as_logits(predicted), trained, t, keep).softmax(1).flatten()
+            assert torch.allclose(got, want, atol=1e-12)
+        same = retilt(as_logits(w * p), w, w, keep)
+        assert torch.allclose(same, undo_rebalancing(as_logits(w * p), w, 1 - keep), atol=1e-12)
+    with pytest.raises(ValueError, match="kept"):
+        retilt(as_logits(p), w, t, 1.5)

@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 from torch.nn import functional as F
 
+from pixelsmith import ab_bins
 from pixelsmith.ab_bins import gamut_bins
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.metrics import colorfulness, cumulative_auc
 from pixelsmith.models import create_model
 from pixelsmith.tasks import get_task
-from pixelsmith.tasks.base import Prepared
+from pixelsmith.tasks.base import Batch, Prepared
 
 
 # --- the bins ---------------------------------------------------------------------------------
@@ -488,24 +490,32 @@ def test_cli_colorizes_and_says_a_colour_input_is_used_for_its_lightness(tmp_pat
     assert r.exit_code == 2
 
 
-def test_train_colorize_context_flag_builds_and_saves_the_branch(tmp_path):
-    """``pixelsmith train colorize --context`` trains the branch and the weight file rebuilds it;
-    without the flag no branch exists and the model takes no ``context`` option at all. The
-    scale augmentation (``--short-side-max``) is a task option recorded in the file."""
-    from click.testing import CliRunner
+def _tiny_train_command(tmp_path, steps: int) -> list[str]:
+    """``pixelsmith train colorize`` arguments for ``steps`` tiny steps on two noise photos."""
     from PIL import Image
-
-    import pixelsmith
-    from pixelsmith.cli import main
-    from pixelsmith.weights import read_weights
 
     folder = tmp_path / "photos"
     folder.mkdir()
     g = np.random.default_rng(0)
     for i in range(2):
         Image.fromarray(g.integers(0, 255, (48, 48, 3), dtype=np.uint8)).save(folder / f"{i}.png")
-    common = ["train", "colorize", "--data", str(folder), "--steps", "2", "--batch-size", "2"]
-    common += ["--patch-size", "32", "--threads", "1", "--warmup-steps", "1"]
+    return [
+        *("train", "colorize", "--data", str(folder), "--steps", str(steps)),
+        *("--batch-size", "2", "--patch-size", "32", "--threads", "1", "--warmup-steps", "1"),
+    ]
+
+
+def test_train_colorize_context_flag_builds_and_saves_the_branch(tmp_path):
+    """``pixelsmith train colorize --context`` trains the branch and the weight file rebuilds it;
+    without the flag no branch exists and the model takes no ``context`` option at all. The
+    scale augmentation (``--short-side-max``) is a task option recorded in the file."""
+    from click.testing import CliRunner
+
+    import pixelsmith
+    from pixelsmith.cli import main
+    from pixelsmith.weights import read_weights
+
+    common = _tiny_train_command(tmp_path, steps=2)
     scale = ["--short-side-max", "200"]  # the scale augmentation is recorded with the task
     for flag, want in ([*scale, "--context"], True), ([], False):
         out = tmp_path / f"run{want}"
@@ -517,6 +527,52 @@ def test_train_colorize_context_flag_builds_and_saves_the_branch(tmp_path):
         assert info.config["task"].get("short_side_max") == (200 if want else None)
         model, _ = pixelsmith.load_model(out / "weights.safetensors", task="colorize")
         assert (model.context is not None) is want
+
+
+def test_train_colorize_rebalance_flag_is_kept_with_the_model(tmp_path):
+    """``--rebalance 1`` (the paper's "class" ablation) trains with uniform weights, i.e. the plain
+    cross-entropy of the soft targets, and the weight file rebuilds a net whose task binds
+    uniform weights; decoding then applies ``1 - correction`` of the paper's tilt, the odds a
+    net trained with the paper's lambda 1/2 is decoded to. Without the flag, lambda 1/2."""
+    from click.testing import CliRunner
+
+    import pixelsmith
+    from pixelsmith.cli import main
+    from pixelsmith.weights import read_weights
+
+    common = _tiny_train_command(tmp_path, steps=1)
+    for flag, lam in (["--rebalance", "1"], 1.0), ([], 0.5):
+        out = tmp_path / f"run{lam}"
+        r = CliRunner().invoke(main, [*common, *flag, "--out", str(out)])
+        assert r.exit_code == 0, r.output
+        _, info = read_weights(out / "weights.safetensors")
+        assert info.arch_kwargs == ({"rebalance": 1.0} if flag else {})
+        model, _ = pixelsmith.load_model(out / "weights.safetensors", task="colorize")
+        task = get_task("colorize").bind(model)
+        prior = model.prior.double()
+        assert not torch.allclose(prior, prior.mean().expand_as(prior))  # a measured prior
+        want = ab_bins.rebalance_weights(prior, model.bins.double(), lam).float()
+        torch.testing.assert_close(task._weights, want)
+        if lam == 1.0:  # uniform: the loss is the plain cross-entropy, the decoding untilted
+            torch.testing.assert_close(task._weights, torch.ones_like(want))
+            logits = torch.randn(1, len(model.bins), 2, 2)
+            ab = torch.rand(1, 2, 2, 2) * 40 - 20
+            z = ab_bins.soft_encode(ab, model.bins)
+            plain = -(z * torch.log_softmax(logits, 1)).sum(1).mean()
+            torch.testing.assert_close(
+                task.loss(logits, Batch((torch.zeros(1, 1, 8, 8),), ab)), plain
+            )
+            # decoding aims at the same odds as the paper's net: (1 - correction) of its tilt
+            prepared = Prepared((torch.zeros(1, 1, 2, 2),))
+            paper = ab_bins.rebalance_weights(prior, model.bins.double(), 0.5)
+            for correction in (0.0, 0.5, 1.0):
+                tilted = logits.double() + (1 - correction) * paper.log()[None, :, None, None]
+                q = torch.softmax(tilted / 0.38, 1)  # the annealed mean, written out
+                want_ab = torch.einsum("nqhw,qc->nchw", q, model.bins.double()).float()
+                got = replace(task, correction=correction).decode(logits, prepared)
+                torch.testing.assert_close(got, want_ab, rtol=1e-4, atol=1e-3)
+    r = CliRunner().invoke(main, [*common, "--rebalance", "1.5", "--out", str(tmp_path / "x")])
+    assert r.exit_code == 2 and "1.5" in r.output
 
 
 def test_vgg16_features_load_from_a_torchvision_state_dict(tmp_path):

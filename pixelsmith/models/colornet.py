@@ -32,6 +32,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from pixelsmith.ab_bins import LAMBDA as REBALANCE  # the paper's lambda, 1/2
 from pixelsmith.models._registry import ModelSpec, register_model
 
 L_CENT, L_NORM, AB_NORM = 50.0, 100.0, 110.0  # the official normalisation
@@ -71,10 +72,16 @@ class ColorNet(nn.Module):
         head: str = "classes",
         bins: torch.Tensor | None = None,
         context: bool = False,
+        rebalance: float = REBALANCE,
     ) -> None:
         super().__init__()
         if head not in HEADS:
             raise ValueError(f"head is {' or '.join(HEADS)}, not {head!r}")
+        if not 0 <= rebalance <= 1:
+            raise ValueError(f"the rebalancing lambda is in [0, 1], not {rebalance}")
+        # the lambda of the class rebalancing the net is trained with: its logits are tilted by
+        # those weights, which the colorize task computes from it (loss and decoding alike)
+        self.rebalance = float(rebalance)
         if len(widths) != 8 or len(depths) != 8:
             raise ValueError("ColorNet has 8 blocks: give 8 widths and 8 depths")
         if bins is None:
@@ -116,7 +123,14 @@ class ColorNet(nn.Module):
         return self.out(x)
 
 
-def _build(widths, depths, head: str, n_bins: int | None, context: bool = False) -> ColorNet:
+def _build(
+    widths,
+    depths,
+    head: str,
+    n_bins: int | None,
+    context: bool = False,
+    rebalance: float = REBALANCE,
+) -> ColorNet:
     from pixelsmith.ab_bins import gamut_bins
 
     bins = gamut_bins()
@@ -124,26 +138,41 @@ def _build(widths, depths, head: str, n_bins: int | None, context: bool = False)
         bins
     ):  # a shape to load weights into (the file has bins)
         bins = torch.zeros(n_bins, 2)
-    return ColorNet(widths, depths, head, bins, context)
+    return ColorNet(widths, depths, head, bins, context, rebalance)
 
 
 @register_model(tasks=("colorize",))
-def eccv16(head: str = "classes", n_bins: int | None = None) -> ColorNet:
+def eccv16(
+    head: str = "classes", n_bins: int | None = None, rebalance: float = REBALANCE
+) -> ColorNet:
     """The paper's network: widths 64-128-256-512-512-512-512-256, about 32M parameters."""
-    return _build(PAPER_WIDTHS, PAPER_DEPTHS, head, n_bins)
+    return _build(PAPER_WIDTHS, PAPER_DEPTHS, head, n_bins, rebalance=rebalance)
 
 
 @register_model(tasks=("colorize",))
-def colornet_s(head: str = "classes", n_bins: int | None = None, context: bool = False) -> ColorNet:
+def colornet_s(
+    head: str = "classes",
+    n_bins: int | None = None,
+    context: bool = False,
+    rebalance: float = REBALANCE,
+) -> ColorNet:
     """A quarter of the paper's widths, two convolutions a block (about 1.4M parameters);
-    ``context``: with the global-context branch (33k parameters more)."""
-    return _build((16, 32, 64, 128, 128, 128, 128, 64), (2,) * 8, head, n_bins, context)
+    ``context``: with the global-context branch (33k parameters more); ``rebalance``: the lambda
+    of the class rebalancing it is trained with (1: none, the paper's "class" ablation)."""
+    widths = (16, 32, 64, 128, 128, 128, 128, 64)
+    return _build(widths, (2,) * 8, head, n_bins, context, rebalance)
 
 
 @register_model(tasks=("colorize",))
-def colornet_m(head: str = "classes", n_bins: int | None = None, context: bool = False) -> ColorNet:
+def colornet_m(
+    head: str = "classes",
+    n_bins: int | None = None,
+    context: bool = False,
+    rebalance: float = REBALANCE,
+) -> ColorNet:
     """Three eighths of the paper's widths, its depths (about 4.6M parameters)."""
-    return _build((24, 48, 96, 192, 192, 192, 192, 96), PAPER_DEPTHS, head, n_bins, context)
+    widths = (24, 48, 96, 192, 192, 192, 192, 96)
+    return _build(widths, PAPER_DEPTHS, head, n_bins, context, rebalance)
 
 
 class GreyAB(nn.Module):

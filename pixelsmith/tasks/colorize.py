@@ -74,12 +74,16 @@ class Colorize(Task):
     Attributes:
         decoding: ``"annealed"`` (the paper's), ``"mode"`` or ``"mean"`` for a bin head.
         temperature: of the annealed mean (0.38, the paper's).
-        correction: the share of the class rebalancing undone before decoding
-            (:func:`~pixelsmith.ab_bins.undo_rebalancing`): 0 decodes as the paper does (vivid,
-            but more often wrong than grey on common, dull colours); 1 decodes the posterior of the
-            training colours (right more often, duller). The default, 0.5, was chosen on
-            validation photos (``bsds500/train@val``; BENCHMARKS.md, "colorize-correction").
-            A model without a measured prior (an official checkpoint) is decoded as it is.
+        correction: the share of the paper's class rebalancing (lambda 1/2) undone before
+            decoding (:func:`~pixelsmith.ab_bins.undo_rebalancing`): 0 decodes as the paper does
+            (vivid, but more often wrong than grey on common, dull colours); 1 decodes the
+            posterior of the training colours (right more often, duller). The default, 0.5, was
+            chosen on validation photos (``bsds500/train@val``; BENCHMARKS.md,
+            "colorize-correction"). A net trained with another lambda (``--rebalance``) has its
+            own tilt removed and ``1 - correction`` of the paper's applied
+            (:func:`~pixelsmith.ab_bins.retilt`), so the same correction aims at the same
+            colour odds whatever the net was trained with. A model without a measured prior (an
+            official checkpoint) is decoded as it is.
         render_factor: the model sees the photo with its shorter side ``16 x render_factor`` px
             (photos already smaller are not enlarged); 0 runs the model at full size.
         prior: training only: a ``.npy`` of the ab prior (one value per bin of the model) or a
@@ -103,7 +107,8 @@ class Colorize(Task):
     perceptual: str = option("", use="training")
     _bins: torch.Tensor | None = field(default=None, repr=False, compare=False)
     _weights: torch.Tensor | None = field(default=None, repr=False, compare=False)
-    _tilt: torch.Tensor | None = field(default=None, repr=False, compare=False)
+    # (the weights the net was trained with, the paper's): the tilts decoding works with
+    _tilt: tuple[torch.Tensor, torch.Tensor] | None = field(default=None, repr=False, compare=False)
     _features: Any = field(default=None, repr=False, compare=False)
 
     name: ClassVar[str] = "colorize"
@@ -203,11 +208,16 @@ class Colorize(Task):
         if not bins.abs().sum():
             raise PixelsmithError("this colorization model holds no ab bins (an untrained shape?)")
         prior = model.prior.detach().double().cpu()
-        weights = ab_bins.rebalance_weights(prior, bins.double()).float()
+        lam = float(getattr(model, "rebalance", ab_bins.LAMBDA))  # what the net was trained with
+        weights = ab_bins.rebalance_weights(prior, bins.double(), lam).float()
+        paper = weights
+        if lam != ab_bins.LAMBDA:
+            paper = ab_bins.rebalance_weights(prior, bins.double(), ab_bins.LAMBDA).float()
         # the tilt decoding can undo is known only from a measured prior (an official checkpoint
         # comes without its training photos' prior: a uniform one stands in, and tilts nothing)
         measured = not torch.allclose(prior, prior.mean().expand_as(prior))
-        return replace(self, _bins=bins, _weights=weights, _tilt=weights if measured else None)
+        tilt = (weights, paper) if measured else None
+        return replace(self, _bins=bins, _weights=weights, _tilt=tilt)
 
     @staticmethod
     def _is_regression(model: nn.Module) -> bool:
@@ -309,7 +319,11 @@ class Colorize(Task):
                 raise RuntimeError("bind the task to its model first (task.bind(model))")
             logits = outputs
             if self._tilt is not None:
-                logits = ab_bins.undo_rebalancing(outputs, self._tilt, self.correction)
+                trained, paper = self._tilt
+                if trained is paper:  # trained with the paper's lambda
+                    logits = ab_bins.undo_rebalancing(outputs, paper, self.correction)
+                else:
+                    logits = ab_bins.retilt(outputs, trained, paper, 1 - self.correction)
             ab = ab_bins.decode_ab(logits, self._bins.to(outputs), self.decoding, self.temperature)
         return F.interpolate(ab, size=prepared.size, mode="bilinear", align_corners=False)
 
