@@ -26,7 +26,7 @@ class TrainConfig:
     by some metrics (a near-uniform colorizer reads close to grey).
 
     ``bf16`` runs forward and loss under bfloat16 autocast; it needs a CUDA device or a CPU with
-    bfloat16 instructions (AVX-512 BF16 or AMX, about twice as fast as float32 there); asking for
+    bfloat16 instructions (AVX-512 BF16 or AMX, where it is faster than float32); asking for
     it elsewhere is an error rather than a silently slower run. ``workers`` DataLoader processes make
     batches beside the model (0: in the training loop); the batches are the same either way.
     """

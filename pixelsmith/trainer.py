@@ -128,7 +128,7 @@ def cpu_has_bf16() -> bool:
 
 def check_bf16(device: torch.device) -> None:
     """``--bf16`` runs on a CUDA device, or on a CPU with bfloat16 instructions (where it trains
-    convolutions about twice as fast as float32); elsewhere it would be slower than float32, so
+    convolutions faster than float32); elsewhere it would be slower than float32, so
     it is an error rather than a silent slow run."""
     if device.type == "cuda" or (device.type == "cpu" and cpu_has_bf16()):
         return

@@ -75,13 +75,12 @@ class Colorize(Task):
         decoding: ``"annealed"`` (the paper's), ``"mode"`` or ``"mean"`` for a bin head.
         temperature: of the annealed mean (0.38, the paper's).
         correction: the share of the paper's class rebalancing (lambda 1/2) undone before
-            decoding (:func:`~pixelsmith.ab_bins.undo_rebalancing`): 0 decodes as the paper does
+            decoding (:func:`~pixelsmith.ab_bins.retilt`): 0 decodes as the paper does
             (vivid, but more often wrong than grey on common, dull colours); 1 decodes the
             posterior of the training colours (right more often, duller). The default, 0.5, was
             chosen on validation photos (``bsds500/train@val``; BENCHMARKS.md,
             "colorize-correction"). A net trained with another lambda (``--rebalance``) has its
-            own tilt removed and ``1 - correction`` of the paper's applied
-            (:func:`~pixelsmith.ab_bins.retilt`), so the same correction aims at the same
+            own tilt removed and ``1 - correction`` of the paper's applied, so the same correction aims at the same
             colour odds whatever the net was trained with. A model without a measured prior (an
             official checkpoint) is decoded as it is.
         render_factor: the model sees the photo with its shorter side ``16 x render_factor`` px
@@ -320,10 +319,7 @@ class Colorize(Task):
             logits = outputs
             if self._tilt is not None:
                 trained, paper = self._tilt
-                if trained is paper:  # trained with the paper's lambda
-                    logits = ab_bins.undo_rebalancing(outputs, paper, self.correction)
-                else:
-                    logits = ab_bins.retilt(outputs, trained, paper, 1 - self.correction)
+                logits = ab_bins.retilt(outputs, trained, paper, 1 - self.correction)
             ab = ab_bins.decode_ab(logits, self._bins.to(outputs), self.decoding, self.temperature)
         return F.interpolate(ab, size=prepared.size, mode="bilinear", align_corners=False)
 
