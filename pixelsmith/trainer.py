@@ -94,6 +94,13 @@ class _Dist:
     def main(self) -> bool:
         return self.rank == 0
 
+    def leave_together(self) -> None:
+        """Wait for every rank at the end of a run: a rank that destroys its process group while
+        rank 0 still writes the weights can abort in gloo's threads ("terminate called without an
+        active exception"), and torchrun then stops rank 0 too."""
+        if self.enabled and torch.distributed.is_initialized():
+            torch.distributed.barrier()
+
     def close(self) -> None:
         if self.enabled and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
@@ -168,7 +175,9 @@ class Trainer:
             try:
                 if dist.enabled and device.type == "cuda":
                     device = torch.device("cuda", dist.local_rank)
-                return self._train(device, dist)
+                weights = self._train(device, dist)
+                dist.leave_together()  # not on an error: the other ranks may never arrive
+                return weights
             finally:
                 dist.close()
         finally:
