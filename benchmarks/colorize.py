@@ -10,6 +10,7 @@ the prior, a 24-megapixel run, and the figure of held-out examples.
     python benchmarks/colorize.py --figure     # docs/img/colorize_examples.png
     python benchmarks/colorize.py --recipes    # training recipes tried and not shipped (needs
                                                # their runs/: benchmarks/train_colorize.py NAME)
+    python benchmarks/colorize.py --information  # each net's loss against a constant prediction
 
 Quality (pixelsmith.tasks.colorize_protocol): each held-out colour photo is shrunk to a short side
 of 256, its L given to the method; AuC of the per-pixel ab error over 0..150 (raw, and
@@ -33,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import markdown_table, update_section  # noqa: E402
 
 import pixelsmith  # noqa: E402
+from pixelsmith import ab_bins  # noqa: E402
 from pixelsmith.paths import data_dir  # noqa: E402
 from pixelsmith.tasks.colorize import CORRECTION  # noqa: E402
 
@@ -267,6 +269,10 @@ RECIPES = [
         "the default's recipe without rebalancing (lambda 1, the paper's 'class')",
         "colornet_s_photos_class",
     ),
+    (
+        "the residual U-Net body (`colorunet_s`, 4.6M parameters), 5000 steps in bfloat16",
+        "colorunet_s_photos",
+    ),
 ]
 RECIPE_BETAS = (0.0, 0.25, 0.5, 0.75)
 TUNE = "imagenet_sample1000@tune"
@@ -411,6 +417,95 @@ def recipes() -> None:
         )
     )
     update_section("colorize-recipes", "Colorization: training recipes tried", body)
+
+
+INFO_BATCHES, INFO_BATCH, INFO_SEED = 8, 32, 2027  # 256 crops of 128 px from each set
+
+
+@torch.no_grad()
+def information() -> None:
+    """How much of its photos' colours each classification net has learned: its training loss
+    (the rebalanced cross-entropy of the soft targets) on fixed crops of photos it trained on
+    and of held-out photos, against the best constant prediction (the same odds at every pixel,
+    fitted to the training crops). The gap, in nats, is what the net knows about colour beyond
+    the photos' overall colour distribution."""
+    from pixelsmith.data.photos import step_generator
+    from pixelsmith.weights import load_model
+
+    torch.set_num_threads(2)
+    d = data_dir()
+    if d is None:
+        sys.exit("needs ../shared/data (or PIXELSMITH_DATA)")
+    task = pixelsmith.get_task("colorize")
+    crops = {}
+    for key, source in (
+        ("fit", f"{d}/imagenet_sample1000@fit"),
+        ("val", f"{d}/imagenet_sample1000@val"),
+    ):
+        photos = task.load_data([source], 128)
+        crops[key] = [
+            task.make_batch(photos, INFO_BATCH, 128, step_generator(INFO_SEED, s, 0))
+            for s in range(INFO_BATCHES)
+        ]
+    nets = [
+        ("the shipped default", f"`{NET}`", NET),
+        ("with the context branch", f"`{CONTEXT}`", CONTEXT),
+    ]
+    nets += [(label, f"`{name}`", _run_weights(name)) for label, name in RECIPES]
+    rows = []
+    for label, shown, weights in nets:
+        if weights is None:
+            continue
+        model, _ = load_model(weights, task="colorize")
+        model.eval()
+        bound = task.bind(model)  # its loss weighs pixels by the net's own rebalancing weights
+        bins = model.bins.float()
+        lam = getattr(model, "rebalance", ab_bins.LAMBDA)
+        w = ab_bins.rebalance_weights(model.prior.double(), bins.double(), lam).float()
+        mass = torch.zeros(len(bins), dtype=torch.float64)
+        for batch in crops["fit"]:  # the best constant: p proportional to E[w z] on the crops
+            z = ab_bins.soft_encode(batch.target, bins)
+            mass += (
+                (z * w[ab_bins.nearest_bin(batch.target, bins)][:, None]).sum((0, 2, 3)).double()
+            )
+        constant = (mass / mass.sum()).clamp_min(1e-12).log().float()[None, :, None, None]
+        cells = []
+        for key in ("fit", "val"):
+            net = sum(float(bound.loss(model(*b.inputs), b)) for b in crops[key]) / INFO_BATCHES
+            const = (
+                sum(
+                    float(bound.loss(constant.expand(len(b), -1, *b.target.shape[-2:]), b))
+                    for b in crops[key]
+                )
+                / INFO_BATCHES
+            )
+            cells += [f"{const:.3f}", f"{net:.3f}", f"{const - net:+.3f}"]
+        rows.append([label, shown, *cells])
+        print(rows[-1], flush=True)
+    body = (
+        "What each classification net has learned beyond the overall colour distribution: its "
+        "training loss (the class-rebalanced cross-entropy of the soft targets, in nats, with the "
+        "net's own rebalancing weights) on the same "
+        f"{INFO_BATCHES * INFO_BATCH} crops of 128 px from ImageNet photos every net trained on "
+        "(`imagenet_sample1000@fit`) and from the held-out tenth (`@val`), against the best "
+        "constant prediction (one set of bin odds for every pixel, fitted to the training crops). "
+        "Gap = constant - net: 0 means the net predicts no better than the colour distribution of "
+        "all photos. Recipe runs are measured where their `runs/` folder is on this machine.\n\n"
+        + markdown_table(
+            [
+                "net",
+                "weights",
+                "trained-on crops: constant",
+                "net",
+                "gap",
+                "held-out crops: constant",
+                "net",
+                "gap",
+            ],
+            rows,
+        )
+    )
+    update_section("colorize-information", "Colorization: what the nets have learned", body)
 
 
 def prior() -> None:
@@ -574,10 +669,11 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parts = ("quality", "temperature", "correction", "prior", "large", "figure")
-    for flag in (*parts, "recipes"):
+    extra = ("recipes", "information")  # these two measure recipe runs in runs/ too
+    for flag in (*parts, *extra):
         ap.add_argument(f"--{flag}", action="store_true")
     args = ap.parse_args()
-    chosen = [f for f in (*parts, "recipes") if getattr(args, f)]
+    chosen = [f for f in (*parts, *extra) if getattr(args, f)]
     for name in chosen or parts:
         globals()[name]()
 

@@ -575,6 +575,64 @@ def test_train_colorize_rebalance_flag_is_kept_with_the_model(tmp_path):
     assert r.exit_code == 2 and "1.5" in r.output
 
 
+def test_colorunet_trains_from_the_cli_and_colorizes_any_size(tmp_path):
+    """The residual U-Net body fills ColorNet's place in the task: ``--model colorunet_s`` trains
+    (with a measured prior and the rebalancing lambda kept in the file), the weight file rebuilds
+    it, and it colorizes a photo whose sides are not multiples of its 16, keeping the size and the
+    lightness. A head it does not have is a clear error."""
+    from click.testing import CliRunner
+
+    import pixelsmith
+    from pixelsmith.cli import main
+    from pixelsmith.color import rgb_to_lab
+    from pixelsmith.weights import read_weights
+
+    common = _tiny_train_command(tmp_path, steps=2)
+    out = tmp_path / "run"
+    args = [*common, "--model", "colorunet_s", "--rebalance", "0.7", "--out", str(out)]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    state, info = read_weights(out / "weights.safetensors")
+    assert info.arch == "colorunet_s" and info.arch_kwargs == {"rebalance": 0.7}
+    model, _ = pixelsmith.load_model(out / "weights.safetensors", task="colorize")
+    prior = model.prior.double()
+    assert not torch.allclose(prior, prior.mean().expand_as(prior))  # measured from the photos
+    torch.testing.assert_close(model.bins, gamut_bins().float())
+    assert model.rebalance == 0.7
+    grey = torch.rand(1, 50, 70, generator=torch.Generator().manual_seed(0))
+    result = pixelsmith.colorize(grey.expand(3, -1, -1), model=model)
+    assert result.shape == (3, 50, 70)
+    L_in = rgb_to_lab(grey.expand(3, -1, -1)[None].double())[:, 0]
+    L_out = rgb_to_lab(result[None].double())[:, 0]
+    assert (L_out - L_in).abs().median() < 0.5  # clipping into the gamut may move a few pixels
+    r = CliRunner().invoke(
+        main, [*common, "--model", "colorunet_s", "--head", "regression", "--out", str(out)]
+    )
+    assert r.exit_code != 0 and "head" in r.output
+
+
+def test_colorunet_output_is_q_logits_at_a_quarter_and_sees_the_whole_image():
+    """``(B, Q, H/4, W/4)`` logits; the context branch adds the whole image's mean features at
+    every position, so editing the left quarter of a wide image changes the right edge's logits,
+    which lie far outside the convolutions' window."""
+    torch.manual_seed(0)
+    net = create_model("colorunet_s", width=8, blocks=1).eval()
+    assert net.spec.size_multiple == 16 and not net.spec.tileable
+    L = torch.full((1, 1, 64, 1024), 50.0)
+    with torch.no_grad():
+        logits = net(L)
+        assert logits.shape == (1, len(gamut_bins()), 16, 256)
+        edited = L.clone()
+        edited[..., :256] = 95.0
+        far = (slice(None), slice(None), slice(None), slice(-8, None))
+        change = (net(edited)[far] - logits[far]).abs().max()
+        assert change > 1e-4 * logits.abs().max()
+        with torch.no_grad():  # without the branch the right edge does not move
+            for p in net.context.parameters():
+                p.zero_()
+        assert torch.allclose(net(edited)[far], net(L)[far], rtol=0, atol=1e-5)
+
+
 def test_vgg16_features_load_from_a_torchvision_state_dict(tmp_path):
     from pixelsmith.nn.perceptual import VGG16_CONVS, PerceptualLoss, load_vgg16
 

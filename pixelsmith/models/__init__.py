@@ -16,6 +16,7 @@ from pixelsmith.models import (  # noqa: F401  (registers them)
     classical_inpaint,
     classical_lowlight,
     colornet,
+    colorunet,
     deepupe,
     inpaint_vae,
     lrnet,

@@ -53,6 +53,17 @@ def _down(c_in: int, c_out: int, blocks: int) -> nn.Sequential:
     )
 
 
+def residual_encoder(width: int, blocks: int) -> tuple[nn.Module, nn.Module, nn.Module, nn.Module]:
+    """The generator's encoder as four modules: a stride-2 stem (1/2 of the input, ``width``
+    channels), then stages of a stride-2 conv and ``blocks`` residual blocks at 1/4, 1/8 and
+    1/16 (2, 4 and 8 times ``width``)."""
+    w = width
+    stem = nn.Sequential(
+        nn.Conv2d(1, w, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(True)
+    )
+    return stem, _down(w, 2 * w, blocks), _down(2 * w, 4 * w, blocks), _down(4 * w, 8 * w, blocks)
+
+
 class SelfAttention(nn.Module):
     """SAGAN self-attention (Zhang et al. 2019): ``x + gamma * softmax(q k^T) v``, gamma from 0."""
 
@@ -96,12 +107,7 @@ class UNetColorizer(nn.Module):
     def __init__(self, width: int = 32, blocks: int = 2) -> None:
         super().__init__()
         w = width
-        self.stem = nn.Sequential(
-            nn.Conv2d(1, w, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(True)
-        )  # 1/2
-        self.enc1 = _down(w, 2 * w, blocks)  # 1/4
-        self.enc2 = _down(2 * w, 4 * w, blocks)  # 1/8
-        self.enc3 = _down(4 * w, 8 * w, blocks)  # 1/16
+        self.stem, self.enc1, self.enc2, self.enc3 = residual_encoder(w, blocks)  # 1/2 .. 1/16
         self.up2 = ShuffleUp(8 * w, 4 * w, 4 * w)  # 1/8
         self.attn = SelfAttention(4 * w)
         self.up1 = ShuffleUp(4 * w, 2 * w, 2 * w)  # 1/4
