@@ -73,8 +73,7 @@ RECIPES: dict[str, list[str]] = {
     # the default's recipe without class rebalancing (lambda 1, the paper's "class" ablation),
     # in bfloat16: ~45 minutes on 2 cores
     "colornet_s_photos_class": _recipe(4500, ["--rebalance", "1", "--bf16", "--val-every", "500"]),
-    # the residual U-Net body (ColorUNet, 4.6M parameters), which learns faster per step than
-    # ColorNet, in bfloat16: ~65 minutes on 2 cores
+    # the residual U-Net body (ColorUNet, 4.6M parameters) in bfloat16: ~65 minutes on 2 cores
     "colorunet_s_photos": _recipe(5000, ["--model", "colorunet_s", "--bf16", "--val-every", "500"]),
 }
 
