@@ -61,6 +61,25 @@ def _block(
     return nn.Sequential(*layers)
 
 
+def hold_bins(net: nn.Module, bins: torch.Tensor | None, rebalance: float) -> torch.Tensor:
+    """Give a colorization net what the colorize task reads from it: its ab ``bins`` (Q, 2)
+    (default: :func:`~pixelsmith.ab_bins.gamut_bins`) and its training photos' ``prior`` (Q,)
+    (uniform until training measures it), both buffers saved in its weight file, and
+    ``rebalance``, the lambda of the class rebalancing it is trained with: its logits are tilted
+    by those weights, which the task computes from it (loss and decoding alike). Returns the
+    bins."""
+    if not 0 <= rebalance <= 1:
+        raise ValueError(f"the rebalancing lambda is in [0, 1], not {rebalance}")
+    net.rebalance = float(rebalance)
+    if bins is None:
+        from pixelsmith.ab_bins import gamut_bins
+
+        bins = gamut_bins()
+    net.register_buffer("bins", bins.float().clone())
+    net.register_buffer("prior", torch.full((len(bins),), 1.0 / len(bins)))
+    return bins
+
+
 class ColorNet(nn.Module):
     """Input L ``(B, 1, H, W)`` in Lab units [0, 100], ``H, W`` multiples of 8. Output at
     ``(H/4, W/4)``: ``Q`` bin logits (``head="classes"``) or ab / 110 (``head="regression"``)."""
@@ -77,17 +96,9 @@ class ColorNet(nn.Module):
         super().__init__()
         if head not in HEADS:
             raise ValueError(f"head is {' or '.join(HEADS)}, not {head!r}")
-        if not 0 <= rebalance <= 1:
-            raise ValueError(f"the rebalancing lambda is in [0, 1], not {rebalance}")
-        # the lambda of the class rebalancing the net is trained with: its logits are tilted by
-        # those weights, which the colorize task computes from it (loss and decoding alike)
-        self.rebalance = float(rebalance)
         if len(widths) != 8 or len(depths) != 8:
             raise ValueError("ColorNet has 8 blocks: give 8 widths and 8 depths")
-        if bins is None:
-            from pixelsmith.ab_bins import gamut_bins
-
-            bins = gamut_bins()
+        bins = hold_bins(self, bins, rebalance)
         self.head = head
         self.widths, self.depths = tuple(widths), tuple(depths)
         kinds = ("down", "down", "down", "same", "same", "same", "same", "up")
@@ -105,8 +116,6 @@ class ColorNet(nn.Module):
             nn.init.zeros_(self.context[2].weight)
             nn.init.zeros_(self.context[2].bias)
         self.out = nn.Conv2d(c, len(bins) if head == "classes" else 2, 1)
-        self.register_buffer("bins", bins.float().clone())
-        self.register_buffer("prior", torch.full((len(bins),), 1.0 / len(bins)))
 
     @property
     def spec(self) -> ModelSpec:

@@ -26,7 +26,7 @@ from torch import nn
 
 from pixelsmith.ab_bins import LAMBDA as REBALANCE
 from pixelsmith.models._registry import ModelSpec, register_model
-from pixelsmith.models.colornet import L_CENT, L_NORM
+from pixelsmith.models.colornet import L_CENT, L_NORM, hold_bins
 from pixelsmith.models.unet_gan import ResBlock, residual_encoder
 
 
@@ -62,13 +62,7 @@ class ColorUNet(nn.Module):
         rebalance: float = REBALANCE,
     ) -> None:
         super().__init__()
-        if not 0 <= rebalance <= 1:
-            raise ValueError(f"the rebalancing lambda is in [0, 1], not {rebalance}")
-        self.rebalance = float(rebalance)
-        if bins is None:
-            from pixelsmith.ab_bins import gamut_bins
-
-            bins = gamut_bins()
+        bins = hold_bins(self, bins, rebalance)
         w = width
         self.stem, self.enc1, self.enc2, self.enc3 = residual_encoder(w, blocks)  # 1/2 .. 1/16
         self.context = nn.Sequential(
@@ -77,8 +71,6 @@ class ColorUNet(nn.Module):
         self.up2 = _Up(8 * w, 4 * w, 4 * w, 1)  # 1/8
         self.up1 = _Up(4 * w, 2 * w, 4 * w, 0)  # 1/4
         self.out = nn.Conv2d(4 * w, len(bins), 1)
-        self.register_buffer("bins", bins.float().clone())
-        self.register_buffer("prior", torch.full((len(bins),), 1.0 / len(bins)))
 
     @property
     def spec(self) -> ModelSpec:
