@@ -271,7 +271,7 @@ RECIPES = [
     ),
     (
         "the residual U-Net body (`colorunet_s`, 4.6M parameters), 5000 steps in bfloat16",
-        "colorunet_s_photos",
+        "colorunet_s_photos_fit",
     ),
 ]
 RECIPE_BETAS = (0.0, 0.25, 0.5, 0.75)

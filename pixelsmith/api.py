@@ -182,7 +182,7 @@ def colorize(
     *,
     decoding: str = "annealed",
     temperature: float = 0.38,
-    correction: float = 0.5,
+    correction: float | None = None,
     render_factor: int = 16,
     **kwargs: Any,
 ) -> Any:
@@ -193,7 +193,8 @@ def colorize(
     ``model`` is ``"colornet"`` (the default), a shipped name (``"colornet_s.photos_l2"``), a
     weight file, the official ECCV16 checkpoint (``.pth``) or a module. ``decoding`` is
     ``"annealed"`` (at ``temperature``), ``"mode"`` or ``"mean"``, after undoing ``correction`` of
-    the class rebalancing (0: the paper's decoding; see :class:`~pixelsmith.tasks.colorize.Colorize`);
+    the class rebalancing (0: the paper's decoding; ``None``: the model's own choice, else 0.5;
+    see :class:`~pixelsmith.tasks.colorize.Colorize`);
     the net sees the photo with its shorter side ``16 * render_factor`` px (0: full size).
     """
     return restore(

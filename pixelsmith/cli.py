@@ -128,10 +128,11 @@ def _decode_options(fn):
     fn = click.option(
         "--correction",
         type=click.FloatRange(0, 1),
-        default=0.5,
-        show_default=True,
+        default=None,
         help="Share of the class rebalancing undone before decoding: 0 decodes as the paper "
-        "(vivid, often wrong on dull colours), 1 gives the training photos' colour odds (duller).",
+        "(vivid, often wrong on dull colours), 1 gives the training photos' colour odds (duller). "
+        "[default: the model's own, chosen for its weights on validation photos; 0.5 for a "
+        "model without one]",
     )(fn)
     fn = click.option(
         "--temperature",
@@ -342,9 +343,10 @@ def eval_colorize(data, models, decoding, temperature, correction) -> None:
         "colorize", decoding=decoding, temperature=temperature, correction=correction
     )
     dataset = task.eval_dataset(data)
+    shown = "each model's own" if correction is None else correction
     click.echo(
         f"Set: {data} ({len(dataset)} photos, short side 256)  decode {decoding}, "
-        f"correction {correction}"
+        f"correction {shown}"
     )
     click.echo(
         f"{'model':<28}{'AuC raw':>9}{'AuC rebal':>11}{'PSNR dB':>9}{'colourful':>11}{'margin':>8}"

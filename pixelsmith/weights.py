@@ -115,6 +115,24 @@ def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], WeightInfo]
         raise PixelsmithError(f"cannot read weight file ({e})", path) from None
 
 
+def set_arch_kwargs(path: str | Path, **kwargs: Any) -> dict[str, Any]:
+    """Rewrite the weight file ``path`` with its architecture's arguments updated by ``kwargs``
+    (a setting chosen for the weights after training: a colorizer's decoding ``correction``);
+    the tensors and the rest of the metadata stay as they are. The architecture must accept
+    the arguments. Atomic. Returns the new arguments."""
+    state, info = read_weights(path)
+    meta = read_metadata(path)
+    arch_kwargs = {**info.arch_kwargs, **kwargs}
+    try:
+        model = create_model(info.arch, **arch_kwargs)
+        model.load_state_dict(state)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise PixelsmithError(f"{info.arch} does not take {kwargs} ({e})", path) from None
+    meta["arch_kwargs"] = json.dumps(arch_kwargs, sort_keys=True)
+    atomic_write(path, safetensors_bytes(state, metadata=meta), overwrite=True)
+    return arch_kwargs
+
+
 @lru_cache(maxsize=1)
 def _pretrained_files() -> tuple[tuple[str, str, Path], ...]:
     """``(tag name, task, file)`` of every shipped weight file (package data: read once)."""

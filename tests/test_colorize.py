@@ -575,6 +575,63 @@ def test_train_colorize_rebalance_flag_is_kept_with_the_model(tmp_path):
     assert r.exit_code == 2 and "1.5" in r.output
 
 
+def test_a_model_carries_its_decoding_correction_and_the_task_takes_it(tmp_path):
+    """``set_arch_kwargs`` writes a correction chosen for trained weights into the file (tensors
+    untouched); the task left at ``correction=None`` decodes such a net with it (the annealed
+    mean of ``logits - c log w``, written out), through the API on both backends; a correction
+    given explicitly wins, and a net without one is decoded at 0.5."""
+    from click.testing import CliRunner
+    from safetensors.torch import load_file
+
+    import pixelsmith
+    from pixelsmith.cli import main
+    from pixelsmith.tasks.colorize import CORRECTION
+    from pixelsmith.weights import read_weights, set_arch_kwargs
+
+    out = tmp_path / "run"
+    r = CliRunner().invoke(main, [*_tiny_train_command(tmp_path, steps=1), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    plain = out / "weights.safetensors"
+    carried = tmp_path / "carried.safetensors"
+    carried.write_bytes(plain.read_bytes())
+    assert set_arch_kwargs(carried, correction=0.2) == {"correction": 0.2}
+    before, after = load_file(str(plain)), load_file(str(carried))
+    assert before.keys() == after.keys()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert read_weights(carried)[1].arch_kwargs == {"correction": 0.2}
+    for bad in ({"colour": 1}, {"correction": 1.5}):
+        with pytest.raises(PixelsmithError):
+            set_arch_kwargs(carried, **bad)
+    assert read_weights(carried)[1].arch_kwargs == {"correction": 0.2}  # left as it was
+
+    net, _ = pixelsmith.load_model(carried, task="colorize")
+    bare, _ = pixelsmith.load_model(plain, task="colorize")
+    task = get_task("colorize")
+    assert task.correction is None
+    assert task.bind(net).correction == 0.2
+    assert task.bind(bare).correction == CORRECTION == 0.5
+    assert get_task("colorize", correction=0.9).bind(net).correction == 0.9
+
+    bound = task.bind(net)
+    logits = torch.randn(1, len(net.bins), 2, 2)
+    w = ab_bins.rebalance_weights(net.prior.double(), net.bins.double(), 0.5)
+    q = torch.softmax((logits.double() - 0.2 * w.log()[None, :, None, None]) / 0.38, 1)
+    want = torch.einsum("nqhw,qc->nchw", q, net.bins.double()).float()
+    got = bound.decode(logits, Prepared((torch.zeros(1, 1, 2, 2),)))
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-3)
+
+    grey = np.random.default_rng(1).random((40, 56)).astype(np.float32)
+    backends = ["torch"]
+    if __import__("importlib").util.find_spec("onnxruntime"):
+        backends.append("onnxruntime")
+    for backend in backends:
+        own = pixelsmith.colorize(grey, carried, backend=backend)
+        given = pixelsmith.colorize(grey, plain, correction=0.2, backend=backend)
+        half = pixelsmith.colorize(grey, plain, backend=backend)
+        np.testing.assert_allclose(own, given, atol=1e-4)
+        assert np.abs(own - half).max() > 1e-3, backend  # 0.2 is not the default's 0.5
+
+
 def test_colorunet_trains_from_the_cli_and_colorizes_any_size(tmp_path):
     """The residual U-Net body fills ColorNet's place in the task: ``--model colorunet_s`` trains
     (with a measured prior and the rebalancing lambda kept in the file), the weight file rebuilds

@@ -22,8 +22,10 @@ pytest.importorskip("fastapi", reason="the web extra (fastapi) is not installed"
 pytest.importorskip("httpx", reason="FastAPI's TestClient needs httpx")
 
 import pixelsmith  # noqa: E402
+from pixelsmith.errors import PixelsmithError  # noqa: E402
 from pixelsmith.tasks.base import Prepared, Task, option  # noqa: E402
 from pixelsmith.web.app import LOOPBACK_HOSTS, Settings, create_app  # noqa: E402
+from pixelsmith.web.catalog import offered_tasks  # noqa: E402
 from pixelsmith.web.jobs import CANCELLED, DONE, Busy, JobQueue  # noqa: E402
 
 # Starlette 1.x asks for httpx2 beside its test client; httpx is what FastAPI documents.
@@ -196,6 +198,14 @@ def test_task_list_comes_from_the_registry(client):
     assert options["superres"]["blind"]["kind"] == "bool"
     assert set(options["colorize"]) == {"decoding", "temperature", "correction", "render_factor"}
     assert options["colorize"]["temperature"]["default"] == pytest.approx(0.38)
+    # each colorizer carries its own correction: a number left empty on the page
+    correction = options["colorize"]["correction"]
+    assert (correction["kind"], correction["default"]) == ("float", None)
+    form = offered_tasks()["colorize"]
+    assert form.parse_options({"correction": ""}) == {"correction": None}
+    assert form.parse_options({"correction": 0.25}) == {"correction": 0.25}
+    with pytest.raises(PixelsmithError, match="at most 1"):
+        form.parse_options({"correction": 2})
     assert set(options["lowlight"]) == {"strength"}  # pair_fraction is training only
     assert set(options["develop"]) == {"ratio"}
     assert set(options["inpaint"]) == {"resize_mask", "attributes"}

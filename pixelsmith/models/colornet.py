@@ -61,16 +61,23 @@ def _block(
     return nn.Sequential(*layers)
 
 
-def hold_bins(net: nn.Module, bins: torch.Tensor | None, rebalance: float) -> torch.Tensor:
+def hold_bins(
+    net: nn.Module, bins: torch.Tensor | None, rebalance: float, correction: float | None = None
+) -> torch.Tensor:
     """Give a colorization net what the colorize task reads from it: its ab ``bins`` (Q, 2)
     (default: :func:`~pixelsmith.ab_bins.gamut_bins`) and its training photos' ``prior`` (Q,)
-    (uniform until training measures it), both buffers saved in its weight file, and
+    (uniform until training measures it), both buffers saved in its weight file;
     ``rebalance``, the lambda of the class rebalancing it is trained with: its logits are tilted
-    by those weights, which the task computes from it (loss and decoding alike). Returns the
-    bins."""
+    by those weights, which the task computes from it (loss and decoding alike); and
+    ``correction``, the share of that tilt its decoding undoes by default, chosen for its
+    weights on validation photos (``None``: the task's default). Both numbers are constructor
+    arguments, so the weight file's ``arch_kwargs`` carry them. Returns the bins."""
     if not 0 <= rebalance <= 1:
         raise ValueError(f"the rebalancing lambda is in [0, 1], not {rebalance}")
+    if correction is not None and not 0 <= correction <= 1:
+        raise ValueError(f"the decoding correction is in [0, 1], not {correction}")
     net.rebalance = float(rebalance)
+    net.correction = None if correction is None else float(correction)
     if bins is None:
         from pixelsmith.ab_bins import gamut_bins
 
@@ -92,13 +99,14 @@ class ColorNet(nn.Module):
         bins: torch.Tensor | None = None,
         context: bool = False,
         rebalance: float = REBALANCE,
+        correction: float | None = None,
     ) -> None:
         super().__init__()
         if head not in HEADS:
             raise ValueError(f"head is {' or '.join(HEADS)}, not {head!r}")
         if len(widths) != 8 or len(depths) != 8:
             raise ValueError("ColorNet has 8 blocks: give 8 widths and 8 depths")
-        bins = hold_bins(self, bins, rebalance)
+        bins = hold_bins(self, bins, rebalance, correction)
         self.head = head
         self.widths, self.depths = tuple(widths), tuple(depths)
         kinds = ("down", "down", "down", "same", "same", "same", "same", "up")
@@ -139,6 +147,7 @@ def _build(
     n_bins: int | None,
     context: bool = False,
     rebalance: float = REBALANCE,
+    correction: float | None = None,
 ) -> ColorNet:
     from pixelsmith.ab_bins import gamut_bins
 
@@ -147,15 +156,20 @@ def _build(
         bins
     ):  # a shape to load weights into (the file has bins)
         bins = torch.zeros(n_bins, 2)
-    return ColorNet(widths, depths, head, bins, context, rebalance)
+    return ColorNet(widths, depths, head, bins, context, rebalance, correction)
 
 
 @register_model(tasks=("colorize",))
 def eccv16(
-    head: str = "classes", n_bins: int | None = None, rebalance: float = REBALANCE
+    head: str = "classes",
+    n_bins: int | None = None,
+    rebalance: float = REBALANCE,
+    correction: float | None = None,
 ) -> ColorNet:
     """The paper's network: widths 64-128-256-512-512-512-512-256, about 32M parameters."""
-    return _build(PAPER_WIDTHS, PAPER_DEPTHS, head, n_bins, rebalance=rebalance)
+    return _build(
+        PAPER_WIDTHS, PAPER_DEPTHS, head, n_bins, rebalance=rebalance, correction=correction
+    )
 
 
 @register_model(tasks=("colorize",))
@@ -164,12 +178,14 @@ def colornet_s(
     n_bins: int | None = None,
     context: bool = False,
     rebalance: float = REBALANCE,
+    correction: float | None = None,
 ) -> ColorNet:
     """A quarter of the paper's widths, two convolutions a block (about 1.4M parameters);
     ``context``: with the global-context branch (33k parameters more); ``rebalance``: the lambda
-    of the class rebalancing it is trained with (1: none, the paper's "class" ablation)."""
+    of the class rebalancing it is trained with (1: none, the paper's "class" ablation);
+    ``correction``: its decoding default (:func:`hold_bins`)."""
     widths = (16, 32, 64, 128, 128, 128, 128, 64)
-    return _build(widths, (2,) * 8, head, n_bins, context, rebalance)
+    return _build(widths, (2,) * 8, head, n_bins, context, rebalance, correction)
 
 
 @register_model(tasks=("colorize",))
@@ -178,10 +194,11 @@ def colornet_m(
     n_bins: int | None = None,
     context: bool = False,
     rebalance: float = REBALANCE,
+    correction: float | None = None,
 ) -> ColorNet:
     """Three eighths of the paper's widths, its depths (about 4.6M parameters)."""
     widths = (24, 48, 96, 192, 192, 192, 192, 96)
-    return _build(widths, PAPER_DEPTHS, head, n_bins, context, rebalance)
+    return _build(widths, PAPER_DEPTHS, head, n_bins, context, rebalance, correction)
 
 
 class GreyAB(nn.Module):

@@ -60,9 +60,10 @@ class ColorUNet(nn.Module):
         blocks: int = 2,
         bins: torch.Tensor | None = None,
         rebalance: float = REBALANCE,
+        correction: float | None = None,
     ) -> None:
         super().__init__()
-        bins = hold_bins(self, bins, rebalance)
+        bins = hold_bins(self, bins, rebalance, correction)
         w = width
         self.stem, self.enc1, self.enc2, self.enc3 = residual_encoder(w, blocks)  # 1/2 .. 1/16
         self.context = nn.Sequential(
@@ -92,8 +93,10 @@ def colorunet_s(
     blocks: int = 2,
     n_bins: int | None = None,
     rebalance: float = REBALANCE,
+    correction: float | None = None,
 ) -> ColorUNet:
     """Width 32, two residual blocks a stage (about 4.6M parameters); ``rebalance``: the lambda
-    of the class rebalancing it is trained with."""
+    of the class rebalancing it is trained with; ``correction``: its decoding default
+    (:func:`~pixelsmith.models.colornet.hold_bins`)."""
     bins = None if n_bins is None else torch.zeros(n_bins, 2)  # a shape to load weights into
-    return ColorUNet(width, blocks, bins, rebalance)
+    return ColorUNet(width, blocks, bins, rebalance, correction)

@@ -11,7 +11,8 @@ The Task contract (:mod:`pixelsmith.tasks.base`) filled in for Zhang, Isola, Efr
 - ``prepare``: the input's L, shrunk to the *render size* (the short side ``16 x render_factor``;
   0: full size), as the model's input; the full-size L stays in the context;
 - ``decode`` (per tile): bins -> ab by mode, mean or annealed mean (T = 0.38), after undoing
-  half of the tilt that class rebalancing gave the prediction (``correction``), upsampled x4;
+  a share of the tilt that class rebalancing gave the prediction (``correction``: the model's
+  own, chosen on validation photos, else half), upsampled x4;
 - ``finish``: the render-size ab upsampled to the full size band by band, joined with the
   full-size L, converted to sRGB keeping L (:func:`~pixelsmith.color.lab_to_rgb_in_gamut`), so
   memory never holds more than the image and a band at full size;
@@ -41,7 +42,9 @@ AB_NORM = 110.0  # the L2 head predicts ab / 110, as the official networks
 TRAIN_SHORT_SIDE = 176
 RENDER_UNIT = 16
 BAND_ROWS = 256  # full-size rows converted at a time in ``finish``
-CORRECTION = 0.5  # share of the rebalancing undone at decoding, chosen on validation photos
+#: The share of the rebalancing undone at decoding for a model that carries no choice of its own
+#: (chosen for colornet_s.photos on validation photos).
+CORRECTION = 0.5
 
 
 class ColourInputWarning(UserWarning):
@@ -77,12 +80,15 @@ class Colorize(Task):
         correction: the share of the paper's class rebalancing (lambda 1/2) undone before
             decoding (:func:`~pixelsmith.ab_bins.retilt`): 0 decodes as the paper does
             (vivid, but more often wrong than grey on common, dull colours); 1 decodes the
-            posterior of the training colours (right more often, duller). The default, 0.5, was
-            chosen on validation photos (``bsds500/train@val``; BENCHMARKS.md,
-            "colorize-correction"). A net trained with another lambda (``--rebalance``) has its
-            own tilt removed and ``1 - correction`` of the paper's applied, so the same correction aims at the same
-            colour odds whatever the net was trained with. A model without a measured prior (an
-            official checkpoint) is decoded as it is.
+            posterior of the training colours (right more often, duller). ``None`` (the
+            default) takes the model's own, chosen for its weights on validation photos
+            (``bsds500/train@val``; BENCHMARKS.md, "colorize-correction") and carried in its
+            weight file (the ``correction`` of its ``arch_kwargs``); a model without one is
+            decoded at :data:`CORRECTION` (0.5). A net trained with another lambda
+            (``--rebalance``) has its own tilt removed and ``1 - correction`` of the paper's
+            applied, so the same correction aims at the same colour odds whatever the net was
+            trained with. A model without a measured prior (an official checkpoint) is decoded
+            as it is.
         render_factor: the model sees the photo with its shorter side ``16 x render_factor`` px
             (photos already smaller are not enlarged); 0 runs the model at full size.
         prior: training only: a ``.npy`` of the ab prior (one value per bin of the model) or a
@@ -99,7 +105,7 @@ class Colorize(Task):
 
     decoding: str = option("annealed", choices=DECODES)
     temperature: float = option(ab_bins.TEMPERATURE, minimum=0.0)
-    correction: float = option(CORRECTION, minimum=0.0, maximum=1.0)
+    correction: float | None = option(None, minimum=0.0, maximum=1.0)
     render_factor: int = option(16, minimum=0)
     prior: str = option("", use="training")
     short_side_max: int = option(0, use="training", minimum=0)
@@ -130,7 +136,7 @@ class Colorize(Task):
             raise PixelsmithError(f"decoding is {', '.join(DECODES)}, not {self.decoding!r}")
         if not self.temperature > 0:
             raise PixelsmithError(f"the temperature must be positive, not {self.temperature}")
-        if not 0 <= self.correction <= 1:
+        if self.correction is not None and not 0 <= self.correction <= 1:
             raise PixelsmithError(
                 f"the rebalancing correction is between 0 and 1, not {self.correction}"
             )
@@ -216,7 +222,11 @@ class Colorize(Task):
         # comes without its training photos' prior: a uniform one stands in, and tilts nothing)
         measured = not torch.allclose(prior, prior.mean().expand_as(prior))
         tilt = (weights, paper) if measured else None
-        return replace(self, _bins=bins, _weights=weights, _tilt=tilt)
+        correction = self.correction
+        if correction is None:  # the model's own, else the task's
+            correction = getattr(model, "correction", None)
+            correction = CORRECTION if correction is None else float(correction)
+        return replace(self, correction=correction, _bins=bins, _weights=weights, _tilt=tilt)
 
     @staticmethod
     def _is_regression(model: nn.Module) -> bool:

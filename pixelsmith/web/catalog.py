@@ -41,7 +41,8 @@ class Option:
     """One task option as the page shows it.
 
     ``kind`` is ``int``, ``float``, ``bool``, ``str`` or ``text`` (any other annotation: passed
-    as a string, empty meaning the default).
+    as a string, empty meaning the default). A number whose default is ``None`` (``float |
+    None``: the model's own value unless one is given) may be left empty.
     """
 
     name: str
@@ -72,6 +73,8 @@ class Option:
                 return value.lower() == "true"
             raise PixelsmithError(f"{self.name} is true or false, not {value!r}")
         if self.kind in ("int", "float"):
+            if self.default is None and (value is None or value == ""):
+                return None  # left empty: the model's own value
             try:
                 number = float(value)
             except (TypeError, ValueError):
@@ -337,6 +340,7 @@ def _default(f: dataclasses.Field) -> Any:
 
 def _kind(f: dataclasses.Field, default: Any) -> str:
     annotation = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+    annotation = annotation.removesuffix(" | None")  # optional: None is "as the model says"
     if annotation in _KINDS:
         return annotation
     for kind, t in _KINDS.items():  # by exact type: a bool is no int here

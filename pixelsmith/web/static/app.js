@@ -91,7 +91,8 @@ function buildOptions(task) {
           input.step = opt.kind === "int" ? "1" : "any";
           if (opt.min !== null) input.min = String(opt.min);
           if (opt.max !== null) input.max = String(opt.max);
-          input.value = String(opt.default);
+          if (opt.default === null) input.placeholder = "the model's own";
+          input.value = opt.default === null ? "" : String(opt.default);
         } else {
           input.type = "text";
           input.value = opt.default === null ? "" : String(opt.default);
@@ -125,8 +126,10 @@ function optionValues() {
   for (const opt of task.options) {
     const input = $(`opt-${opt.name}`);
     if (opt.kind === "bool") values[opt.name] = input.checked;
-    else if (opt.kind === "int" || opt.kind === "float") values[opt.name] = Number(input.value);
-    else values[opt.name] = input.value;
+    else if (opt.kind === "int" || opt.kind === "float") {
+      if (input.value === "" && opt.default === null) continue; // the model's own value
+      values[opt.name] = Number(input.value);
+    } else values[opt.name] = input.value;
   }
   return values;
 }
