@@ -181,7 +181,7 @@ def colorize(
     model: str | Path | nn.Module | None = None,
     *,
     decoding: str = "annealed",
-    temperature: float = 0.38,
+    temperature: float | None = None,
     correction: float | None = None,
     render_factor: int = 16,
     **kwargs: Any,
@@ -190,12 +190,13 @@ def colorize(
     with ``"colorize"``. The result is RGB ``(3, H, W)`` (as the kind given) with the input's
     lightness.
 
-    ``model`` is ``"colornet"`` (the default), a shipped name (``"colornet_s.photos_l2"``), a
-    weight file, the official ECCV16 checkpoint (``.pth``) or a module. ``decoding`` is
-    ``"annealed"`` (at ``temperature``), ``"mode"`` or ``"mean"``, after undoing ``correction`` of
-    the class rebalancing (0: the paper's decoding; ``None``: the model's own choice, else 0.5;
-    see :class:`~pixelsmith.tasks.colorize.Colorize`);
-    the net sees the photo with its shorter side ``16 * render_factor`` px (0: full size).
+    ``model`` is ``"colorunet"`` (the default), ``"colornet"``, a shipped name
+    (``"colornet_s.photos_l2"``), a weight file, the official ECCV16 checkpoint (``.pth``) or a
+    module. ``decoding`` is ``"annealed"`` (at ``temperature``), ``"mode"`` or ``"mean"``, after
+    undoing ``correction`` of the class rebalancing (0: the paper's decoding); ``None`` takes
+    the model's own choice of each, else T = 0.38 and 0.5 (see
+    :class:`~pixelsmith.tasks.colorize.Colorize`); the net
+    sees the photo with its shorter side ``16 * render_factor`` px (0: full size).
     """
     return restore(
         image,

@@ -137,9 +137,9 @@ def _decode_options(fn):
     fn = click.option(
         "--temperature",
         type=click.FloatRange(min=0, min_open=True),
-        default=0.38,
-        show_default=True,
-        help="Of the annealed mean: 1 is the mean, towards 0 the mode.",
+        default=None,
+        help="Of the annealed mean: 1 is the mean, towards 0 the mode. [default: the model's own, "
+        "chosen for its weights on validation photos; 0.38, the paper's, for a model without one]",
     )(fn)
     return click.option(
         "--decode",
@@ -157,7 +157,8 @@ def _decode_options(fn):
 @click.option(
     "--model",
     default=None,
-    help="colornet (default), a shipped name (colornet_s.photos, colornet_s.photos_l2), "
+    help="colorunet (default), colornet, a shipped name (colorunet_s.photos, colornet_s.photos, "
+    "colornet_s.photos_l2, deoldify_s.photos), "
     "a .safetensors file, or the official ECCV16 checkpoint (.pth).",
 )
 @_decode_options
@@ -332,7 +333,7 @@ def eval_superres(data, scale, models, blind) -> None:
     "--model",
     "models",
     multiple=True,
-    help="Model(s) to compare; repeat the option. [default: grey, colornet]",
+    help="Model(s) to compare; repeat the option. [default: grey, colorunet]",
 )
 @_decode_options
 def eval_colorize(data, models, decoding, temperature, correction) -> None:
@@ -343,15 +344,18 @@ def eval_colorize(data, models, decoding, temperature, correction) -> None:
         "colorize", decoding=decoding, temperature=temperature, correction=correction
     )
     dataset = task.eval_dataset(data)
-    shown = "each model's own" if correction is None else correction
+
+    def shown(value):
+        return "each model's own" if value is None else value
+
     click.echo(
         f"Set: {data} ({len(dataset)} photos, short side 256)  decode {decoding}, "
-        f"correction {shown}"
+        f"temperature {shown(temperature)}, correction {shown(correction)}"
     )
     click.echo(
         f"{'model':<28}{'AuC raw':>9}{'AuC rebal':>11}{'PSNR dB':>9}{'colourful':>11}{'margin':>8}"
     )
-    for m in models or ("grey", "colornet"):
+    for m in models or ("grey", "colorunet"):
         net, info = pixelsmith.load_model(m, task=task)
         r = pixelsmith.evaluate(net, dataset, task)
         click.echo(

@@ -283,9 +283,10 @@ def test_smoothing_reduces_the_flicker_of_a_still_scene_and_keeps_l(tmp_path, co
     chroma = lambda fs: float(np.sqrt((ab(fs) ** 2).sum(-1)).mean())  # noqa: E731
     assert chroma(decoded(smooth)) == pytest.approx(chroma(decoded(raw)), rel=0.15)
 
-    # each frame keeps its own lightness, to a couple of 8-bit grey levels: yuv420p averages the
-    # chroma of 2x2 pixels, which moves the luminance of coloured pixels (by up to about 3 levels,
-    # with or without smoothing); the smoothing adds nothing to that
+    # each frame keeps its own lightness, to a few 8-bit grey levels: yuv420p averages the chroma
+    # of 2x2 pixels, which moves the luminance of coloured pixels (the more colourful, the more: up
+    # to about 4 levels with the default colorizer, with or without smoothing); the smoothing
+    # adds nothing to that
     def level(path: Path) -> np.ndarray:  # per pixel, the 8-bit grey of the frame's L*
         L = np.stack([color.rgb2lab(f)[..., 0] for f in decoded(path)])
         zeros = np.zeros_like(L)
@@ -293,8 +294,8 @@ def test_smoothing_reduces_the_flicker_of_a_still_scene_and_keeps_l(tmp_path, co
 
     given = level(clip)
     moved, moved_raw = np.abs(level(smooth) - given), np.abs(level(raw) - given)
-    assert moved.mean() < 1.5 and moved.max() < 3.5
-    assert moved.mean() < moved_raw.mean() + 0.1
+    assert moved_raw.mean() < 1.5 and moved_raw.max() < 5
+    assert moved.mean() < moved_raw.mean() + 0.1 and moved.max() < moved_raw.max() + 0.5
 
 
 def test_a_scene_cut_resets_the_smoothing(tmp_path, colorizer):

@@ -62,22 +62,30 @@ def _block(
 
 
 def hold_bins(
-    net: nn.Module, bins: torch.Tensor | None, rebalance: float, correction: float | None = None
+    net: nn.Module,
+    bins: torch.Tensor | None,
+    rebalance: float,
+    correction: float | None = None,
+    temperature: float | None = None,
 ) -> torch.Tensor:
     """Give a colorization net what the colorize task reads from it: its ab ``bins`` (Q, 2)
     (default: :func:`~pixelsmith.ab_bins.gamut_bins`) and its training photos' ``prior`` (Q,)
     (uniform until training measures it), both buffers saved in its weight file;
     ``rebalance``, the lambda of the class rebalancing it is trained with: its logits are tilted
     by those weights, which the task computes from it (loss and decoding alike); and
-    ``correction``, the share of that tilt its decoding undoes by default, chosen for its
-    weights on validation photos (``None``: the task's default). Both numbers are constructor
-    arguments, so the weight file's ``arch_kwargs`` carry them. Returns the bins."""
+    ``correction`` and ``temperature``, the share of that tilt its decoding undoes and the
+    temperature of its annealed mean by default, chosen for its weights on validation photos
+    (``None``: the task's defaults). All are constructor arguments, so the weight file's
+    ``arch_kwargs`` carry them. Returns the bins."""
     if not 0 <= rebalance <= 1:
         raise ValueError(f"the rebalancing lambda is in [0, 1], not {rebalance}")
     if correction is not None and not 0 <= correction <= 1:
         raise ValueError(f"the decoding correction is in [0, 1], not {correction}")
     net.rebalance = float(rebalance)
+    if temperature is not None and not temperature > 0:
+        raise ValueError(f"the decoding temperature is positive, not {temperature}")
     net.correction = None if correction is None else float(correction)
+    net.temperature = None if temperature is None else float(temperature)
     if bins is None:
         from pixelsmith.ab_bins import gamut_bins
 
@@ -100,13 +108,14 @@ class ColorNet(nn.Module):
         context: bool = False,
         rebalance: float = REBALANCE,
         correction: float | None = None,
+        temperature: float | None = None,
     ) -> None:
         super().__init__()
         if head not in HEADS:
             raise ValueError(f"head is {' or '.join(HEADS)}, not {head!r}")
         if len(widths) != 8 or len(depths) != 8:
             raise ValueError("ColorNet has 8 blocks: give 8 widths and 8 depths")
-        bins = hold_bins(self, bins, rebalance, correction)
+        bins = hold_bins(self, bins, rebalance, correction, temperature)
         self.head = head
         self.widths, self.depths = tuple(widths), tuple(depths)
         kinds = ("down", "down", "down", "same", "same", "same", "same", "up")
@@ -148,6 +157,7 @@ def _build(
     context: bool = False,
     rebalance: float = REBALANCE,
     correction: float | None = None,
+    temperature: float | None = None,
 ) -> ColorNet:
     from pixelsmith.ab_bins import gamut_bins
 
@@ -156,7 +166,7 @@ def _build(
         bins
     ):  # a shape to load weights into (the file has bins)
         bins = torch.zeros(n_bins, 2)
-    return ColorNet(widths, depths, head, bins, context, rebalance, correction)
+    return ColorNet(widths, depths, head, bins, context, rebalance, correction, temperature)
 
 
 @register_model(tasks=("colorize",))
@@ -165,10 +175,17 @@ def eccv16(
     n_bins: int | None = None,
     rebalance: float = REBALANCE,
     correction: float | None = None,
+    temperature: float | None = None,
 ) -> ColorNet:
     """The paper's network: widths 64-128-256-512-512-512-512-256, about 32M parameters."""
     return _build(
-        PAPER_WIDTHS, PAPER_DEPTHS, head, n_bins, rebalance=rebalance, correction=correction
+        PAPER_WIDTHS,
+        PAPER_DEPTHS,
+        head,
+        n_bins,
+        rebalance=rebalance,
+        correction=correction,
+        temperature=temperature,
     )
 
 
@@ -179,13 +196,14 @@ def colornet_s(
     context: bool = False,
     rebalance: float = REBALANCE,
     correction: float | None = None,
+    temperature: float | None = None,
 ) -> ColorNet:
     """A quarter of the paper's widths, two convolutions a block (about 1.4M parameters);
     ``context``: with the global-context branch (33k parameters more); ``rebalance``: the lambda
     of the class rebalancing it is trained with (1: none, the paper's "class" ablation);
-    ``correction``: its decoding default (:func:`hold_bins`)."""
+    ``correction``, ``temperature``: its decoding defaults (:func:`hold_bins`)."""
     widths = (16, 32, 64, 128, 128, 128, 128, 64)
-    return _build(widths, (2,) * 8, head, n_bins, context, rebalance, correction)
+    return _build(widths, (2,) * 8, head, n_bins, context, rebalance, correction, temperature)
 
 
 @register_model(tasks=("colorize",))
@@ -195,10 +213,11 @@ def colornet_m(
     context: bool = False,
     rebalance: float = REBALANCE,
     correction: float | None = None,
+    temperature: float | None = None,
 ) -> ColorNet:
     """Three eighths of the paper's widths, its depths (about 4.6M parameters)."""
     widths = (24, 48, 96, 192, 192, 192, 192, 96)
-    return _build(widths, PAPER_DEPTHS, head, n_bins, context, rebalance, correction)
+    return _build(widths, PAPER_DEPTHS, head, n_bins, context, rebalance, correction, temperature)
 
 
 class GreyAB(nn.Module):

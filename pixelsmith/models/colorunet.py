@@ -61,9 +61,10 @@ class ColorUNet(nn.Module):
         bins: torch.Tensor | None = None,
         rebalance: float = REBALANCE,
         correction: float | None = None,
+        temperature: float | None = None,
     ) -> None:
         super().__init__()
-        bins = hold_bins(self, bins, rebalance, correction)
+        bins = hold_bins(self, bins, rebalance, correction, temperature)
         w = width
         self.stem, self.enc1, self.enc2, self.enc3 = residual_encoder(w, blocks)  # 1/2 .. 1/16
         self.context = nn.Sequential(
@@ -94,9 +95,10 @@ def colorunet_s(
     n_bins: int | None = None,
     rebalance: float = REBALANCE,
     correction: float | None = None,
+    temperature: float | None = None,
 ) -> ColorUNet:
     """Width 32, two residual blocks a stage (about 4.6M parameters); ``rebalance``: the lambda
-    of the class rebalancing it is trained with; ``correction``: its decoding default
-    (:func:`~pixelsmith.models.colornet.hold_bins`)."""
+    of the class rebalancing it is trained with; ``correction``, ``temperature``: its decoding
+    defaults (:func:`~pixelsmith.models.colornet.hold_bins`)."""
     bins = None if n_bins is None else torch.zeros(n_bins, 2)  # a shape to load weights into
-    return ColorUNet(width, blocks, bins, rebalance, correction)
+    return ColorUNet(width, blocks, bins, rebalance, correction, temperature)

@@ -10,9 +10,10 @@ The Task contract (:mod:`pixelsmith.tasks.base`) filled in for Zhang, Isola, Efr
   (:mod:`pixelsmith.ab_bins`); a 2-channel head (the L2 baseline) by the squared error;
 - ``prepare``: the input's L, shrunk to the *render size* (the short side ``16 x render_factor``;
   0: full size), as the model's input; the full-size L stays in the context;
-- ``decode`` (per tile): bins -> ab by mode, mean or annealed mean (T = 0.38), after undoing
-  a share of the tilt that class rebalancing gave the prediction (``correction``: the model's
-  own, chosen on validation photos, else half), upsampled x4;
+- ``decode`` (per tile): bins -> ab by mode, mean or annealed mean (at the model's own
+  temperature, else the paper's 0.38), after undoing a share of the tilt that class rebalancing
+  gave the prediction (``correction``: the model's own, else half; a model's own settings are
+  chosen for its weights on validation photos), upsampled x4;
 - ``finish``: the render-size ab upsampled to the full size band by band, joined with the
   full-size L, converted to sRGB keeping L (:func:`~pixelsmith.color.lab_to_rgb_in_gamut`), so
   memory never holds more than the image and a band at full size;
@@ -34,7 +35,7 @@ from torch.nn import functional as F
 from pixelsmith import ab_bins
 from pixelsmith.color import has_colour, lab_to_rgb_in_gamut, rgb_to_lab
 from pixelsmith.errors import PixelsmithError
-from pixelsmith.models import ModelSpec
+from pixelsmith.models import ModelSpec, model_spec
 from pixelsmith.tasks.base import Batch, Prepared, Task, option
 
 DECODES = ("annealed", "mode", "mean")
@@ -76,7 +77,10 @@ class Colorize(Task):
 
     Attributes:
         decoding: ``"annealed"`` (the paper's), ``"mode"`` or ``"mean"`` for a bin head.
-        temperature: of the annealed mean (0.38, the paper's).
+        temperature: of the annealed mean. ``None`` (the default) takes the model's own, chosen
+            for its weights on validation photos with its ``correction`` (BENCHMARKS.md,
+            "colorize-decoding") and carried in its weight file; a model without one is decoded
+            at the paper's 0.38.
         correction: the share of the paper's class rebalancing (lambda 1/2) undone before
             decoding (:func:`~pixelsmith.ab_bins.retilt`): 0 decodes as the paper does
             (vivid, but more often wrong than grey on common, dull colours); 1 decodes the
@@ -104,7 +108,7 @@ class Colorize(Task):
     """
 
     decoding: str = option("annealed", choices=DECODES)
-    temperature: float = option(ab_bins.TEMPERATURE, minimum=0.0)
+    temperature: float | None = option(None, minimum=0.0)
     correction: float | None = option(None, minimum=0.0, maximum=1.0)
     render_factor: int = option(16, minimum=0)
     prior: str = option("", use="training")
@@ -118,8 +122,8 @@ class Colorize(Task):
 
     name: ClassVar[str] = "colorize"
     title: ClassVar[str] = "colorization"
-    default_model: ClassVar[str] = "colornet"
-    aliases: ClassVar[dict[str, str]] = {"colornet": "colornet_s"}
+    default_model: ClassVar[str] = "colorunet"
+    aliases: ClassVar[dict[str, str]] = {"colorunet": "colorunet_s", "colornet": "colornet_s"}
     example_shape: ClassVar[tuple[int, int, int]] = (1, 64, 64)
     official_suffixes: ClassVar[tuple[str, ...]] = (".pth", ".pt")
     video_smoothing: ClassVar[str] = "chroma"  # predicted colours flicker between frames
@@ -134,7 +138,7 @@ class Colorize(Task):
     def __post_init__(self) -> None:
         if self.decoding not in DECODES:
             raise PixelsmithError(f"decoding is {', '.join(DECODES)}, not {self.decoding!r}")
-        if not self.temperature > 0:
+        if self.temperature is not None and not self.temperature > 0:
             raise PixelsmithError(f"the temperature must be positive, not {self.temperature}")
         if self.correction is not None and not 0 <= self.correction <= 1:
             raise PixelsmithError(
@@ -222,15 +226,20 @@ class Colorize(Task):
         # comes without its training photos' prior: a uniform one stands in, and tilts nothing)
         measured = not torch.allclose(prior, prior.mean().expand_as(prior))
         tilt = (weights, paper) if measured else None
-        correction = self.correction
-        if correction is None:  # the model's own, else the task's
-            correction = getattr(model, "correction", None)
-            correction = CORRECTION if correction is None else float(correction)
-        return replace(self, correction=correction, _bins=bins, _weights=weights, _tilt=tilt)
+        return replace(
+            self,
+            correction=_own(self.correction, model, "correction", CORRECTION),
+            temperature=_own(self.temperature, model, "temperature", ab_bins.TEMPERATURE),
+            _bins=bins,
+            _weights=weights,
+            _tilt=tilt,
+        )
 
     @staticmethod
     def _is_regression(model: nn.Module) -> bool:
-        return not hasattr(model, "bins")
+        """Whether ``model`` predicts ab itself (2 channels: the L2 baseline, the GAN, grey)
+        rather than bin logits (a regression ColorNet holds bins it does not use)."""
+        return model_spec(model).out_channels == 2
 
     def make_batch(self, photos, n: int, patch_size: int, generator: torch.Generator) -> Batch:
         """``Batch(inputs=(L (n, 1, p, p),), target=ab (n, 2, p/4, p/4))``."""
@@ -370,6 +379,14 @@ class Colorize(Task):
 
     def output_suffix(self) -> str:
         return "_color"
+
+
+def _own(given: float | None, model: nn.Module, name: str, default: float) -> float:
+    """A decoding setting: as given, else the one the model carries, else ``default``."""
+    if given is not None:
+        return given
+    carried = getattr(model, name, None)
+    return default if carried is None else float(carried)
 
 
 def _banded(fn, height: int) -> torch.Tensor:

@@ -31,6 +31,7 @@ def parse_options(task: str, pairs: tuple[str, ...] | list[str]) -> dict[str, An
     """``KEY=VALUE`` strings -> the task's options, each converted to the type of its default
     (the task's dataclass fields: ``scale=2`` is an int for super-resolution)."""
     from pixelsmith.tasks import task_class
+    from pixelsmith.tasks.base import option_type
 
     cls = task_class(task)
     fields = {
@@ -47,12 +48,11 @@ def parse_options(task: str, pairs: tuple[str, ...] | list[str]) -> dict[str, An
         if key not in fields:
             known = ", ".join(fields) or "none"
             raise PixelsmithError(f"the {task} task has no option {key!r} (its options: {known})")
-        options[key] = _convert(task, key, text.strip(), fields[key].default)
+        options[key] = _convert(task, key, text.strip(), option_type(fields[key]))
     return options
 
 
-def _convert(task: str, key: str, text: str, default: Any) -> Any:
-    kind = type(default)
+def _convert(task: str, key: str, text: str, kind: type | None) -> Any:
     try:
         if kind is bool:
             if text.lower() not in _TRUE | _FALSE:
