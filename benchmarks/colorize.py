@@ -60,7 +60,7 @@ METHODS = [  # (label, model, task options); {}: the model's own decoding correc
     ("GAN (NoGAN schedule)", "deoldify_s.photos", {}),
 ]
 L2 = METHODS[1][0]
-VALIDATION = "bsds500/train@val"  # what the decoding defaults were chosen on
+VALIDATION = "bsds500/train@val"  # what the previous default's decoding was chosen on
 
 
 def _sets() -> list[tuple[str, str]]:
@@ -96,6 +96,12 @@ def _own_decoding(name: str) -> dict[str, float]:
         "correction": carried.get("correction", CORRECTION),
         "temperature": carried.get("temperature", ab_bins.TEMPERATURE),
     }
+
+
+def _carries(name: str) -> bool:
+    """Whether a shipped net carries a decoding of its own."""
+    path = pixelsmith.list_pretrained("colorize")[name]
+    return "correction" in json.loads(read_metadata(path).get("arch_kwargs", "{}"))
 
 
 def _shown(decoding: dict[str, float]) -> str:
@@ -154,7 +160,7 @@ def quality() -> None:
 
 
 def _floors(results: dict) -> str:
-    """The issue's floors for the shipped default (annealed mean, T = 0.38), checked."""
+    """The issue's floors for the shipped default (annealed mean at its own decoding), checked."""
     grey = results.get("grayscale (ab = 0)")
     ours = results.get(DEFAULT)
     l2 = results.get(L2)
@@ -269,16 +275,17 @@ def correction() -> None:
         "what makes its colours vivid and also what makes it wrong more often than grey on the "
         "many dull pixels. Decoding `z w^-beta` undoes a share beta of that tilt "
         "(`pixelsmith.ab_bins.undo_rebalancing`; beta = 0 is the paper's decoding). "
-        "Annealed mean at T = 0.38. Each shipped net decodes by default at its own beta (the "
-        "`correction` its weight file carries, `benchmarks/train_colorize.py` CORRECTIONS; a net "
-        f"without one at {CORRECTION:g}), the beta with the best smaller of the two AuC margins "
-        "over the floors on the photos it was validated on: for the nets trained on all of "
-        f"`@train`, `{VALIDATION}` (13 photos, never trained on; this table); for `{NET}`, "
-        "trained on `@fit`, the ImageNet tuning tenth (the recipes table). The held-out tenth "
-        "is shown to check that a choice carries over, not to choose. Best here, on "
-        f"`{VALIDATION}`: "
+        "Annealed mean at T = 0.38. A net that carries a decoding of its own (the `correction` "
+        "and `temperature` of its weight file, `benchmarks/train_colorize.py` DECODING) decodes "
+        f"with it by default: `{NET}`'s was chosen on the ImageNet tuning tenth (section 'the "
+        "default's decoding, chosen'). A net that carries none decodes at the task's "
+        f"{CORRECTION:g}, the beta with the best smaller of the two AuC margins over the floors "
+        f"for `{PREVIOUS}` on `{VALIDATION}` (13 photos, never trained on; this table). The "
+        "held-out tenth is shown to check that a choice carries over, not to choose. Best here, "
+        f"on `{VALIDATION}`: "
         + "; ".join(
-            f"`{m}` beta {b:g} (margin {v:+.2f}; it carries {_shown(_own_decoding(m))})"
+            f"`{m}` beta {b:g} (margin {v:+.2f}; "
+            + (f"it carries {_shown(_own_decoding(m))})" if _carries(m) else "it carries none)")
             for m, (b, v) in chosen.items()
         )
         + ".\n\n"
@@ -507,7 +514,8 @@ def recipes() -> None:
         "paper's rebalancing left out at decoding (`pixelsmith.ab_bins.retilt`: the run's own "
         "tilt removed, 1 - beta of the paper's applied), so every row aims at the same colour "
         "odds. Steps: the kept checkpoint, the steps trained and the steps planned (a run "
-        "stopped early says so). Recipe runs stay in `runs/` and are not shipped; "
+        "stopped early says so). Recipe runs stay in `runs/`; one ships as the default (its row "
+        "is the first); "
         "docs/colorize.md says what each one showed.\n\n"
         + markdown_table(
             [

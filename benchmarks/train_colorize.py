@@ -7,8 +7,10 @@
 Each run is one ``pixelsmith train colorize`` (or ``colorize-gan``) command; its output folder is
 ``runs/<name>``. Shipping copies the weights to ``pixelsmith/pretrained/colorize_<name>.safetensors``
 and writes ``colorize_<name>.json`` beside it: the command, the data, the validation metrics (the
-colorization protocol on BSDS500's held-out tenth), the steps and the wall time from the log.
-The runs in ``RECIPES`` are recipes tried beside the default; they stay in ``runs/``.
+colorization protocol on the run's validation photos, at the trainer's decoding: T = 0.38, half
+the rebalancing undone), the steps and the wall time from the log, and the decoding it carries
+(``DECODING``). The runs in ``RECIPES`` are recipes tried beside the default; they stay in
+``runs/``.
 Validation is on BSDS500's held-out tenth (or the ImageNet tuning tenth); the figures in
 BENCHMARKS.md are on the ImageNet sample's held-out tenth and Kodak24, which neither training nor
 validation sees.

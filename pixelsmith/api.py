@@ -193,10 +193,10 @@ def colorize(
     ``model`` is ``"colorunet"`` (the default), ``"colornet"``, a shipped name
     (``"colornet_s.photos_l2"``), a weight file, the official ECCV16 checkpoint (``.pth``) or a
     module. ``decoding`` is ``"annealed"`` (at ``temperature``), ``"mode"`` or ``"mean"``, after
-    undoing ``correction`` of the class rebalancing (0: the paper's decoding); ``None`` takes
-    the model's own choice of each, else T = 0.38 and 0.5 (see
-    :class:`~pixelsmith.tasks.colorize.Colorize`); the net
-    sees the photo with its shorter side ``16 * render_factor`` px (0: full size).
+    undoing ``correction`` of the class rebalancing (the paper's decoding: 0 at T = 0.38);
+    ``None`` takes the model's own choice of each, else T = 0.38 and 0.5 (see
+    :class:`~pixelsmith.tasks.colorize.Colorize`); the net sees the photo with its shorter side
+    ``16 * render_factor`` px (0: full size).
     """
     return restore(
         image,

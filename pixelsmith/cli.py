@@ -129,8 +129,9 @@ def _decode_options(fn):
         "--correction",
         type=click.FloatRange(0, 1),
         default=None,
-        help="Share of the class rebalancing undone before decoding: 0 decodes as the paper "
-        "(vivid, often wrong on dull colours), 1 gives the training photos' colour odds (duller). "
+        help="Share of the class rebalancing undone before decoding: 0 undoes nothing (vivid, often "
+        "wrong on dull colours; the paper's decoding is 0 with --temperature 0.38), 1 gives the "
+        "training photos' colour odds (duller). "
         "[default: the model's own, chosen for its weights on validation photos; 0.5 for a "
         "model without one]",
     )(fn)

@@ -283,7 +283,10 @@ def _load_file(path: Path, device) -> tuple[nn.Module, WeightInfo]:
             f"weights hold NaN or inf values ({', '.join(bad[:3])}); was the training diverging?",
             path,
         )
-    model = create_model(info.arch, **info.arch_kwargs)
+    try:
+        model = create_model(info.arch, **info.arch_kwargs)
+    except (TypeError, ValueError) as e:
+        raise PixelsmithError(f"cannot build {info.arch} from this file ({e})", path) from None
     try:
         model.load_state_dict(state)
     except RuntimeError as e:

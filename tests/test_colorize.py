@@ -618,18 +618,31 @@ def test_a_model_carries_its_decoding_settings_and_the_task_takes_them(tmp_path)
         with pytest.raises(PixelsmithError):
             set_arch_kwargs(carried, **bad)
     assert read_weights(carried)[1].arch_kwargs == own  # left as it was
+    # a file edited by hand to a setting out of range is refused when loaded, in one line
+    from safetensors.torch import save_file
+
+    from pixelsmith.weights import read_metadata
+
+    meta = {**read_metadata(carried), "arch_kwargs": '{"correction": 1.5}'}
+    save_file(load_file(str(carried)), str(tmp_path / "edited.safetensors"), metadata=meta)
+    with pytest.raises(PixelsmithError, match="cannot build"):
+        pixelsmith.load_model(tmp_path / "edited.safetensors", task="colorize")
 
     net, _ = pixelsmith.load_model(carried, task="colorize")
     bare, _ = pixelsmith.load_model(plain, task="colorize")
     task = get_task("colorize")
     assert task.correction is None and task.temperature is None
-    assert (task.bind(net).correction, task.bind(net).temperature) == (0.2, 0.7)
-    assert task.bind(bare).correction == CORRECTION == 0.5
-    assert task.bind(bare).temperature == ab_bins.TEMPERATURE == 0.38
-    given = get_task("colorize", correction=0.9, temperature=0.3).bind(net)
-    assert (given.correction, given.temperature) == (0.9, 0.3)
-
     bound = task.bind(net)
+    assert (bound.decode_correction, bound.decode_temperature) == (0.2, 0.7)
+    assert task.bind(bare).decode_correction == CORRECTION == 0.5
+    assert task.bind(bare).decode_temperature == ab_bins.TEMPERATURE == 0.38
+    # bound to another model, a task takes that model's settings; given ones win after binding
+    assert bound.bind(bare).decode_correction == 0.5
+    assert replace(bound, correction=0.9).decode_correction == 0.9
+    assert bound.options()["temperature"] == 0.7  # what a weight file records
+    given = get_task("colorize", correction=0.9, temperature=0.3).bind(net)
+    assert (given.decode_correction, given.decode_temperature) == (0.9, 0.3)
+
     logits = torch.randn(1, len(net.bins), 2, 2)
     w = ab_bins.rebalance_weights(net.prior.double(), net.bins.double(), 0.5)
     q = torch.softmax((logits.double() - 0.2 * w.log()[None, :, None, None]) / 0.7, 1)
@@ -830,7 +843,7 @@ def test_default_colorizer_reproduces_its_record_and_carries_its_validation_choi
             other = at(temperatures[i + di], betas[j + dj])["floor_margin"]
             assert other <= mine, (temperatures[i + di], betas[j + dj])
     bound = task.bind(net)
-    assert (bound.temperature, bound.correction) == (net.temperature, net.correction)
+    assert (bound.decode_temperature, bound.decode_correction) == (net.temperature, net.correction)
 
 
 def test_previous_colorizer_reproduces_its_record_and_beats_grey(shared_data):

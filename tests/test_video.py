@@ -496,7 +496,7 @@ def test_the_command_upscales_and_reports_bad_input_in_one_line(tmp_path):
 
     for argv, message in [
         (["upscale", str(clip), str(tmp_path / "b.mp4"), "--opt", "zoom=2"], "no option 'zoom'"),
-        (["upscale", str(clip), str(tmp_path / "b.mp4"), "--opt", "scale=two"], "an int"),
+        (["upscale", str(clip), str(tmp_path / "b.mp4"), "--opt", "scale=two"], "scale takes int"),
         (["upscale", str(tmp_path / "none.mp4"), str(tmp_path / "b.mp4")], "not found"),
         (["inpaint", str(clip), str(tmp_path / "b.mp4")], "cannot run on video frames"),
         (["upscale", str(clip), str(tmp_path / "b.gif")], "cannot write .gif"),
@@ -516,8 +516,13 @@ def test_options_take_the_type_of_the_tasks_field():
     }
     with pytest.raises(PixelsmithError, match="KEY=VALUE"):
         parse_options("colorize", ["temperature"])
-    with pytest.raises(PixelsmithError, match="true or false"):
+    with pytest.raises(PixelsmithError, match="blind takes bool"):
         parse_options("superres", ["blind=maybe"])
+    # an option whose default is the model's own takes a number, or none
+    assert parse_options("colorize", ["correction=0.2", "temperature=none"]) == {
+        "correction": 0.2,
+        "temperature": None,
+    }
 
 
 def test_importing_the_command_loads_neither_torch_nor_pyav():

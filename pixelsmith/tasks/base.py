@@ -63,24 +63,6 @@ def option(
     return field(default=default, metadata=meta, **field_kwargs)
 
 
-_OPTION_TYPES = {"int": int, "float": float, "bool": bool, "str": str}
-
-
-def option_type(f: Any) -> type | None:
-    """The value type of a task option (a dataclass field): its annotation's (``float``; ``float
-    | None``, an option whose ``None`` means "as the model says", is a ``float`` too), else its
-    default's; ``None`` where neither says (front ends pass such a value as text)."""
-    annotation = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
-    annotation = annotation.removesuffix(" | None")
-    if annotation in _OPTION_TYPES:
-        return _OPTION_TYPES[annotation]
-    default = f.default
-    for t in _OPTION_TYPES.values():  # by exact type: a bool is no int here
-        if type(default) is t:
-            return t
-    return None
-
-
 @dataclass
 class Batch:
     """A training batch: the model's inputs and everything the loss may need.

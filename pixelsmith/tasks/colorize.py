@@ -46,6 +46,8 @@ BAND_ROWS = 256  # full-size rows converted at a time in ``finish``
 #: The share of the rebalancing undone at decoding for a model that carries no choice of its own
 #: (chosen for colornet_s.photos on validation photos).
 CORRECTION = 0.5
+#: (correction, temperature) for a model that carries no decoding of its own.
+TASK_DECODING = (CORRECTION, ab_bins.TEMPERATURE)
 
 
 class ColourInputWarning(UserWarning):
@@ -82,13 +84,15 @@ class Colorize(Task):
             "colorize-decoding") and carried in its weight file; a model without one is decoded
             at the paper's 0.38.
         correction: the share of the paper's class rebalancing (lambda 1/2) undone before
-            decoding (:func:`~pixelsmith.ab_bins.retilt`): 0 decodes as the paper does
-            (vivid, but more often wrong than grey on common, dull colours); 1 decodes the
-            posterior of the training colours (right more often, duller). ``None`` (the
-            default) takes the model's own, chosen for its weights on validation photos
-            (``bsds500/train@val``; BENCHMARKS.md, "colorize-correction") and carried in its
-            weight file (the ``correction`` of its ``arch_kwargs``); a model without one is
-            decoded at :data:`CORRECTION` (0.5). A net trained with another lambda
+            decoding (:func:`~pixelsmith.ab_bins.retilt`): 0 undoes nothing, as the paper
+            (vivid, but more often wrong than grey on common, dull colours; the paper's
+            decoding is 0 at T = 0.38); 1 decodes the posterior of the training colours (right
+            more often, duller). ``None`` (the default) takes the model's own, chosen for its
+            weights on its validation photos (the shipped default's on the ImageNet tuning
+            tenth, BENCHMARKS.md "colorize-decoding") and carried in its weight file (the
+            ``correction`` of its ``arch_kwargs``); a model without one is decoded at
+            :data:`CORRECTION` (0.5, chosen for ``colornet_s.photos`` on
+            ``bsds500/train@val``, "colorize-correction"). A net trained with another lambda
             (``--rebalance``) has its own tilt removed and ``1 - correction`` of the paper's
             applied, so the same correction aims at the same colour odds whatever the net was
             trained with. A model without a measured prior (an official checkpoint) is decoded
@@ -118,6 +122,9 @@ class Colorize(Task):
     _weights: torch.Tensor | None = field(default=None, repr=False, compare=False)
     # (the weights the net was trained with, the paper's): the tilts decoding works with
     _tilt: tuple[torch.Tensor, torch.Tensor] | None = field(default=None, repr=False, compare=False)
+    # (correction, temperature) the bound model carries, else the task's defaults: what a
+    # ``None`` option decodes with
+    _carried: tuple[float, float] = field(default=TASK_DECODING, repr=False, compare=False)
     _features: Any = field(default=None, repr=False, compare=False)
 
     name: ClassVar[str] = "colorize"
@@ -155,8 +162,8 @@ class Colorize(Task):
     def options(self) -> dict[str, Any]:
         options = {
             "decoding": self.decoding,
-            "temperature": self.temperature,
-            "correction": self.correction,
+            "temperature": self.decode_temperature,
+            "correction": self.decode_correction,
             "prior": self.prior,
         }
         if self.short_side_max:
@@ -212,7 +219,7 @@ class Colorize(Task):
 
     def bind(self, model: nn.Module) -> Colorize:
         if self._is_regression(model):
-            return replace(self, _bins=None, _weights=None, _tilt=None)
+            return replace(self, _bins=None, _weights=None, _tilt=None, _carried=TASK_DECODING)
         bins = model.bins.detach().float().cpu()
         if not bins.abs().sum():
             raise PixelsmithError("this colorization model holds no ab bins (an untrained shape?)")
@@ -226,14 +233,21 @@ class Colorize(Task):
         # comes without its training photos' prior: a uniform one stands in, and tilts nothing)
         measured = not torch.allclose(prior, prior.mean().expand_as(prior))
         tilt = (weights, paper) if measured else None
-        return replace(
-            self,
-            correction=_own(self.correction, model, "correction", CORRECTION),
-            temperature=_own(self.temperature, model, "temperature", ab_bins.TEMPERATURE),
-            _bins=bins,
-            _weights=weights,
-            _tilt=tilt,
+        carried = (
+            _carried(model, "correction", CORRECTION),
+            _carried(model, "temperature", ab_bins.TEMPERATURE),
         )
+        return replace(self, _bins=bins, _weights=weights, _tilt=tilt, _carried=carried)
+
+    @property
+    def decode_correction(self) -> float:
+        """The correction decoding uses: the option, else the bound model's own, else 0.5."""
+        return self._carried[0] if self.correction is None else self.correction
+
+    @property
+    def decode_temperature(self) -> float:
+        """The temperature decoding uses: the option, else the bound model's own, else 0.38."""
+        return self._carried[1] if self.temperature is None else self.temperature
 
     @staticmethod
     def _is_regression(model: nn.Module) -> bool:
@@ -338,8 +352,10 @@ class Colorize(Task):
             logits = outputs
             if self._tilt is not None:
                 trained, paper = self._tilt
-                logits = ab_bins.retilt(outputs, trained, paper, 1 - self.correction)
-            ab = ab_bins.decode_ab(logits, self._bins.to(outputs), self.decoding, self.temperature)
+                logits = ab_bins.retilt(outputs, trained, paper, 1 - self.decode_correction)
+            ab = ab_bins.decode_ab(
+                logits, self._bins.to(outputs), self.decoding, self.decode_temperature
+            )
         return F.interpolate(ab, size=prepared.size, mode="bilinear", align_corners=False)
 
     def finish(self, image: torch.Tensor, prepared: Prepared) -> torch.Tensor:
@@ -381,10 +397,8 @@ class Colorize(Task):
         return "_color"
 
 
-def _own(given: float | None, model: nn.Module, name: str, default: float) -> float:
-    """A decoding setting: as given, else the one the model carries, else ``default``."""
-    if given is not None:
-        return given
+def _carried(model: nn.Module, name: str, default: float) -> float:
+    """A decoding setting the model carries (chosen for its weights), else ``default``."""
     carried = getattr(model, name, None)
     return default if carried is None else float(carried)
 

@@ -5,7 +5,6 @@ Imports click alone at module level: torch, PyAV and the tasks load when the com
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from typing import Any
 
@@ -19,8 +18,6 @@ from pixelsmith.video.defaults import CRF, MOTION, SCENE_CUT, SMOOTH_STRENGTH
 #: ``pixelsmith upscale`` does.
 VERB_TASKS = {"upscale": "superres", "enhance": "lowlight"}
 
-_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
-
 
 def task_name(name: str) -> str:
     """A task's registered name from what a user typed (``upscale`` -> ``superres``)."""
@@ -28,42 +25,15 @@ def task_name(name: str) -> str:
 
 
 def parse_options(task: str, pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` strings -> the task's options, each converted to the type of its default
-    (the task's dataclass fields: ``scale=2`` is an int for super-resolution)."""
-    from pixelsmith.tasks import task_class
-    from pixelsmith.tasks.base import option_type
+    """``KEY=VALUE`` strings -> the task's options, each converted to its field's type, as
+    ``pixelsmith run --opt`` takes them (:func:`pixelsmith.batch.options.parse_options`), with
+    a bad one as a :class:`~pixelsmith.errors.PixelsmithError`."""
+    from pixelsmith.batch.options import parse_options as parse
 
-    cls = task_class(task)
-    fields = {
-        f.name: f
-        for f in (dataclasses.fields(cls) if dataclasses.is_dataclass(cls) else ())
-        if not f.name.startswith("_") and f.init
-    }
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        key = key.strip().replace("-", "_")
-        if not sep or not key:
-            raise PixelsmithError(f"--opt takes KEY=VALUE, not {pair!r}")
-        if key not in fields:
-            known = ", ".join(fields) or "none"
-            raise PixelsmithError(f"the {task} task has no option {key!r} (its options: {known})")
-        options[key] = _convert(task, key, text.strip(), option_type(fields[key]))
-    return options
-
-
-def _convert(task: str, key: str, text: str, kind: type | None) -> Any:
     try:
-        if kind is bool:
-            if text.lower() not in _TRUE | _FALSE:
-                raise ValueError
-            return text.lower() in _TRUE
-        if kind in (int, float):
-            return kind(text)
-    except ValueError:
-        name = "true or false" if kind is bool else f"a{'n' if kind is int else ''} {kind.__name__}"
-        raise PixelsmithError(f"--opt {key} of the {task} task is {name}, not {text!r}") from None
-    return text
+        return parse(task, pairs)
+    except click.BadParameter as e:
+        raise PixelsmithError(f"--opt: {e.message}") from None
 
 
 @click.command("video")

@@ -339,9 +339,11 @@ def _default(f: dataclasses.Field) -> Any:
 
 
 def _kind(f: dataclasses.Field, default: Any) -> str:
-    from pixelsmith.tasks.base import option_type
-
-    t = option_type(f)
-    if t is None and type(default) in _KINDS.values():  # a default made by a factory
-        t = type(default)
-    return "text" if t is None else t.__name__
+    annotation = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+    annotation = annotation.removesuffix(" | None")  # None: the model's own value
+    if annotation in _KINDS:
+        return annotation
+    for kind, t in _KINDS.items():  # by exact type: a bool is no int here
+        if type(default) is t:
+            return kind
+    return "text"

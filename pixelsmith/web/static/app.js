@@ -127,8 +127,11 @@ function optionValues() {
     const input = $(`opt-${opt.name}`);
     if (opt.kind === "bool") values[opt.name] = input.checked;
     else if (opt.kind === "int" || opt.kind === "float") {
-      if (input.value === "" && opt.default === null) continue; // the model's own value
-      values[opt.name] = Number(input.value);
+      // a field left empty: the option's default (none: the model's own value); a number the
+      // browser cannot read is sent as typed, for the server to refuse with a clear error
+      if (input.validity && input.validity.badInput) values[opt.name] = "not a number";
+      else if (input.value !== "") values[opt.name] = Number(input.value);
+      else if (opt.default !== null) values[opt.name] = opt.default;
     } else values[opt.name] = input.value;
   }
   return values;
