@@ -87,21 +87,17 @@ def _shipped(name: str) -> bool:
     return name == "grey" or name in pixelsmith.list_pretrained("colorize")
 
 
+def _carried(name: str) -> dict[str, float]:
+    """The decoding a shipped net carries in its weight file (``{}``: none)."""
+    path = pixelsmith.list_pretrained("colorize")[name]
+    kwargs = json.loads(read_metadata(path).get("arch_kwargs", "{}"))
+    return {k: kwargs[k] for k in ("correction", "temperature") if k in kwargs}
+
+
 def _own_decoding(name: str) -> dict[str, float]:
-    """The decoding a shipped classification net carries, ``{"correction", "temperature"}``
-    (each, where it carries none, the task's default)."""
-    path = pixelsmith.list_pretrained("colorize")[name]
-    carried = json.loads(read_metadata(path).get("arch_kwargs", "{}"))
-    return {
-        "correction": carried.get("correction", CORRECTION),
-        "temperature": carried.get("temperature", ab_bins.TEMPERATURE),
-    }
-
-
-def _carries(name: str) -> bool:
-    """Whether a shipped net carries a decoding of its own."""
-    path = pixelsmith.list_pretrained("colorize")[name]
-    return "correction" in json.loads(read_metadata(path).get("arch_kwargs", "{}"))
+    """The decoding a shipped classification net decodes with by default, ``{"correction",
+    "temperature"}`` (each, where it carries none, the task's default)."""
+    return {"correction": CORRECTION, "temperature": ab_bins.TEMPERATURE, **_carried(name)}
 
 
 def _shown(decoding: dict[str, float]) -> str:
@@ -285,7 +281,7 @@ def correction() -> None:
         f"on `{VALIDATION}`: "
         + "; ".join(
             f"`{m}` beta {b:g} (margin {v:+.2f}; "
-            + (f"it carries {_shown(_own_decoding(m))})" if _carries(m) else "it carries none)")
+            + (f"it carries {_shown(_own_decoding(m))})" if _carried(m) else "it carries none)")
             for m, (b, v) in chosen.items()
         )
         + ".\n\n"

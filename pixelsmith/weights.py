@@ -121,16 +121,12 @@ def set_arch_kwargs(path: str | Path, **kwargs: Any) -> dict[str, Any]:
     the tensors and the rest of the metadata stay as they are. The architecture must accept
     the arguments. Atomic. Returns the new arguments."""
     state, info = read_weights(path)
+    info.arch_kwargs = {**info.arch_kwargs, **kwargs}
+    _build(state, info, Path(path))  # the architecture takes them and the tensors still fit
     meta = read_metadata(path)
-    arch_kwargs = {**info.arch_kwargs, **kwargs}
-    try:
-        model = create_model(info.arch, **arch_kwargs)
-        model.load_state_dict(state)
-    except (TypeError, ValueError, RuntimeError) as e:
-        raise PixelsmithError(f"{info.arch} does not take {kwargs} ({e})", path) from None
-    meta["arch_kwargs"] = json.dumps(arch_kwargs, sort_keys=True)
+    meta["arch_kwargs"] = json.dumps(info.arch_kwargs, sort_keys=True)
     atomic_write(path, safetensors_bytes(state, metadata=meta), overwrite=True)
-    return arch_kwargs
+    return info.arch_kwargs
 
 
 @lru_cache(maxsize=1)
@@ -283,6 +279,11 @@ def _load_file(path: Path, device) -> tuple[nn.Module, WeightInfo]:
             f"weights hold NaN or inf values ({', '.join(bad[:3])}); was the training diverging?",
             path,
         )
+    return _build(state, info, path).to(device), info
+
+
+def _build(state: dict[str, torch.Tensor], info: WeightInfo, path: Path) -> nn.Module:
+    """The architecture ``info`` names, built with its arguments, holding ``state``."""
     try:
         model = create_model(info.arch, **info.arch_kwargs)
     except (TypeError, ValueError) as e:
@@ -294,4 +295,4 @@ def _load_file(path: Path, device) -> tuple[nn.Module, WeightInfo]:
         raise PixelsmithError(
             f"weights do not fit architecture {info.arch}: {' '.join(first[:2])}", path
         ) from None
-    return model.to(device), info
+    return model

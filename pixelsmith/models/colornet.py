@@ -81,9 +81,9 @@ def hold_bins(
         raise ValueError(f"the rebalancing lambda is in [0, 1], not {rebalance}")
     if correction is not None and not 0 <= correction <= 1:
         raise ValueError(f"the decoding correction is in [0, 1], not {correction}")
-    net.rebalance = float(rebalance)
     if temperature is not None and not temperature > 0:
         raise ValueError(f"the decoding temperature is positive, not {temperature}")
+    net.rebalance = float(rebalance)
     net.correction = None if correction is None else float(correction)
     net.temperature = None if temperature is None else float(temperature)
     if bins is None:
