@@ -6,6 +6,7 @@ the prior, a 24-megapixel run, and the figure of held-out examples.
     python benchmarks/colorize.py --temperature
     python benchmarks/colorize.py --correction # how much of the rebalancing to undo, on validation
     python benchmarks/colorize.py --decoding   # the default's temperature and beta, on @tune
+    python benchmarks/colorize.py --decoding-of RUN  # the same grid for runs/RUN (printed)
     python benchmarks/colorize.py --prior      # pixelsmith's prior vs the paper's prior_probs.npy
     python benchmarks/colorize.py --large      # time and peak memory of a 24-megapixel photo
     python benchmarks/colorize.py --figure     # docs/img/colorize_examples.png
@@ -307,24 +308,13 @@ DECODING_TEMPERATURES = (0.38, 0.5, 0.6, 0.7, 0.85, 1.0)
 DECODING_BETAS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.4)
 
 
-def decoding() -> None:
-    """The shipped default's decoding, temperature x beta, on the photos its checkpoint was
-    chosen on (the ImageNet tuning tenth, which it did not train on): the pair with the best
-    smaller floor margin is the pair its weight file carries."""
-    from pixelsmith.weights import load_model
-
-    torch.set_num_threads(2)
-    d = data_dir()
-    if d is None:
-        sys.exit("needs ../shared/data (or PIXELSMITH_DATA)")
-    task = pixelsmith.get_task("colorize")
-    tune = task.eval_dataset(f"{d}/{TUNE}")
-    grey = pixelsmith.evaluate("grey", tune, task)
-    net, _ = load_model(NET, task=task)
+def decoding_grid(model, tune, task, grey) -> tuple[dict, list[list[str]]]:
+    """``model``'s floor margin on ``tune`` at each temperature x beta of the grid, and the
+    table's rows."""
     rows, margins = [], {}
     for t in DECODING_TEMPERATURES:
         for beta in DECODING_BETAS:
-            r = pixelsmith.evaluate(net, tune, replace(task, temperature=t, correction=beta))
+            r = pixelsmith.evaluate(model, tune, replace(task, temperature=t, correction=beta))
             margins[t, beta] = r["floor_margin"]
             rows.append(
                 [
@@ -337,8 +327,35 @@ def decoding() -> None:
                 ]
             )
             print(rows[-1], flush=True)
-    # ties: the paper's temperature first, then the smaller beta
-    best = max(margins, key=lambda k: (round(margins[k], 6), -abs(k[0] - 0.38), -k[1]))
+    return margins, rows
+
+
+def best_decoding(margins: dict) -> tuple[float, float]:
+    """The (T, beta) with the best margin; ties: the paper's temperature first, then the smaller
+    beta."""
+    return max(margins, key=lambda k: (round(margins[k], 6), -abs(k[0] - 0.38), -k[1]))
+
+
+def _tune_set():
+    d = data_dir()
+    if d is None:
+        sys.exit("needs ../shared/data (or PIXELSMITH_DATA)")
+    task = pixelsmith.get_task("colorize")
+    tune = task.eval_dataset(f"{d}/{TUNE}")
+    return task, tune, pixelsmith.evaluate("grey", tune, task)
+
+
+def decoding() -> None:
+    """The shipped default's decoding, temperature x beta, on the photos its checkpoint was
+    chosen on (the ImageNet tuning tenth, which it did not train on): the pair with the best
+    smaller floor margin is the pair its weight file carries."""
+    from pixelsmith.weights import load_model
+
+    torch.set_num_threads(2)
+    task, tune, grey = _tune_set()
+    net, _ = load_model(NET, task=task)
+    margins, rows = decoding_grid(net, tune, task, grey)
+    best = best_decoding(margins)
     body = (
         f"`{NET}` on `{TUNE}` ({len(tune)} photos, the photos its checkpoint was chosen on; it "
         "trained on the rest of the ImageNet training part): the annealed mean at each "
@@ -361,6 +378,22 @@ def decoding() -> None:
         )
     )
     update_section("colorize-decoding", "Colorization: the default's decoding, chosen", body)
+
+
+def decoding_of(run: str) -> None:
+    """The same grid for a recipe run's kept weights (``runs/NAME``), printed, not written: how a
+    run is compared with the default on the default's own terms before it may replace it."""
+    torch.set_num_threads(2)
+    weights = _run_weights(run)
+    if weights is None:
+        sys.exit(f"runs/{run} holds no weights")
+    task, tune, grey = _tune_set()
+    margins, _ = decoding_grid(weights, tune, task, grey)
+    best = best_decoding(margins)
+    print(
+        f"{run} ({weights.name}, steps {_kept_step(weights)}): best on {TUNE}: "
+        f"T = {best[0]:g}, beta {best[1]:g}, margin {margins[best]:+.2f}"
+    )
 
 
 # training recipes tried beside the default (benchmarks/train_colorize.py), not shipped: each
@@ -794,9 +827,14 @@ def main() -> None:
     extra = ("recipes", "information")  # these two measure recipe runs in runs/ too
     for flag in (*parts, *extra):
         ap.add_argument(f"--{flag}", action="store_true")
+    ap.add_argument(
+        "--decoding-of", metavar="RUN", help="the --decoding grid for runs/RUN (printed only)"
+    )
     args = ap.parse_args()
+    if args.decoding_of:
+        decoding_of(args.decoding_of)
     chosen = [f for f in (*parts, *extra) if getattr(args, f)]
-    for name in chosen or parts:
+    for name in chosen or ([] if args.decoding_of else parts):
         globals()[name]()
 
 

@@ -575,11 +575,12 @@ def test_train_colorize_rebalance_flag_is_kept_with_the_model(tmp_path):
     assert r.exit_code == 2 and "1.5" in r.output
 
 
-def test_a_regression_head_is_told_by_its_two_outputs_not_by_the_bins_it_holds():
-    """The L2 baseline is a ColorNet with a 2-channel head: it holds bins (unused), and the task
+@pytest.mark.parametrize("arch", ["colornet_s", "colorunet_s"])
+def test_a_regression_head_is_told_by_its_two_outputs_not_by_the_bins_it_holds(arch):
+    """The L2 baseline is either body with a 2-channel head: it holds bins (unused), and the task
     still treats it as a regression (squared error on ab / 110, no bins bound)."""
-    net = create_model("colornet_s", head="regression")
-    assert hasattr(net, "bins")
+    net = create_model(arch, head="regression")
+    assert hasattr(net, "bins") and net.spec.out_channels == 2
     task = get_task("colorize").bind(net)
     assert task._bins is None and task._tilt is None
     ab = torch.rand(2, 2, 4, 4) * 60 - 30
@@ -666,7 +667,8 @@ def test_colorunet_trains_from_the_cli_and_colorizes_any_size(tmp_path):
     """The residual U-Net body fills ColorNet's place in the task: ``--model colorunet_s`` trains
     (with a measured prior and the rebalancing lambda kept in the file), the weight file rebuilds
     it, and it colorizes a photo whose sides are not multiples of its 16, keeping the size and the
-    lightness. A head it does not have is a clear error."""
+    lightness. An option it does not have (its context branch is always there) is a clear
+    error."""
     from click.testing import CliRunner
 
     import pixelsmith
@@ -692,9 +694,17 @@ def test_colorunet_trains_from_the_cli_and_colorizes_any_size(tmp_path):
     L_in = rgb_to_lab(grey.expand(3, -1, -1)[None].double())[:, 0]
     L_out = rgb_to_lab(result[None].double())[:, 0]
     assert (L_out - L_in).abs().median() < 0.5  # clipping into the gamut may move a few pixels
-    other = ["--model", "colorunet_s", "--head", "regression", "--out", str(tmp_path / "l2")]
+    l2 = tmp_path / "l2"  # the L2 baseline on this body: two outputs, decoded as ab
+    r = CliRunner().invoke(
+        main, [*common, "--model", "colorunet_s", "--head", "regression", "--out", str(l2)]
+    )
+    assert r.exit_code == 0, r.output
+    model, _ = pixelsmith.load_model(l2 / "weights.safetensors", task="colorize")
+    assert model.spec.out_channels == 2 and model.head == "regression"
+    assert pixelsmith.colorize(grey.expand(3, -1, -1), model=model).shape == (3, 50, 70)
+    other = ["--model", "colorunet_s", "--context", "--out", str(tmp_path / "ctx")]
     r = CliRunner().invoke(main, [*common, *other])
-    assert r.exit_code != 0 and "cannot be built" in r.output and "head" in r.output
+    assert r.exit_code != 0 and "cannot be built" in r.output and "context" in r.output
 
 
 def test_colorunet_output_is_q_logits_at_a_quarter_and_sees_the_whole_image():

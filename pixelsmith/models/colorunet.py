@@ -13,7 +13,8 @@ only about 0.17 nats better than the best constant prediction (``python benchmar
       context: the 1/16 features averaged over the whole image, through a two-layer MLP, added at
                every position (a global-context branch, after Iizuka et al. 2016);
       decoder: pixel-shuffle upsampling to 1/8 and 1/4 with the encoder's skips;
-      -> (B, Q, H/4, W/4) bin logits
+      -> (B, Q, H/4, W/4) bin logits (``head="classes"``), or ab / 110 (``head="regression"``,
+         the L2 baseline on this body)
 
 Like ColorNet it carries its ab ``bins`` (Q, 2), the training photos' ``prior`` (Q,) and the
 ``rebalance`` lambda it is trained with, so the colorize task treats both alike.
@@ -26,7 +27,7 @@ from torch import nn
 
 from pixelsmith.ab_bins import LAMBDA as REBALANCE
 from pixelsmith.models._registry import ModelSpec, register_model
-from pixelsmith.models.colornet import L_CENT, L_NORM, hold_bins
+from pixelsmith.models.colornet import HEADS, L_CENT, L_NORM, hold_bins
 from pixelsmith.models.unet_gan import ResBlock, residual_encoder
 
 
@@ -51,8 +52,8 @@ class _Up(nn.Module):
 
 
 class ColorUNet(nn.Module):
-    """Input L ``(B, 1, H, W)`` in Lab units [0, 100], ``H, W`` multiples of 16; output ``Q``
-    bin logits at ``(H/4, W/4)``."""
+    """Input L ``(B, 1, H, W)`` in Lab units [0, 100], ``H, W`` multiples of 16; output at
+    ``(H/4, W/4)``: ``Q`` bin logits (``head="classes"``) or ab / 110 (``head="regression"``)."""
 
     def __init__(
         self,
@@ -62,9 +63,13 @@ class ColorUNet(nn.Module):
         rebalance: float = REBALANCE,
         correction: float | None = None,
         temperature: float | None = None,
+        head: str = "classes",
     ) -> None:
         super().__init__()
+        if head not in HEADS:
+            raise ValueError(f"head is {' or '.join(HEADS)}, not {head!r}")
         bins = hold_bins(self, bins, rebalance, correction, temperature)
+        self.head = head
         w = width
         self.stem, self.enc1, self.enc2, self.enc3 = residual_encoder(w, blocks)  # 1/2 .. 1/16
         self.context = nn.Sequential(
@@ -72,7 +77,7 @@ class ColorUNet(nn.Module):
         )
         self.up2 = _Up(8 * w, 4 * w, 4 * w, 1)  # 1/8
         self.up1 = _Up(4 * w, 2 * w, 4 * w, 0)  # 1/4
-        self.out = nn.Conv2d(4 * w, len(bins), 1)
+        self.out = nn.Conv2d(4 * w, len(bins) if head == "classes" else 2, 1)
 
     @property
     def spec(self) -> ModelSpec:
@@ -96,9 +101,11 @@ def colorunet_s(
     rebalance: float = REBALANCE,
     correction: float | None = None,
     temperature: float | None = None,
+    head: str = "classes",
 ) -> ColorUNet:
     """Width 32, two residual blocks a stage (about 4.6M parameters); ``rebalance``: the lambda
     of the class rebalancing it is trained with; ``correction``, ``temperature``: its decoding
-    defaults (:func:`~pixelsmith.models.colornet.hold_bins`)."""
+    defaults (:func:`~pixelsmith.models.colornet.hold_bins`); ``head="regression"``: the L2
+    baseline on this body (2 outputs, ab / 110)."""
     bins = None if n_bins is None else torch.zeros(n_bins, 2)  # a shape to load weights into
-    return ColorUNet(width, blocks, bins, rebalance, correction, temperature)
+    return ColorUNet(width, blocks, bins, rebalance, correction, temperature, head)
