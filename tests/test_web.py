@@ -8,6 +8,7 @@ import io
 import json
 import threading
 import time
+import typing
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,6 +254,25 @@ def test_a_raw_file_develops_as_the_api_does_with_libraws_view_as_before(client,
     ref = libraw_develop(raw_file, read_raw(raw_file), 4).permute(1, 2, 0).numpy()
     assert before.shape == ref.shape
     assert np.abs(before - ref).max() <= 1 / 255 + 1e-6
+
+
+def test_a_form_reads_an_options_type_from_its_resolved_annotation():
+    """The page's kind of an option comes from the field's type as ``typing`` resolves it (the
+    same as ``pixelsmith run --opt`` reads), however the annotation is spelled: ``Optional[int]``
+    and ``int | None`` are numbers left empty for the model's own; a bool is no int."""
+    from pixelsmith.web.catalog import task_form
+
+    @dataclass(frozen=True)
+    class Spelled(Task):
+        name: ClassVar[str] = "spelled"
+        a: typing.Optional[int] = None  # noqa: UP045 (the spelling under test)
+        b: int | None = None
+        c: float = 0.5
+        d: bool = True
+        e: typing.Literal["x", "y"] = "x"
+
+    kinds = {o.name: o.kind for o in task_form("spelled", Spelled).options}
+    assert kinds == {"a": "int", "b": "int", "c": "float", "d": "bool", "e": "str"}
 
 
 def test_each_task_takes_only_its_kind_of_upload(client, photos, raw_file):

@@ -19,7 +19,12 @@ def task_options(name: str) -> dict[str, tuple[Any, Any]]:
     fields (a leading ``_`` marks what a task keeps for itself)."""
     from pixelsmith.tasks import task_class
 
-    cls = task_class(name)
+    return class_options(task_class(name))
+
+
+def class_options(cls: type) -> dict[str, tuple[Any, Any]]:
+    """:func:`task_options` of a task class: each public field's type (its annotation resolved;
+    the default's type where it cannot be) and default."""
     if not dataclasses.is_dataclass(cls):
         return {}
     try:

@@ -22,6 +22,8 @@ import inspect
 import logging
 import math
 import re
+import types
+import typing
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -205,7 +207,10 @@ def takes(cls: type) -> list[str]:
 
 def task_form(name: str, cls: type) -> TaskForm:
     """The form of the task class ``cls`` registered as ``name``."""
+    from pixelsmith.batch.options import class_options
+
     docs = field_docs(cls)
+    types_ = {field: kind for field, (kind, _) in class_options(cls).items()}
     options = []
     has_mask = False
     for f in dataclasses.fields(cls):
@@ -223,7 +228,7 @@ def task_form(name: str, cls: type) -> TaskForm:
         options.append(
             Option(
                 name=f.name,
-                kind=_kind(f, default),
+                kind=_kind(types_.get(f.name, Any), default),
                 default=default,
                 help=help_text,
                 choices=None if choices is None else tuple(choices),
@@ -338,11 +343,15 @@ def _default(f: dataclasses.Field) -> Any:
     return None
 
 
-def _kind(f: dataclasses.Field, default: Any) -> str:
-    annotation = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
-    annotation = annotation.removesuffix(" | None")  # None: the model's own value
-    if annotation in _KINDS:
-        return annotation
+def _kind(annotation: Any, default: Any) -> str:
+    """The form's kind of a field of type ``annotation`` (``X | None`` is X's: None is the
+    model's own value), else of its default's exact type."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        given = [a for a in typing.get_args(annotation) if a is not type(None)]
+        annotation = given[0] if len(given) == 1 else Any
+    for kind, t in _KINDS.items():
+        if annotation is t:
+            return kind
     for kind, t in _KINDS.items():  # by exact type: a bool is no int here
         if type(default) is t:
             return kind
