@@ -43,24 +43,27 @@ from pixelsmith.weights import read_metadata  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NET = "colorunet_s.photos"  # the shipped default (``pixelsmith colorize`` with no --model)
-# the default until 2026-12-06, the body of the L2 baseline, the context net and the GAN's loss
+# the default until 2026-12-06, the body of one L2 baseline, the context net and the GAN's loss
 PREVIOUS = "colornet_s.photos"
 CONTEXT = "colornet_s.photos_context"  # PREVIOUS with the global-context branch, trained on
 # decoding as the paper does: T = 0.38, no share of the rebalancing undone
 PAPER = {"correction": 0.0, "temperature": ab_bins.TEMPERATURE}
+PREVIOUS_ROW = "the previous default (`colornet_s`, 1.4M parameters), annealed, its own share"
 DEFAULT = "classification, annealed mean at its own temperature and share of the rebalancing undone (default)"
 METHODS = [  # (label, model, task options); {}: the model's own decoding correction
     ("grayscale (ab = 0)", "grey", {}),
+    ("L2 regression (the default's `colorunet_s` body)", "colorunet_s.photos_l2", {}),
     ("L2 regression (the `colornet_s` body)", "colornet_s.photos_l2", {}),
     ("classification, mode (paper)", NET, {"decoding": "mode", **PAPER}),
     ("classification, mean (paper)", NET, {"decoding": "mean", **PAPER}),
     ("classification, annealed mean T = 0.38 (paper)", NET, PAPER),
     (DEFAULT, NET, {}),
-    ("the previous default (`colornet_s`, 1.4M parameters), annealed, its own share", PREVIOUS, {}),
+    (PREVIOUS_ROW, PREVIOUS, {}),
     ("`colornet_s` with the global-context branch, 5000 steps more", CONTEXT, {}),
     ("GAN (NoGAN schedule)", "deoldify_s.photos", {}),
 ]
-L2 = METHODS[1][0]
+# the floors' L2 regression: the default's network with 2 outputs (else the other body's)
+L2_ROWS = (METHODS[1][0], METHODS[2][0])
 VALIDATION = "bsds500/train@val"  # what the previous default's decoding was chosen on
 
 
@@ -160,7 +163,7 @@ def _floors(results: dict) -> str:
     """The issue's floors for the shipped default (annealed mean at its own decoding), checked."""
     grey = results.get("grayscale (ab = 0)")
     ours = results.get(DEFAULT)
-    l2 = results.get(L2)
+    l2 = next((results[label] for label in L2_ROWS if label in results), None)
     if not (grey and ours):
         return ""
     checks = [
@@ -387,8 +390,14 @@ def decoding_of(run: str) -> None:
     weights = _run_weights(run)
     if weights is None:
         sys.exit(f"runs/{run} holds no weights")
+    from pixelsmith.models import model_spec
+    from pixelsmith.weights import load_model
+
     task, tune, grey = _tune_set()
-    margins, _ = decoding_grid(weights, tune, task, grey)
+    net, _ = load_model(weights, task=task)
+    if model_spec(net).out_channels == 2:
+        sys.exit(f"runs/{run} is a regression net: it has no decoding to choose")
+    margins, _ = decoding_grid(net, tune, task, grey)
     best = best_decoding(margins)
     print(
         f"{run} ({weights.name}, steps {_kept_step(weights)}): best on {TUNE}: "
@@ -406,6 +415,10 @@ RECIPES = [
     (
         "the default's recipe without rebalancing (lambda 1, the paper's 'class')",
         "colornet_s_photos_class",
+    ),
+    (
+        "the default's recipe, its weights' moving average (decay 0.999) validated and kept",
+        "colorunet_s_photos_ema",
     ),
 ]
 RECIPE_BETAS = (0.0, 0.25, 0.5, 0.75)
@@ -774,11 +787,12 @@ def figure() -> None:
     _, source = _sets()[0]
     photos = [p for p in list_split([source]) if has_colour(eval_photo(p))][:12]
     short = {  # column titles that fit a 160 px cell
-        L2: "L2 regression",
+        L2_ROWS[0]: "L2 (colorunet_s)",
+        L2_ROWS[1]: "L2 (colornet_s)",
         "classification, mode (paper)": "mode",
         "classification, annealed mean T = 0.38 (paper)": "annealed (paper)",
         DEFAULT: "default: {correction:g} undone, T {temperature:g}".format(**_own_decoding(NET)),
-        METHODS[6][0]: "colornet_s (before)",
+        PREVIOUS_ROW: "colornet_s (before)",
         "GAN (NoGAN schedule)": "GAN",
     }
     columns = (

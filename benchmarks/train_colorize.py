@@ -99,6 +99,15 @@ RUNS: dict[str, list[str]] = {
     ),
     # the L2 baseline on the same network, a shorter run (see BENCHMARKS.md)
     "colornet_s_photos_l2": _cmd("colorize", 1500, ["--head", "regression", "--val-every", "1500"]),
+    # the L2 baseline on the default's body, trained as the default was (@fit, 5000 steps in
+    # bfloat16), its last weights: ~45 minutes on 2 cores
+    "colorunet_s_photos_l2": _cmd(
+        "colorize",
+        5000,
+        ["--model", "colorunet_s", "--head", "regression", "--bf16", "--val-every", "500"],
+        train_sets=FIT_SETS,
+        val_set=TUNE_SET,
+    ),
     # NoGAN: generator with the perceptual loss of colornet_s.photos's encoder, critic, adversarial
     "deoldify_s_photos": _cmd(
         "colorize-gan",

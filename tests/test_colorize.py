@@ -856,6 +856,29 @@ def test_default_colorizer_reproduces_its_record_and_carries_its_validation_choi
     assert (bound.decode_temperature, bound.decode_correction) == (net.temperature, net.correction)
 
 
+def test_l2_baseline_on_the_default_body_reproduces_its_record_and_is_the_duller(shared_data):
+    """``colorunet_s.photos_l2`` (the default's network with two outputs, trained on the same
+    photos): its record's validation figures reproduce on the ImageNet tuning tenth, and there
+    it behaves as the paper says an L2 regression does: a higher PSNR than the classification
+    default (it minimises the squared ab error) and less colour (it averages the modes)."""
+    import json
+
+    import pixelsmith
+    from pixelsmith.weights import list_pretrained
+
+    source = "imagenet_sample1000@tune"
+    record = json.loads(list_pretrained()["colorunet_s.photos_l2"].with_suffix(".json").read_text())
+    assert record["validation"].split()[0].endswith(source)
+    task = get_task("colorize")
+    photos = task.eval_dataset(str(shared_data / source))
+    l2 = pixelsmith.evaluate("colorunet_s.photos_l2", photos, task)
+    for key, want in record["metrics"].items():
+        assert l2[key] == pytest.approx(want, abs=0.05), key
+    default = pixelsmith.evaluate("colorunet_s.photos", photos, task)
+    assert l2["psnr"] > default["psnr"]
+    assert default["colourfulness"] > l2["colourfulness"]
+
+
 def test_previous_colorizer_reproduces_its_record_and_beats_grey(shared_data):
     """``colornet_s.photos`` (the default until 2026-12-06): a regression test (the record's
     validation figures on BSDS500's held-out tenth, measured during training with the paper's

@@ -274,6 +274,14 @@ def test_a_form_reads_an_options_type_from_its_resolved_annotation():
     kinds = {o.name: o.kind for o in task_form("spelled", Spelled).options}
     assert kinds == {"a": "int", "b": "int", "c": "float", "d": "bool", "e": "str"}
 
+    @dataclass(frozen=True)
+    class PartlyUnresolvable(Spelled):  # one annotation names a type imported for checking only
+        f: NotImportedHere | None = None  # noqa: F821
+        g: float = 1  # an int default, a float field
+
+    kinds = {o.name: o.kind for o in task_form("partly", PartlyUnresolvable).options}
+    assert kinds == {**kinds, "a": "int", "b": "int", "c": "float", "g": "float", "f": "text"}
+
 
 def test_each_task_takes_only_its_kind_of_upload(client, photos, raw_file):
     files = {"image": ("night.kdc", raw_file.read_bytes(), "application/octet-stream")}

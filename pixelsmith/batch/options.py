@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import sys
 import types
 import typing
 from collections.abc import Iterable
@@ -30,7 +31,7 @@ def class_options(cls: type) -> dict[str, tuple[Any, Any]]:
     try:
         hints = typing.get_type_hints(cls)
     except Exception:  # an annotation that names a type only imported for type checking
-        hints = {}
+        hints = _field_hints(cls)
     found = {}
     for f in dataclasses.fields(cls):
         if f.name.startswith("_") or not f.init:
@@ -43,6 +44,25 @@ def class_options(cls: type) -> dict[str, tuple[Any, Any]]:
             kind = type(default) if default not in (None, dataclasses.MISSING) else Any
         found[f.name] = (kind, default)
     return found
+
+
+def _field_hints(cls: type) -> dict[str, Any]:
+    """The annotations of ``cls`` and its bases resolved one by one, as ``typing.get_type_hints``
+    resolves them all at once: a field whose annotation cannot be resolved is left out, and the
+    others keep theirs."""
+    hints: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        module = sys.modules.get(klass.__module__)
+        names = dict(vars(module)) if module is not None else {}
+        for name, annotation in vars(klass).get("__annotations__", {}).items():
+            if isinstance(annotation, str):
+                try:
+                    annotation = eval(annotation, names, dict(vars(klass)))  # noqa: S307
+                except Exception:
+                    hints.pop(name, None)
+                    continue
+            hints[name] = annotation
+    return hints
 
 
 def type_name(kind: Any) -> str:
