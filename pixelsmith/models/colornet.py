@@ -41,6 +41,13 @@ PAPER_DEPTHS = (2, 2, 3, 3, 3, 3, 3, 3)
 HEADS = ("classes", "regression")
 
 
+def check_head(head: str) -> None:
+    """``head`` is one a colorization net has: ``"classes"`` (bin logits) or ``"regression"``
+    (ab / 110, the L2 baseline)."""
+    if head not in HEADS:
+        raise ValueError(f"head is {' or '.join(HEADS)}, not {head!r}")
+
+
 def _block(
     c_in: int, width: int, depth: int, first: str, dilation: int, norm: bool
 ) -> nn.Sequential:
@@ -111,8 +118,7 @@ class ColorNet(nn.Module):
         temperature: float | None = None,
     ) -> None:
         super().__init__()
-        if head not in HEADS:
-            raise ValueError(f"head is {' or '.join(HEADS)}, not {head!r}")
+        check_head(head)
         if len(widths) != 8 or len(depths) != 8:
             raise ValueError("ColorNet has 8 blocks: give 8 widths and 8 depths")
         bins = hold_bins(self, bins, rebalance, correction, temperature)

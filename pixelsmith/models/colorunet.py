@@ -27,7 +27,7 @@ from torch import nn
 
 from pixelsmith.ab_bins import LAMBDA as REBALANCE
 from pixelsmith.models._registry import ModelSpec, register_model
-from pixelsmith.models.colornet import HEADS, L_CENT, L_NORM, hold_bins
+from pixelsmith.models.colornet import L_CENT, L_NORM, check_head, hold_bins
 from pixelsmith.models.unet_gan import ResBlock, residual_encoder
 
 
@@ -66,8 +66,7 @@ class ColorUNet(nn.Module):
         head: str = "classes",
     ) -> None:
         super().__init__()
-        if head not in HEADS:
-            raise ValueError(f"head is {' or '.join(HEADS)}, not {head!r}")
+        check_head(head)
         bins = hold_bins(self, bins, rebalance, correction, temperature)
         self.head = head
         w = width
