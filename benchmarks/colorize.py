@@ -420,6 +420,10 @@ RECIPES = [
         "the default's recipe, its weights' moving average (decay 0.999) validated and kept",
         "colorunet_s_photos_ema",
     ),
+    (
+        "the default's recipe on about half of its training photos (564 of 1161)",
+        "colorunet_s_photos_half",
+    ),
 ]
 RECIPE_BETAS = (0.0, 0.25, 0.5, 0.75)
 TUNE = "imagenet_sample1000@tune"
@@ -474,10 +478,7 @@ def recipes() -> None:
     """Each recipe's run: beta chosen on the ImageNet tuning tenth (the best floor margin), then
     measured once on the held-out sets beside the shipped default at its own beta."""
     torch.set_num_threads(2)
-    d = data_dir()
-    if d is None:
-        sys.exit("needs ../shared/data (or PIXELSMITH_DATA)")
-    task = pixelsmith.get_task("colorize")
+    task, tune, _ = _tune_set()
     held_out = [(name, task.eval_dataset(source)) for name, source in _sets()]
     greys = [pixelsmith.evaluate("grey", data, task) for _, data in held_out]
 
@@ -493,7 +494,6 @@ def recipes() -> None:
             ]
         return cells
 
-    tune = task.eval_dataset(f"{d}/{TUNE}")
     rows = []
     for label, name in (("the shipped default", NET), ("the previous default", PREVIOUS)):
         own = _own_decoding(name)
