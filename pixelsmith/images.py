@@ -28,8 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-#: How far outside [0, 1] a float image may stray (rounding) before it is refused; it is clamped.
-RANGE_SLACK = 0.01
+from pixelsmith.io.convert import RANGE_SLACK
 
 
 @dataclass

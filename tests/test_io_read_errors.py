@@ -10,6 +10,7 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from io_helpers import H, W, _one_line_naming, _png16_reference, _png_chunk, _rgb, _u16
 from PIL import Image
@@ -174,3 +175,74 @@ def test_pillow_bomb_errors_become_ours(tmp_path: Path, monkeypatch: pytest.Monk
     with pytest.raises(PixelsmithError, match="too large") as err:
         read_image(path)
     _one_line_naming(err, path)
+
+
+def _grey_tiff(tmp_path: Path) -> bytes:
+    path = tmp_path / "grey.tif"
+    Image.fromarray((_u16(5, (H, W)) >> 8).astype("uint8")).save(path)
+    return path.read_bytes()
+
+
+def test_damaged_tiffs_give_one_clear_error(tmp_path: Path) -> None:
+    """Bytes of a TIFF's header and tags changed at random (a fixed seed): each file reads or is
+    refused with a PixelsmithError, never another exception (Pillow and tifffile raise
+    IndexError, TypeError and more on such files)."""
+    import random
+
+    good = _grey_tiff(tmp_path)
+    rng = random.Random(7)
+    refused = 0
+    for i in range(120):
+        data = bytearray(good)
+        for _ in range(rng.randint(1, 3)):
+            data[rng.randrange(4, 160)] = rng.randrange(256)
+        path = tmp_path / f"damaged{i}.tif"
+        path.write_bytes(bytes(data))
+        try:
+            read_image(path)
+        except PixelsmithError as e:
+            assert "\n" not in str(e) and str(path) in str(e)
+            refused += 1
+    assert refused > 10  # the damage is real: many are refused
+
+
+def test_tiff_whose_first_page_is_past_its_end(tmp_path: Path) -> None:
+    data = bytearray(_grey_tiff(tmp_path))
+    data[4:8] = struct.pack("<I", len(data) + 1000)  # the first page's offset, past the end
+    path = tmp_path / "nopage.tif"
+    path.write_bytes(bytes(data))
+    with pytest.raises(PixelsmithError) as err:
+        read_image(path)
+    _one_line_naming(err, path)
+
+
+@pytest.mark.parametrize(
+    ("values", "match"),
+    [
+        (lambda a: a * 255, r"span \[0, 2[0-9.]*\].*8-bit levels"),  # 0..255 stored as floats
+        (lambda a: a * 4, r"span \[0, [34][0-9.]*\]"),  # an HDR-like range
+        (lambda a: np.where(a > 0.5, np.nan, a), "NaN or infinite"),
+    ],
+)
+def test_float_tiff_outside_unit_range_is_refused_not_clipped(
+    tmp_path: Path, values: Callable, match: str
+) -> None:
+    """A float TIFF is read as [0, 1]; one far outside it (or with NaN) is refused instead of
+    being clipped to a white or black photo, as the Python API refuses such arrays. Grey is
+    Pillow's mode F; colour goes through the tifffile reader."""
+    import tifffile
+
+    unit = np.linspace(0, 1, H * W, dtype=np.float32).reshape(H, W)
+    grey = tmp_path / "grey_f.tif"
+    Image.fromarray(values(unit).astype(np.float32), mode="F").save(grey)
+    colour = tmp_path / "colour_f.tif"
+    tifffile.imwrite(colour, np.stack([values(unit)] * 3, -1).astype(np.float32), photometric="rgb")
+    for path in (grey, colour):
+        with pytest.raises(PixelsmithError, match=match) as err:
+            read_image(path)
+        _one_line_naming(err, path)
+    tifffile.imwrite(
+        colour, np.stack([unit] * 3, -1), photometric="rgb"
+    )  # within [0, 1]: read as stored
+    image, _ = read_image(colour)
+    np.testing.assert_allclose(image[1].numpy(), unit, atol=1e-6)

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
+
+from ..errors import PixelsmithError
+
+#: How far outside [0, 1] a float image may stray (rounding) before it is refused; it is clamped.
+RANGE_SLACK = 0.01
 
 
 def to_uint8(image: torch.Tensor) -> np.ndarray:
@@ -72,6 +79,24 @@ def _to_chw_float(arr: np.ndarray) -> torch.Tensor:
         scale = 1.0
     out = torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)).astype(np.float32))
     return out.div_(scale) if scale != 1.0 else out
+
+
+def _float_unit(arr: np.ndarray, path: Path) -> np.ndarray:
+    """A float file's pixels as float32 in [0, 1], the range pixelsmith reads float images in:
+    NaN, inf and values far outside it (an HDR or a 0..255 float file) are refused rather than
+    clipped, which would turn the photo white or black without a word."""
+    bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+    if bad:
+        raise PixelsmithError(f"float image holds {bad} NaN or infinite values", path)
+    lo, hi = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 0.0)
+    if lo < -RANGE_SLACK or hi > 1 + RANGE_SLACK:
+        hint = " (8-bit levels stored as floats?)" if hi > 1.5 and lo >= 0 else ""
+        raise PixelsmithError(
+            f"float image values span [{lo:g}, {hi:g}]; pixelsmith reads float images as [0, 1], "
+            f"so an HDR or rescaled file must be brought into that range first{hint}",
+            path,
+        )
+    return np.clip(arr, 0.0, 1.0).astype(np.float32)
 
 
 def _squeeze_grey(colour: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ from .checks import (
     _pil_pixel_limit,
     _resolve_max_pixels,
 )
-from .convert import _squeeze_grey, _to_chw_float
+from .convert import _float_unit, _squeeze_grey, _to_chw_float
 from .formats import _PNG_SIGNATURE, RAW_EXTENSIONS
 from .icc import _icc_to_srgb, _is_srgb, _srgb
 from .meta import ImageMeta
@@ -83,6 +83,12 @@ def read_image(
         if ImageFile.LOAD_TRUNCATED_IMAGES:  # pragma: no cover - someone changed Pillow's global
             warnings.warn("PIL.ImageFile.LOAD_TRUNCATED_IMAGES is True", stacklevel=2)
         raise PixelsmithError(f"image data is truncated or corrupt ({_one_line(e)})", path) from e
+    except MemoryError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a decoder fed corrupt data can raise anything
+        raise PixelsmithError(
+            f"image data is corrupt ({type(e).__name__}: {_one_line(e)})", path
+        ) from e
     if meta.n_frames > 1 and meta.format not in _STILL_FORMATS:
         n = meta.n_frames
         what = (
@@ -186,7 +192,7 @@ def _pil_to_arrays(path: Path, im: Image.Image, icc: bytes | None) -> tuple[np.n
         alpha = np.asarray(im.getchannel("A"))
         im = im.convert("L" if im.mode == "LA" else "RGB")
     elif "transparency" in im.info:
-        alpha = _key_alpha(_pixels(im), im.info["transparency"])
+        alpha = _key_alpha(_pixels(path, im), im.info["transparency"])
     icc_converted = False
     if icc is not None and im.mode in ("L", "RGB", "CMYK") and not _is_srgb(icc):
         converted = _icc_to_srgb(path, im, icc)
@@ -196,16 +202,17 @@ def _pil_to_arrays(path: Path, im: Image.Image, icc: bytes | None) -> tuple[np.n
         im = im.convert("RGB")
     if im.mode not in ("L", "RGB", "I", "F") and not im.mode.startswith("I;16"):
         raise PixelsmithError(f"unsupported image mode {im.mode}", path)
-    return _pixels(im), alpha, icc_converted
+    return _pixels(path, im), alpha, icc_converted
 
 
-def _pixels(im: Image.Image) -> np.ndarray:
-    """Pixels of an L/RGB/I;16/I/F image: uint8, uint16 (``I`` clipped) or float32 in [0, 1]."""
+def _pixels(path: Path, im: Image.Image) -> np.ndarray:
+    """Pixels of an L/RGB/I;16/I/F image: uint8, uint16 (``I`` clipped) or float32 in [0, 1]
+    (``F`` outside it refused)."""
     arr = np.asarray(im)
     if im.mode == "I":
         return np.clip(arr, 0, 65535).astype(np.uint16)
     if im.mode == "F":
-        return np.clip(np.nan_to_num(arr), 0.0, 1.0).astype(np.float32)
+        return _float_unit(arr, path)
     return arr
 
 

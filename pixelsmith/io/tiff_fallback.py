@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +13,7 @@ from PIL import Image
 
 from ..errors import PixelsmithError
 from .checks import _check_pixel_limit
-from .convert import _squeeze_grey, _to_chw_float
+from .convert import _float_unit, _squeeze_grey, _to_chw_float
 from .meta import ImageMeta
 from .orientation import _orient
 from .reasons import _one_line
@@ -28,6 +31,18 @@ def _is_planar_deep_tiff(im: Image.Image) -> bool:
     return deep and tags.get(284, 1) == 2 and tags.get(277, 1) > 1
 
 
+@contextmanager
+def _quiet_tifffile() -> Iterator[None]:
+    """tifffile logs each damaged tag it meets; the error pixelsmith raises says it once."""
+    log = logging.getLogger("tifffile")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
 def _read_tiff_fallback(
     path: Path, limit: int, cause: Exception | None
 ) -> tuple[torch.Tensor, ImageMeta]:
@@ -36,11 +51,19 @@ def _read_tiff_fallback(
         import tifffile
     except ImportError:  # pragma: no cover - tifffile comes with scikit-image
         raise PixelsmithError("not an image file (or an unsupported format)", path) from cause
+    with _quiet_tifffile():
+        return _read_with(tifffile, path, limit)
+
+
+def _read_with(tifffile, path: Path, limit: int) -> tuple[torch.Tensor, ImageMeta]:
+    """The first page of the TIFF at ``path``, read with the ``tifffile`` module."""
     try:
         tif = tifffile.TiffFile(path)
     except Exception as e:
         raise PixelsmithError("not an image file (or an unsupported format)", path) from e
     with tif:
+        if not len(tif.pages):
+            raise PixelsmithError("TIFF file holds no readable page", path)
         page = tif.pages[0]
         _check_pixel_limit(path, (int(page.imagewidth), int(page.imagelength)), limit)
         try:
@@ -65,7 +88,7 @@ def _read_tiff_fallback(
             path,
         )
     if arr.dtype.kind == "f":
-        arr = np.clip(np.nan_to_num(arr), 0.0, 1.0).astype(np.float32)
+        arr = _float_unit(arr, path)
     elif arr.dtype.itemsize > 2:
         arr = (arr >> (8 * arr.dtype.itemsize - 16)).astype(np.uint16)
     if photometric == 0:  # min-is-white
