@@ -46,7 +46,7 @@ from pixelsmith.io import atomic_write
 from pixelsmith.models import create_model
 from pixelsmith.tasks import Task
 from pixelsmith.tasks.base import Batch
-from pixelsmith.weights import WeightInfo, load_model, save_weights
+from pixelsmith.weights import WeightInfo, check_arch_for_task, load_model, save_weights
 
 #: Steps between sync points that only refresh the progress bar and check for divergence.
 SYNC_EVERY = 50
@@ -448,7 +448,7 @@ def _init_from(model: nn.Module, path: str) -> None:
 
 def check_config(cfg: TrainConfig, task: Task | None = None) -> None:
     """Clear errors for a config that cannot run."""
-    from pixelsmith.models import list_models, model_tasks
+    from pixelsmith.models import list_models
 
     if not cfg.data:
         raise PixelsmithError("no training data: give --data FOLDER (one or more)")
@@ -466,11 +466,8 @@ def check_config(cfg: TrainConfig, task: Task | None = None) -> None:
             )
     if cfg.workers < 0 or cfg.threads < 0:
         raise PixelsmithError("--workers and --threads must be 0 or more")
-    if task is not None and cfg.model in list_models() and task.name not in model_tasks(cfg.model):
-        raise PixelsmithError(
-            f"{cfg.model} is a {' and '.join(model_tasks(cfg.model))} model; {task.name} models: "
-            f"{', '.join(list_models(task.name))}"
-        )
+    if task is not None and cfg.model in list_models():
+        check_arch_for_task(cfg.model, task)
 
 
 def _all_finite(*modules: nn.Module | None) -> bool:

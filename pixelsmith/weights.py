@@ -27,7 +27,7 @@ from torch import nn
 
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.io import atomic_write
-from pixelsmith.models import create_model, list_models, model_spec
+from pixelsmith.models import create_model, list_models, model_spec, model_tasks
 from pixelsmith.models.srcnn_official import load_srcnn_official  # noqa: F401  (re-exported)
 from pixelsmith.paths import PRETRAINED_DIR
 
@@ -225,6 +225,15 @@ def check_for_task(model: nn.Module, info: WeightInfo, task: Task) -> None:
     task.check_model(model_spec(model))
 
 
+def check_arch_for_task(arch: str, task: Task) -> None:
+    """Refuse an architecture registered for other tasks only (``bicubic`` for colorize)."""
+    if task.name not in model_tasks(arch):
+        raise PixelsmithError(
+            f"{arch} is a {' and '.join(model_tasks(arch))} model; {task.name} models: "
+            f"{', '.join(list_models(task.name))}"
+        )
+
+
 def _load_by_arch(name: str, task: Task | None, device) -> tuple[nn.Module, WeightInfo]:
     """An architecture (or a task's alias of one) with the shipped weights for ``task``."""
     arch = task.aliases.get(name, name) if task else name
@@ -239,6 +248,7 @@ def _load_by_arch(name: str, task: Task | None, device) -> tuple[nn.Module, Weig
         if not tags:
             raise PixelsmithError(f"{arch} has no shipped weights; load it for a task")
         raise PixelsmithError(f"{arch} is an architecture; name its weights: {', '.join(tags)}")
+    check_arch_for_task(arch, task)
     tag = f"{arch}.{task.pretrained_tag()}"
     if tag in list_pretrained():
         model, info = _load_file(list_pretrained()[tag], device)

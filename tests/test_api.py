@@ -81,6 +81,18 @@ def test_a_classifier_is_refused_as_an_upscaler():
         pixelsmith.upscale(torch.rand(3, 8, 8), 3, "smallconvnet.faces")
 
 
+@pytest.mark.parametrize(
+    ("task", "arch", "owner"),
+    [("colorize", "bicubic", "superres"), ("superres", "telea", "inpaint")],
+)
+def test_an_architecture_of_another_task_is_refused_by_name(task, arch, owner):
+    """A weightless architecture of another task (``pixelsmith colorize --model bicubic``) is one
+    clear error naming the task's own architectures, not a traceback at decoding."""
+    with pytest.raises(PixelsmithError, match=f"{arch} is a {owner} model; {task} models: ") as e:
+        pixelsmith.load_model(arch, task=task)
+    assert all(m in str(e.value) for m in pixelsmith.list_models(task))
+
+
 def test_evaluate_refuses_a_module_of_another_scale(tmp_path):
     with pytest.raises(PixelsmithError, match="x2, not x3"):
         pixelsmith.evaluate(pixelsmith.create_model("bicubic", scale=2), tmp_path, scale=3)
