@@ -272,8 +272,9 @@ def _load_official(task: Task, path: Path) -> nn.Module:
         model = task.load_official(path)
     except PixelsmithError:
         raise
-    except (ValueError, RuntimeError, KeyError, IndexError, TypeError) as e:
-        raise PixelsmithError(f"cannot read this checkpoint ({e})", path) from None
+    except (ValueError, RuntimeError, KeyError, IndexError, TypeError, AttributeError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise PixelsmithError(f"cannot read this checkpoint ({first})", path) from None
     if not all(
         torch.isfinite(t).all() for t in model.state_dict().values() if t.is_floating_point()
     ):

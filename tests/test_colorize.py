@@ -180,6 +180,46 @@ def test_a_checkpoint_with_other_keys_is_refused(tmp_path):
         pixelsmith.load_model(path, task="colorize")
 
 
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (lambda p: torch.save([1, 2, 3], p), "holds a list, not a state dict"),
+        (lambda p: torch.save({}, p), "holds a dict, not a state dict"),
+        (lambda p: torch.save({"model1.0.weight": 3}, p), "'model1.0.weight' not named tensors"),
+        (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200)), "not a PyTorch checkpoint"),
+        (lambda p: torch.save({"weight": torch.zeros(2)}, p), "not an official ECCV16"),
+        (lambda p: torch.save({"model1": torch.zeros(2)}, p), "not an official ECCV16"),
+    ],
+)
+def test_a_file_that_is_no_eccv16_checkpoint_is_one_line_naming_it(tmp_path, content, match):
+    path = tmp_path / "odd.pth"
+    content(path)
+    import pixelsmith
+
+    with pytest.raises(PixelsmithError, match=match) as e:
+        pixelsmith.load_model(path, task="colorize")
+    assert "\n" not in str(e.value) and str(path) in str(e.value)
+
+
+def test_official_names_with_wrong_shapes_are_named_briefly(tmp_path):
+    """The official key names, every tensor of the wrong shape: the message names the first
+    few and counts the rest, instead of PyTorch's page-long load_state_dict text."""
+    official = _official_state()
+    path = tmp_path / "shapes.pth"
+    torch.save(
+        {
+            k: v[..., :1] if v.ndim > 1 and k != "model_out.weight" else v
+            for k, v in official.items()
+        },
+        path,
+    )
+    import pixelsmith
+
+    with pytest.raises(PixelsmithError, match=r"ECCV16 weights of the wrong shape: .* more") as e:
+        pixelsmith.load_model(path, task="colorize")
+    assert "\n" not in str(e.value) and len(str(e.value)) < 400
+
+
 # --- the global-context branch ----------------------------------------------------------------
 def _plain_and_context_nets():
     """The shipped plain net (a random one's features fade with depth), and a context net

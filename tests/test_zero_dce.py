@@ -159,7 +159,7 @@ def test_loader_names_what_is_wrong(tmp_path):
     with pytest.raises(PixelsmithError, match="not found"):
         load_official_zero_dce(tmp_path / "none.pth")
     (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
-    with pytest.raises(PixelsmithError, match="cannot read"):
+    with pytest.raises(PixelsmithError, match="not a PyTorch checkpoint"):
         load_official_zero_dce(tmp_path / "junk.pth")
     missing = {k: v for k, v in good.items() if k != "e_conv7.bias"}
     torch.save(missing, tmp_path / "missing.pth")

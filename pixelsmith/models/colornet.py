@@ -260,13 +260,17 @@ def convert_official_eccv16(state: dict[str, torch.Tensor]) -> dict[str, torch.T
         )
     out: dict[str, torch.Tensor] = {}
     for key, value in state.items():
-        top, rest = key.split(".", 1)
+        top, _, rest = key.partition(".")
         if top == "model_out":
+            if value.ndim != 4 or value.shape[0] != 2 or value.shape[2:] != (1, 1):
+                raise ValueError(f"{key} is {tuple(value.shape)}, expected (2, 313, 1, 1)")
             w = value.reshape(value.shape[0], value.shape[1])  # (2, 313)
             out["bins"] = w.t().float() * AB_NORM
             continue
         k = int(top[len("model") :])
-        layer, param = rest.split(".", 1)
+        layer, _, param = rest.partition(".")
+        if not param:
+            raise ValueError(f"not an official ECCV16 state dict: unexpected key {key!r}")
         if k == 8 and layer == "6":
             out[f"out.{param}"] = value
         else:

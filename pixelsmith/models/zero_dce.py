@@ -25,7 +25,6 @@ default) estimates them at full resolution, as the authors do.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -34,6 +33,7 @@ from torch.nn import functional as F
 
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.models._registry import ModelSpec, register_model
+from pixelsmith.models.checkpoint import check_state, read_state_dict
 
 ITERATIONS = 8  # curves per channel in the paper and the authors' checkpoint
 WIDTH = 32
@@ -217,38 +217,9 @@ def load_official_zero_dce(path: str | Path) -> DCENet:
     shape.
     """
     path = Path(path)
-    if not path.is_file():
-        raise PixelsmithError("Zero-DCE weight file not found", path)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001  (torch raises many types for a bad file)
-        lines = str(e).splitlines()
-        reason = lines[0] if lines else type(e).__name__
-        raise PixelsmithError(f"cannot read Zero-DCE weights ({reason})", path) from None
-    if not isinstance(state, Mapping) or not all(
-        isinstance(v, torch.Tensor) for v in state.values()
-    ):
-        raise PixelsmithError("not a Zero-DCE state dict (expected a dict of tensors)", path)
-    if state and all(k.startswith("module.") for k in state):  # saved from nn.DataParallel
-        state = {k[len("module.") :]: v for k, v in state.items()}
+    state = read_state_dict(path, "Zero-DCE")
     model = DCENet()
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"missing {', '.join(missing)}")
-        if unexpected:
-            parts.append(f"unexpected {', '.join(unexpected)}")
-        raise PixelsmithError(f"not a Zero-DCE state dict: {'; '.join(parts)}", path)
-    wrong = [
-        f"{k} is {tuple(state[k].shape)}, expected {tuple(v.shape)}"
-        for k, v in expected.items()
-        if state[k].shape != v.shape
-    ]
-    if wrong:
-        raise PixelsmithError(f"Zero-DCE weights of the wrong shape: {'; '.join(wrong)}", path)
+    check_state(state, model.state_dict(), "Zero-DCE", path)
     bad = [k for k, v in state.items() if not (v.is_floating_point() and torch.isfinite(v).all())]
     if bad:
         raise PixelsmithError(f"Zero-DCE weights not finite floating point: {', '.join(bad)}", path)

@@ -375,18 +375,13 @@ class Colorize(Task):
     def load_official(self, path: Path) -> nn.Module:
         """The official ECCV16 PyTorch checkpoint (``colorization_release_v2*.pth``)."""
         from pixelsmith.models import create_model
+        from pixelsmith.models.checkpoint import check_state, read_state_dict
         from pixelsmith.models.colornet import convert_official_eccv16
 
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:  # noqa: BLE001 - any unreadable file is one clear error
-            raise PixelsmithError(
-                f"cannot read this checkpoint ({str(e).splitlines()[0]})", path
-            ) from None
-        if isinstance(state, dict) and "state_dict" in state:
-            state = state["state_dict"]
+        state = convert_official_eccv16(read_state_dict(path, "ECCV16"))
         model = create_model("eccv16", n_bins=313)
-        model.load_state_dict(convert_official_eccv16(state))
+        check_state(state, model.state_dict(), "ECCV16", path)
+        model.load_state_dict(state)
         return model
 
     def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -1,0 +1,76 @@
+"""Reading a paper's official PyTorch checkpoint (a ``.pth`` file a user supplies) safely.
+
+:func:`read_state_dict` loads the file with ``weights_only=True`` (no code in the file runs) and
+returns its tensors; :func:`check_state` compares them with the network they are meant for. Both
+raise a one-line :class:`~pixelsmith.errors.PixelsmithError` naming the file, whatever is wrong
+with it: not a checkpoint, a checkpoint of something else, the right names with the wrong shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+
+from pixelsmith.errors import PixelsmithError
+
+_SHOWN = 3  # names listed in a message, then a count
+
+
+def read_state_dict(path: str | Path, what: str) -> dict[str, torch.Tensor]:
+    """The tensors of the checkpoint at ``path``, meant to hold ``what`` (for the messages): a
+    state dict, or one under ``"state_dict"``; ``nn.DataParallel``'s ``module.`` prefix dropped."""
+    path = Path(path)
+    if not path.is_file():
+        raise PixelsmithError(f"{what} checkpoint not found", path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - torch raises many types for a file it cannot read
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        if "weights_only" in first or "Weights only" in first:
+            reason = "it holds objects other than tensors, which pixelsmith does not unpickle"
+        else:
+            reason = f"{type(e).__name__}: {first}"
+        raise PixelsmithError(
+            f"not a PyTorch checkpoint, or a damaged one ({reason})", path
+        ) from None
+    if isinstance(state, Mapping) and isinstance(state.get("state_dict"), Mapping):
+        state = state["state_dict"]
+    if not isinstance(state, Mapping) or not state:
+        raise PixelsmithError(
+            f"not {what} weights: the file holds a {type(state).__name__}, not a state dict", path
+        )
+    bad = [k for k, v in state.items() if not (isinstance(k, str) and torch.is_tensor(v))]
+    if bad:
+        raise PixelsmithError(
+            f"not {what} weights: {_listed(map(repr, bad))} not named tensors", path
+        )
+    if all(k.startswith("module.") for k in state):  # saved from nn.DataParallel
+        state = {k[len("module.") :]: v for k, v in state.items()}
+    return dict(state)
+
+
+def check_state(
+    state: Mapping[str, torch.Tensor], expected: Mapping[str, torch.Tensor], what: str, path: Path
+) -> None:
+    """Refuse ``state`` unless it has exactly ``expected``'s names and shapes."""
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    if missing or unexpected:
+        parts = [f"missing {_listed(missing)}"] if missing else []
+        parts += [f"unexpected {_listed(unexpected)}"] if unexpected else []
+        raise PixelsmithError(f"not {what} weights: {'; '.join(parts)}", path)
+    wrong = [
+        f"{k} is {tuple(state[k].shape)}, expected {tuple(v.shape)}"
+        for k, v in expected.items()
+        if state[k].shape != v.shape
+    ]
+    if wrong:
+        raise PixelsmithError(f"{what} weights of the wrong shape: {_listed(wrong)}", path)
+
+
+def _listed(items) -> str:
+    items = list(items)
+    more = len(items) - _SHOWN
+    return ", ".join(items[:_SHOWN]) + (f" and {more} more" if more > 0 else "")
