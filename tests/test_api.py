@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,6 +92,24 @@ def test_an_architecture_of_another_task_is_refused_by_name(task, arch, owner):
     with pytest.raises(PixelsmithError, match=f"{arch} is a {owner} model; {task} models: ") as e:
         pixelsmith.load_model(arch, task=task)
     assert all(m in str(e.value) for m in pixelsmith.list_models(task))
+
+
+def test_task_options_are_checked_by_name_and_type():
+    """A misspelt option is named with the nearest one; a value of the wrong type names the
+    option and its type (it was one TypeError listing every field, private ones too)."""
+    with pytest.raises(TypeError, match=r"no option 'temprature' \(did you mean temperature\?\)"):
+        pixelsmith.get_task("colorize", temprature=0.5)
+    with pytest.raises(TypeError, match=r"render_factor takes int, not '16'") as e:
+        pixelsmith.colorize(np.zeros((8, 8), np.uint8), render_factor="16")
+    assert "_bins" not in str(e.value)
+    for bad in ({"render_factor": 1.5}, {"render_factor": True}, {"temperature": "x"}):
+        with pytest.raises(TypeError, match=f"{next(iter(bad))} takes"):
+            pixelsmith.get_task("colorize", **bad)
+    task = pixelsmith.get_task(
+        "colorize", render_factor=np.int64(8), temperature=1, prior=Path("prior.npy")
+    )
+    assert (task.render_factor, task.temperature) == (8, 1)
+    assert pixelsmith.get_task("superres", scale=np.int32(2)).scale == 2
 
 
 def test_evaluate_refuses_a_module_of_another_scale(tmp_path):

@@ -3,9 +3,7 @@ task registered later takes its options with no change here."""
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
-import sys
 import types
 import typing
 from collections.abc import Iterable
@@ -14,6 +12,8 @@ from typing import Any
 
 import click
 
+from pixelsmith.tasks.options import class_options, listing, type_name
+
 
 def task_options(name: str) -> dict[str, tuple[Any, Any]]:
     """A task's settings a user may give: ``{field: (type, default)}`` of its dataclass's public
@@ -21,60 +21,6 @@ def task_options(name: str) -> dict[str, tuple[Any, Any]]:
     from pixelsmith.tasks import task_class
 
     return class_options(task_class(name))
-
-
-def class_options(cls: type) -> dict[str, tuple[Any, Any]]:
-    """:func:`task_options` of a task class: each public field's type (its annotation resolved;
-    the default's type where it cannot be) and default."""
-    if not dataclasses.is_dataclass(cls):
-        return {}
-    try:
-        hints = typing.get_type_hints(cls)
-    except Exception:  # an annotation that names a type only imported for type checking
-        hints = _field_hints(cls)
-    found = {}
-    for f in dataclasses.fields(cls):
-        if f.name.startswith("_") or not f.init:
-            continue
-        default = f.default
-        if default is dataclasses.MISSING and f.default_factory is not dataclasses.MISSING:
-            default = f.default_factory()
-        kind = hints.get(f.name)
-        if kind is None:
-            kind = type(default) if default not in (None, dataclasses.MISSING) else Any
-        found[f.name] = (kind, default)
-    return found
-
-
-def _field_hints(cls: type) -> dict[str, Any]:
-    """The annotations of ``cls`` and its bases resolved one by one, as ``typing.get_type_hints``
-    resolves them all at once: a field whose annotation cannot be resolved is left out, and the
-    others keep theirs."""
-    hints: dict[str, Any] = {}
-    for klass in reversed(cls.__mro__):
-        module = sys.modules.get(klass.__module__)
-        names = dict(vars(module)) if module is not None else {}
-        for name, annotation in vars(klass).get("__annotations__", {}).items():
-            if isinstance(annotation, str):
-                try:
-                    annotation = eval(annotation, names, dict(vars(klass)))  # noqa: S307
-                except Exception:
-                    hints.pop(name, None)
-                    continue
-            hints[name] = annotation
-    return hints
-
-
-def type_name(kind: Any) -> str:
-    """``int``, ``bool``, ``float | None``, ``one of a, b``: a field's type as a user reads it."""
-    origin, args = typing.get_origin(kind), typing.get_args(kind)
-    if kind is Any:
-        return "text"
-    if origin is typing.Literal:
-        return "one of " + ", ".join(str(a) for a in args)
-    if origin in (typing.Union, types.UnionType):
-        return " | ".join("None" if a is type(None) else type_name(a) for a in args)
-    return getattr(kind, "__name__", str(kind))
 
 
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
@@ -122,23 +68,20 @@ def parse_options(name: str, pairs: Iterable[str]) -> dict[str, Any]:
     """
     known = task_options(name)
 
-    def listing() -> str:
-        if not known:
-            return f"the {name} task takes no options"
-        shown = ", ".join(f"{k} ({type_name(t)}, default {d!r})" for k, (t, d) in known.items())
-        return f"{name} options: {shown}"
-
     options: dict[str, Any] = {}
     for pair in pairs:
         key, eq, text = pair.partition("=")
         key = key.strip().replace("-", "_")
         if not eq or not key:
-            raise click.BadParameter(f"{pair!r} is not KEY=VALUE; {listing()}", param_hint="--opt")
+            raise click.BadParameter(
+                f"{pair!r} is not KEY=VALUE; {listing(name, known)}", param_hint="--opt"
+            )
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise click.BadParameter(
-                f"the {name} task has no option {key!r}{hint}; {listing()}", param_hint="--opt"
+                f"the {name} task has no option {key!r}{hint}; {listing(name, known)}",
+                param_hint="--opt",
             )
         if key in options:
             raise click.BadParameter(f"{key} is given twice", param_hint="--opt")

@@ -34,21 +34,17 @@ def task_class(name: str) -> type[Task]:
 
 def get_task(task: str | Task, **options: Any) -> Task:
     """A task by name with its options (``get_task("superres", scale=2, blind=True)``), or a
-    :class:`Task` instance as it is (then no options may be given)."""
+    :class:`Task` instance as it is (then no options may be given). ``TypeError`` names an
+    option the task does not take, or one given a value of the wrong type."""
     if isinstance(task, Task):
         if options:
             raise TypeError(f"options {sorted(options)} given with a {task.name} task instance")
         return task
-    cls = task_class(task)
-    try:
-        return cls(**options)
-    except TypeError:
-        import dataclasses
+    from pixelsmith.tasks.options import check_options
 
-        known = [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else []
-        raise TypeError(
-            f"the {task} task takes {', '.join(known) or 'no options'}, not {sorted(options)}"
-        ) from None
+    cls = task_class(task)
+    check_options(cls, task, options)
+    return cls(**options)
 
 
 __all__ = ["TASKS", "Batch", "Prepared", "Task", "get_task", "option", "task_class"]
