@@ -350,7 +350,7 @@ def eval_colorize(data, models, decoding, temperature, correction) -> None:
         return "each model's own" if value is None else value
 
     click.echo(
-        f"Set: {data} ({len(dataset)} photos, short side 256)  decode {decoding}, "
+        f"Set: {data} ({len(dataset)} photos, grey ones skipped; short side 256)  decode {decoding}, "
         f"temperature {shown(temperature)}, correction {shown(correction)}"
     )
     click.echo(

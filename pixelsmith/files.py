@@ -8,6 +8,7 @@ reported in one line and the run goes on; what was written, skipped and failed c
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,12 @@ def _is_dir(p: Path) -> bool:
         return False
 
 
+def _names_folder(out: str | Path) -> bool:
+    """``out`` written with a trailing separator (``results.png/``) means a folder."""
+    text = str(out)
+    return text.endswith("/") or (os.sep != "/" and text.endswith(os.sep))
+
+
 def _exists(p: Path) -> bool:
     try:
         return p.exists()
@@ -61,7 +68,7 @@ def plan_outputs(
 
     if out is None:
         targets = [p.with_name(f"{p.stem}{suffix}.png") for p in inputs]
-    elif Path(out).suffix and not _is_dir(Path(out)):
+    elif Path(out).suffix and not _is_dir(Path(out)) and not _names_folder(out):
         o = Path(out)
         if o.suffix.lower() not in WRITE_FORMATS:
             raise PixelsmithError(
@@ -76,11 +83,14 @@ def plan_outputs(
         if not _is_dir(Path(out)):
             raise PixelsmithError("output folder does not exist", out)
         targets = [Path(out) / f"{p.stem}{suffix}.png" for p in inputs]
-    target_keys = {t.resolve() for t in targets}
+    # results: this run's targets, and what a run in place would have written beside an input
+    results = {t.resolve() for t in targets}
+    if suffix:
+        results |= {p.with_name(f"{p.stem}{suffix}.png").resolve() for p in inputs}
     own = [
         p
         for p, t in zip(inputs, targets, strict=True)
-        if p.resolve() in target_keys and p.resolve() != t.resolve()
+        if p.resolve() in results and p.resolve() != t.resolve()
     ]
     if own and len(inputs) > 1:
         keep = [(p, t) for p, t in zip(inputs, targets, strict=True) if p not in own]

@@ -373,6 +373,31 @@ def test_rerun_in_place_skips_its_own_outputs(tmp_path):
     assert "a_x2.png is an earlier result" in r.stderr
 
 
+def test_a_run_into_another_folder_leaves_out_earlier_results_beside_the_inputs(tmp_path):
+    """After a run in place, a run of the same folder into --out does not process the earlier
+    results as photos (it wrote a_x2_x2.png)."""
+    src, out = tmp_path / "photos", tmp_path / "out"
+    src.mkdir(), out.mkdir()
+    for name in ("a", "b"):
+        Image.fromarray(np.full((8, 6, 3), 100, np.uint8)).save(src / f"{name}.png")
+    assert _invoke(["upscale", str(src), "--model", "bicubic", "--scale", "2"]).exit_code == 0
+    r = _invoke(["upscale", str(src), "--model", "bicubic", "--scale", "2", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in out.iterdir()) == ["a_x2.png", "b_x2.png"]
+    assert "a_x2.png is an earlier result" in r.stderr
+
+
+def test_out_with_a_trailing_slash_is_a_folder(good_png, tmp_path):
+    """``--out results.png/`` names a folder (refused if missing), never a file results.png."""
+    target = tmp_path / "results.png"
+    args = ["upscale", str(good_png), "--model", "bicubic", "--scale", "2"]
+    _assert_one_line_error(_invoke([*args, "--out", f"{target}/"]), "folder does not exist")
+    assert not target.exists()
+    target.mkdir()
+    assert _invoke([*args, "--out", f"{target}/"]).exit_code == 0
+    assert [p.name for p in target.iterdir()] == [f"{good_png.stem}_x2.png"]
+
+
 @pytest.mark.parametrize("tile", ["1", "15", "-5"])
 def test_tile_is_validated(good_png, tmp_path, tile):
     r = _invoke(["upscale", str(good_png), "--tile", tile, "--out", str(tmp_path / "o.png")])

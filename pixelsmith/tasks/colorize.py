@@ -289,8 +289,8 @@ class Colorize(Task):
 
     # --- measuring ----------------------------------------------------------------------------
     def eval_dataset(self, source: str | Path) -> list[Path]:
-        """The colour photos of ``source`` (``dir@val`` for a split); grey ones have no colour to
-        measure and are left out."""
+        """The photos of ``source`` (``dir@val`` for a split); grey ones have no colour to
+        measure and are skipped when measured (finding them here would decode every photo)."""
         from pixelsmith.data.split import list_split, split_source
 
         base, _ = split_source(str(source))
