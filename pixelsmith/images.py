@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from pixelsmith.io.convert import RANGE_SLACK
+from pixelsmith.io.convert import RANGE_SLACK, unit_range_problem
 
 
 @dataclass
@@ -87,15 +87,9 @@ def check_pixels(x: torch.Tensor) -> torch.Tensor:
     """Refuse NaN, inf and float values far outside [0, 1]; clamp rounding slack. ``x`` float."""
     if x.numel() == 0 or min(x.shape[-2:]) == 0:
         raise ValueError(f"the image is empty, shape {tuple(x.shape)}")
-    if not torch.isfinite(x).all():
-        n = int((~torch.isfinite(x)).sum())
-        raise ValueError(f"the image has {n} NaN or infinite values; fix or mask them first")
-    lo, hi = float(x.min()), float(x.max())
-    if lo < -RANGE_SLACK or hi > 1 + RANGE_SLACK:
-        hint = " (8-bit levels? divide by 255)" if hi > 1.5 and lo >= 0 else ""
-        raise ValueError(
-            f"float image values must lie in [0, 1], these span [{lo:g}, {hi:g}]{hint}"
-        )
+    problem = unit_range_problem(x.detach().cpu().numpy(), RANGE_SLACK)
+    if problem:
+        raise ValueError(problem)
     return x.clamp(0, 1)
 
 

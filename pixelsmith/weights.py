@@ -226,8 +226,11 @@ def check_for_task(model: nn.Module, info: WeightInfo, task: Task) -> None:
 
 
 def check_arch_for_task(arch: str, task: Task) -> None:
-    """Refuse an architecture registered for other tasks only (``bicubic`` for colorize)."""
-    if task.name not in model_tasks(arch):
+    """Refuse an architecture registered for other tasks only (``bicubic`` for colorize), unless
+    ``task`` names it itself (its default model or an alias: a task registered later may run an
+    architecture of another)."""
+    own = {task.default_model, *task.aliases.values()}
+    if task.name not in model_tasks(arch) and arch not in own:
         raise PixelsmithError(
             f"{arch} is a {' and '.join(model_tasks(arch))} model; {task.name} models: "
             f"{', '.join(list_models(task.name))}"

@@ -106,10 +106,18 @@ def test_task_options_are_checked_by_name_and_type():
         with pytest.raises(TypeError, match=f"{next(iter(bad))} takes"):
             pixelsmith.get_task("colorize", **bad)
     task = pixelsmith.get_task(
-        "colorize", render_factor=np.int64(8), temperature=1, prior=Path("prior.npy")
+        "colorize", render_factor=np.int64(8), temperature=np.float32(0.5), prior=Path("p.npy")
     )
-    assert (task.render_factor, task.temperature) == (8, 1)
-    assert pixelsmith.get_task("superres", scale=np.int32(2)).scale == 2
+    # stored as the field's own type (a NumPy integer or a Path would not go into JSON metadata)
+    assert [(v, type(v)) for v in (task.render_factor, task.temperature, task.prior)] == [
+        (8, int),
+        (0.5, float),
+        ("p.npy", str),
+    ]
+    assert type(pixelsmith.get_task("superres", scale=np.int32(2)).scale) is int
+    assert pixelsmith.get_task("superres", blind=np.True_).blind is True
+    with pytest.raises(TypeError, match="blind takes bool, not 1"):
+        pixelsmith.get_task("superres", blind=1)
 
 
 def test_evaluate_refuses_a_module_of_another_scale(tmp_path):

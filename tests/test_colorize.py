@@ -184,7 +184,8 @@ def test_a_checkpoint_with_other_keys_is_refused(tmp_path):
     ("content", "match"),
     [
         (lambda p: torch.save([1, 2, 3], p), "holds a list, not a state dict"),
-        (lambda p: torch.save({}, p), "holds a dict, not a state dict"),
+        (lambda p: torch.save({}, p), "holds an empty dict"),
+        (lambda p: p.write_text("weights\n" * 40), "not a PyTorch checkpoint .* starts with"),
         (lambda p: torch.save({"model1.0.weight": 3}, p), "'model1.0.weight' not named tensors"),
         (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200)), "not a PyTorch checkpoint"),
         (lambda p: torch.save({"weight": torch.zeros(2)}, p), "not an official ECCV16"),
@@ -199,6 +200,27 @@ def test_a_file_that_is_no_eccv16_checkpoint_is_one_line_naming_it(tmp_path, con
     with pytest.raises(PixelsmithError, match=match) as e:
         pixelsmith.load_model(path, task="colorize")
     assert "\n" not in str(e.value) and str(path) in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "saved",
+    [
+        lambda s: {k: v for k, v in s.items() if not k.endswith("num_batches_tracked")},
+        lambda s: {"model": s, "optimizer": {}},
+        lambda s: {"state_dict": {"module." + k: v for k, v in s.items()}},
+    ],
+    ids=["without-batch-norm-counters", "under-model", "under-state_dict-from-DataParallel"],
+)
+def test_official_checkpoint_in_the_ways_it_is_saved_loads(tmp_path, saved):
+    """Without batch norm's counters (older PyTorch wrote none; loading fills them in), or
+    wrapped as training scripts save it: the same network."""
+    official = _official_state()
+    path = tmp_path / "eccv16.pth"
+    torch.save(saved(official), path)
+    import pixelsmith
+
+    net, _ = pixelsmith.load_model(path, task="colorize")
+    torch.testing.assert_close(net.out.weight, official["model8.6.weight"])
 
 
 def test_official_names_with_wrong_shapes_are_named_briefly(tmp_path):

@@ -241,8 +241,16 @@ def test_float_tiff_outside_unit_range_is_refused_not_clipped(
         with pytest.raises(PixelsmithError, match=match) as err:
             read_image(path)
         _one_line_naming(err, path)
-    tifffile.imwrite(
-        colour, np.stack([unit] * 3, -1), photometric="rgb"
-    )  # within [0, 1]: read as stored
+    # within [0, 1]: read as stored
+    tifffile.imwrite(colour, np.stack([unit] * 3, -1), photometric="rgb")
     image, _ = read_image(colour)
     np.testing.assert_allclose(image[1].numpy(), unit, atol=1e-6)
+
+
+def test_float_tiff_overshoot_of_an_export_is_clipped_not_refused(tmp_path: Path) -> None:
+    """A 32-bit export's ringing and highlights a little outside [0, 1] are clipped to it."""
+    values = np.linspace(-0.02, 1.03, H * W, dtype=np.float32).reshape(H, W)
+    path = tmp_path / "overshoot.tif"
+    Image.fromarray(values, mode="F").save(path)
+    image, _ = read_image(path)
+    np.testing.assert_allclose(image[0].numpy(), values.clip(0, 1), atol=1e-6)

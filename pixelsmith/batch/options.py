@@ -3,7 +3,6 @@ task registered later takes its options with no change here."""
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from collections.abc import Iterable
@@ -12,7 +11,7 @@ from typing import Any
 
 import click
 
-from pixelsmith.tasks.options import class_options, listing, type_name
+from pixelsmith.tasks.options import class_options, listing, type_name, unknown_option
 
 
 def task_options(name: str) -> dict[str, tuple[Any, Any]]:
@@ -77,12 +76,7 @@ def parse_options(name: str, pairs: Iterable[str]) -> dict[str, Any]:
                 f"{pair!r} is not KEY=VALUE; {listing(name, known)}", param_hint="--opt"
             )
         if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            raise click.BadParameter(
-                f"the {name} task has no option {key!r}{hint}; {listing(name, known)}",
-                param_hint="--opt",
-            )
+            raise click.BadParameter(unknown_option(name, key, known), param_hint="--opt")
         if key in options:
             raise click.BadParameter(f"{key} is given twice", param_hint="--opt")
         kind = known[key][0]

@@ -9,8 +9,11 @@ import torch
 
 from ..errors import PixelsmithError
 
-#: How far outside [0, 1] a float image may stray (rounding) before it is refused; it is clamped.
+#: How far outside [0, 1] a float image given in Python may stray (rounding) before it is
+#: refused; it is clamped.
 RANGE_SLACK = 0.01
+#: The same for a float image file: 32-bit exports carry some ringing and highlight overshoot.
+FILE_RANGE_SLACK = 0.1
 
 
 def to_uint8(image: torch.Tensor) -> np.ndarray:
@@ -81,20 +84,27 @@ def _to_chw_float(arr: np.ndarray) -> torch.Tensor:
     return out.div_(scale) if scale != 1.0 else out
 
 
+def unit_range_problem(values: np.ndarray, slack: float) -> str | None:
+    """Why float pixels ``values`` are not an image in [0, 1] (NaN or inf; values beyond
+    ``slack`` outside it, with a hint for 0..255 levels), or ``None``."""
+    bad = int(values.size - np.count_nonzero(np.isfinite(values)))
+    if bad:
+        return f"the image has {bad} NaN or infinite values; fix or mask them first"
+    lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if lo < -slack or hi > 1 + slack:
+        hint = " (8-bit levels? divide by 255)" if hi > 1.5 and lo >= 0 else ""
+        return f"float image values must lie in [0, 1], these span [{lo:g}, {hi:g}]{hint}"
+    return None
+
+
 def _float_unit(arr: np.ndarray, path: Path) -> np.ndarray:
     """A float file's pixels as float32 in [0, 1], the range pixelsmith reads float images in:
     NaN, inf and values far outside it (an HDR or a 0..255 float file) are refused rather than
     clipped, which would turn the photo white or black without a word."""
-    bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-    if bad:
-        raise PixelsmithError(f"float image holds {bad} NaN or infinite values", path)
-    lo, hi = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 0.0)
-    if lo < -RANGE_SLACK or hi > 1 + RANGE_SLACK:
-        hint = " (8-bit levels stored as floats?)" if hi > 1.5 and lo >= 0 else ""
+    problem = unit_range_problem(arr, FILE_RANGE_SLACK)
+    if problem:
         raise PixelsmithError(
-            f"float image values span [{lo:g}, {hi:g}]; pixelsmith reads float images as [0, 1], "
-            f"so an HDR or rescaled file must be brought into that range first{hint}",
-            path,
+            f"{problem}; an HDR or rescaled file must be mapped to it first", path
         )
     return np.clip(arr, 0.0, 1.0).astype(np.float32)
 

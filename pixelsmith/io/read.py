@@ -83,7 +83,7 @@ def read_image(
         if ImageFile.LOAD_TRUNCATED_IMAGES:  # pragma: no cover - someone changed Pillow's global
             warnings.warn("PIL.ImageFile.LOAD_TRUNCATED_IMAGES is True", stacklevel=2)
         raise PixelsmithError(f"image data is truncated or corrupt ({_one_line(e)})", path) from e
-    except MemoryError:
+    except (MemoryError, RuntimeError):  # out of memory (torch's is a RuntimeError): not the file
         raise
     except Exception as e:  # noqa: BLE001 - a decoder fed corrupt data can raise anything
         raise PixelsmithError(

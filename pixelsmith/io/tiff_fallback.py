@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,16 +32,29 @@ def _is_planar_deep_tiff(im: Image.Image) -> bool:
     return deep and tags.get(284, 1) == 2 and tags.get(277, 1) > 1
 
 
+class _Quiet(logging.Filter):
+    """Drops tifffile's records in the threads reading a file here: tifffile logs each damaged
+    tag it meets, and the error pixelsmith raises says it once. Other threads keep their log."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reading = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(self.reading, "on", False)
+
+
+_QUIET = _Quiet()
+logging.getLogger("tifffile").addFilter(_QUIET)
+
+
 @contextmanager
 def _quiet_tifffile() -> Iterator[None]:
-    """tifffile logs each damaged tag it meets; the error pixelsmith raises says it once."""
-    log = logging.getLogger("tifffile")
-    level = log.level
-    log.setLevel(logging.CRITICAL)
+    _QUIET.reading.on = True
     try:
         yield
     finally:
-        log.setLevel(level)
+        _QUIET.reading.on = False
 
 
 def _read_tiff_fallback(

@@ -33,7 +33,7 @@ from torch.nn import functional as F
 
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.models._registry import ModelSpec, register_model
-from pixelsmith.models.checkpoint import check_state, read_state_dict
+from pixelsmith.nn.checkpoint import check_state, read_state_dict
 
 ITERATIONS = 8  # curves per channel in the paper and the authors' checkpoint
 WIDTH = 32

@@ -82,14 +82,9 @@ class VGG16Features(nn.Module):
 
 def load_vgg16(path: Path) -> VGG16Features:
     """VGG16 features from a local torchvision-style state dict (``.pth``)."""
-    if not path.is_file():
-        raise PixelsmithError("VGG16 weight file not found", path)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001
-        raise PixelsmithError(
-            f"cannot read VGG16 weights ({str(e).splitlines()[0]})", path
-        ) from None
+    from pixelsmith.nn.checkpoint import read_state_dict
+
+    state = read_state_dict(path, "VGG16")
     net = VGG16Features()
     wanted = {k: v for k, v in state.items() if k.startswith("features.")}
     missing = [k for k in net.state_dict() if k.startswith("features.") and k not in wanted]

@@ -43,8 +43,7 @@ def get_task(task: str | Task, **options: Any) -> Task:
     from pixelsmith.tasks.options import check_options
 
     cls = task_class(task)
-    check_options(cls, task, options)
-    return cls(**options)
+    return cls(**check_options(cls, task, options))
 
 
 __all__ = ["TASKS", "Batch", "Prepared", "Task", "get_task", "option", "task_class"]

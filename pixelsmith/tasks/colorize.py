@@ -375,8 +375,8 @@ class Colorize(Task):
     def load_official(self, path: Path) -> nn.Module:
         """The official ECCV16 PyTorch checkpoint (``colorization_release_v2*.pth``)."""
         from pixelsmith.models import create_model
-        from pixelsmith.models.checkpoint import check_state, read_state_dict
         from pixelsmith.models.colornet import convert_official_eccv16
+        from pixelsmith.nn.checkpoint import check_state, read_state_dict
 
         state = convert_official_eccv16(read_state_dict(path, "ECCV16"))
         model = create_model("eccv16", n_bins=313)

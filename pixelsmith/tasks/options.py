@@ -17,10 +17,13 @@ import typing
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 
 def class_options(cls: type) -> dict[str, tuple[Any, Any]]:
-    """:func:`task_options` of a task class: each public field's type (its annotation resolved;
-    the default's type where it cannot be) and default."""
+    """The settings a user may give a task class: ``{field: (type, default)}`` of its public
+    fields (a leading ``_`` marks what a task keeps for itself); each type is the field's
+    annotation resolved, or the default's type where it cannot be."""
     if not dataclasses.is_dataclass(cls):
         return {}
     try:
@@ -72,18 +75,27 @@ def type_name(kind: Any) -> str:
     return getattr(kind, "__name__", str(kind))
 
 
-def check_options(cls: type, name: str, options: dict[str, Any]) -> None:
-    """Raise ``TypeError`` naming the first option of ``options`` that the task ``name`` (class
-    ``cls``) does not take, or whose value is not of its field's type."""
+def check_options(cls: type, name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` for the task ``name`` (class ``cls``), each value as its field's type (a NumPy
+    integer as an ``int``, a path as a ``str``, ...). ``TypeError`` names the first option the
+    task does not take, or whose value is not of its field's type."""
     known = class_options(cls)
+    checked = {}
     for key, value in options.items():
         if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            raise TypeError(f"the {name} task has no option {key!r}{hint}; {listing(name, known)}")
+            raise TypeError(unknown_option(name, key, known))
         kind = known[key][0]
-        if not _fits(value, kind):
+        ok, checked[key] = _as(value, kind)
+        if not ok:
             raise TypeError(f"{key} takes {type_name(kind)}, not {value!r}")
+    return checked
+
+
+def unknown_option(name: str, key: str, known: dict[str, tuple[Any, Any]]) -> str:
+    """The message for an option ``key`` that the task ``name`` does not take."""
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"the {name} task has no option {key!r}{hint}; {listing(name, known)}"
 
 
 def listing(name: str, known: dict[str, tuple[Any, Any]]) -> str:
@@ -94,23 +106,34 @@ def listing(name: str, known: dict[str, tuple[Any, Any]]) -> str:
     return f"{name} options: {shown}"
 
 
-def _fits(value: Any, kind: Any) -> bool:
-    """Whether ``value`` is of ``kind`` (a type this module cannot check always fits)."""
+# a field's type -> (the values it takes, how such a value is stored); True is no number here
+_SIMPLE: dict[Any, tuple[Any, Any]] = {
+    bool: (bool | np.bool_, bool),
+    int: (numbers.Integral, int),
+    float: (numbers.Real, float),
+    str: (str | os.PathLike, os.fspath),  # a text option is often a file's path
+    Path: (str | os.PathLike, Path),
+}
+
+
+def _as(value: Any, kind: Any) -> tuple[bool, Any]:
+    """``(whether value is of kind, value as kind)``: a NumPy scalar as the Python number, a path
+    as text; a type this module cannot check takes any value as it is."""
     origin, args = typing.get_origin(kind), typing.get_args(kind)
-    if kind is Any:
-        return True
     if origin in (typing.Union, types.UnionType):
-        return any(value is None if a is type(None) else _fits(value, a) for a in args)
+        if value is None:
+            return type(None) in args, None
+        for a in args:
+            if a is not type(None):
+                ok, converted = _as(value, a)
+                if ok:
+                    return True, converted
+        return False, value
     if origin is typing.Literal:
-        return value in args
-    if kind is bool:
-        return isinstance(value, bool)
-    if kind is int:
-        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    if kind is float:
-        return isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if kind is str:  # a text option is often a file's path
-        return isinstance(value, str | os.PathLike)
-    if kind is Path:
-        return isinstance(value, str | Path)
-    return True
+        return value in args, value
+    if kind not in _SIMPLE:
+        return True, value
+    takes, store = _SIMPLE[kind]
+    if not isinstance(value, takes) or (kind is not bool and isinstance(value, bool | np.bool_)):
+        return False, value
+    return True, store(value)
