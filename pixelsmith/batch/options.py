@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from pixelsmith.tasks.options import class_options, listing, type_name, unknown_option
+from pixelsmith.task_options import class_options, listing, type_name, unknown_option
 
 
 def task_options(name: str) -> dict[str, tuple[Any, Any]]:

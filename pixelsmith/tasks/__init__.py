@@ -40,7 +40,7 @@ def get_task(task: str | Task, **options: Any) -> Task:
         if options:
             raise TypeError(f"options {sorted(options)} given with a {task.name} task instance")
         return task
-    from pixelsmith.tasks.options import check_options
+    from pixelsmith.task_options import check_options
 
     cls = task_class(task)
     return cls(**check_options(cls, task, options))

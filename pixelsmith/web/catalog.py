@@ -207,7 +207,7 @@ def takes(cls: type) -> list[str]:
 
 def task_form(name: str, cls: type) -> TaskForm:
     """The form of the task class ``cls`` registered as ``name``."""
-    from pixelsmith.tasks.options import class_options
+    from pixelsmith.task_options import class_options
 
     docs = field_docs(cls)
     types_ = {field: kind for field, (kind, _) in class_options(cls).items()}

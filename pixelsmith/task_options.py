@@ -3,6 +3,7 @@
 :func:`class_options` reads them (the one reader behind :func:`pixelsmith.get_task`'s checks,
 the command line's ``--opt`` and the web page's form), :func:`check_options` refuses an unknown
 name or a value of the wrong type in one line, and :func:`type_name` says a type as a user reads it.
+Importing this loads no torch (``pixelsmith --help`` reads it).
 """
 
 from __future__ import annotations
