@@ -383,6 +383,26 @@ def decoding() -> None:
     update_section("colorize-decoding", "Colorization: the default's decoding, chosen", body)
 
 
+def _held_out(task) -> list[tuple[list[Path], dict[str, float]]]:
+    """Each held-out set's photos and grey's figures on them."""
+    sets = [task.eval_dataset(source) for _, source in _sets()]
+    return [(data, pixelsmith.evaluate("grey", data, task)) for data in sets]
+
+
+def _held_out_cells(model, task, decoding: dict[str, float], held_out) -> list[str]:
+    """Raw and rebalanced AuC over grey, the floor margin and colourfulness, set by set."""
+    cells = []
+    for data, grey in held_out:
+        r = pixelsmith.evaluate(model, data, replace(task, **decoding))
+        cells += [
+            f"{r['auc_raw'] - grey['auc_raw']:+.2f}",
+            f"{r['auc_rebalanced'] - grey['auc_rebalanced']:+.2f}",
+            f"{r['floor_margin']:+.2f}",
+            f"{r['colourfulness']:.3f}",
+        ]
+    return cells
+
+
 def decoding_of(run: str) -> None:
     """The same grid for a recipe run's kept weights (``runs/NAME``): how a run is compared with
     the default on the default's own terms before it may replace it. The grid is printed; the
@@ -407,6 +427,7 @@ def decoding_of(run: str) -> None:
     )
     own = _own_decoding(NET)
     default_margin = pixelsmith.evaluate(NET, tune, replace(task, **own))["floor_margin"]
+    held_out = _held_out(task)
     rows = []
     for label, model, decoding, on_tune in (
         ("the shipped default", NET, own, default_margin),
@@ -419,16 +440,7 @@ def decoding_of(run: str) -> None:
     ):
         cells = [label, f"T = {decoding['temperature']:g}, beta {decoding['correction']:g}"]
         cells.append(f"{on_tune:+.2f}")
-        for _, source in _sets():
-            data = task.eval_dataset(source)
-            grey_r = pixelsmith.evaluate("grey", data, task)
-            r = pixelsmith.evaluate(model, data, replace(task, **decoding))
-            cells += [
-                f"{r['auc_raw'] - grey_r['auc_raw']:+.2f}",
-                f"{r['auc_rebalanced'] - grey_r['auc_rebalanced']:+.2f}",
-                f"{r['floor_margin']:+.2f}",
-                f"{r['colourfulness']:.3f}",
-            ]
+        cells += _held_out_cells(model, task, decoding, held_out)
         rows.append(cells)
         print(rows[-1], flush=True)
     body = (
@@ -533,20 +545,10 @@ def recipes() -> None:
     measured once on the held-out sets beside the shipped default at its own beta."""
     torch.set_num_threads(2)
     task, tune, _ = _tune_set()
-    held_out = [(name, task.eval_dataset(source)) for name, source in _sets()]
-    greys = [pixelsmith.evaluate("grey", data, task) for _, data in held_out]
+    held_out = _held_out(task)
 
     def held_out_cells(model, decoding: dict[str, float]) -> list[str]:
-        cells = []
-        for (_, data), grey in zip(held_out, greys, strict=True):
-            r = pixelsmith.evaluate(model, data, replace(task, **decoding))
-            cells += [
-                f"{r['auc_raw'] - grey['auc_raw']:+.2f}",
-                f"{r['auc_rebalanced'] - grey['auc_rebalanced']:+.2f}",
-                f"{r['floor_margin']:+.2f}",
-                f"{r['colourfulness']:.3f}",
-            ]
-        return cells
+        return _held_out_cells(model, task, decoding, held_out)
 
     rows = []
     for label, name in (("the shipped default", NET), ("the previous default", PREVIOUS)):
@@ -592,7 +594,7 @@ def recipes() -> None:
             ]
         )
         print(rows[-1], flush=True)
-    (imagenet, _), (kodak, _) = held_out
+    (imagenet, _), (kodak, _) = _sets()
     body = (
         "Recipes tried to move the shipped colorizer past the floors, each a run of "
         "`python benchmarks/train_colorize.py NAME` (the command is there) that trains on "
