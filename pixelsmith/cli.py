@@ -350,8 +350,8 @@ def eval_colorize(data, models, decoding, temperature, correction) -> None:
         return "each model's own" if value is None else value
 
     click.echo(
-        f"Set: {data} ({len(dataset)} photos, grey ones skipped; short side 256)  decode {decoding}, "
-        f"temperature {shown(temperature)}, correction {shown(correction)}"
+        f"Set: {data} ({len(dataset)} photos, grey ones skipped; short side 256)  "
+        f"decode {decoding}, temperature {shown(temperature)}, correction {shown(correction)}"
     )
     click.echo(
         f"{'model':<28}{'AuC raw':>9}{'AuC rebal':>11}{'PSNR dB':>9}{'colourful':>11}{'margin':>8}"

@@ -61,9 +61,9 @@ def plan_outputs(
 
     An input that is another input's output (``photo_x3.png`` beside ``photo.png``, from an
     earlier run in place) is a result, not an input, and is left out (and reported), whether
-    this run writes in place or into ``out``, and whether it was listed from a folder or named. Every clash is found here,
-    before any work: an output that is an input, two inputs with one output, an existing output
-    without ``overwrite``, a missing output folder.
+    this run writes in place or into ``out``, and whether it was listed from a folder or named.
+    Every clash is found here, before any work: an output that is an input, two inputs with one
+    output, an existing output without ``overwrite``, a missing output folder.
     """
     from pixelsmith.io import WRITE_FORMATS
 

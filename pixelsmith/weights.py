@@ -27,6 +27,7 @@ from torch import nn
 
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.io import atomic_write
+from pixelsmith.io.reasons import first_line
 from pixelsmith.models import create_model, list_models, model_spec, model_tasks
 from pixelsmith.models.srcnn_official import load_srcnn_official  # noqa: F401  (re-exported)
 from pixelsmith.paths import PRETRAINED_DIR
@@ -276,8 +277,7 @@ def _load_official(task: Task, path: Path) -> nn.Module:
     except PixelsmithError:
         raise
     except (ValueError, RuntimeError, KeyError, IndexError, TypeError, AttributeError) as e:
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise PixelsmithError(f"cannot read this checkpoint ({first})", path) from None
+        raise PixelsmithError(f"cannot read this checkpoint ({first_line(e)})", path) from None
     if not all(
         torch.isfinite(t).all() for t in model.state_dict().values() if t.is_floating_point()
     ):

@@ -11,6 +11,11 @@ def _one_line(e: BaseException) -> str:
     return " ".join(str(e).split()) or type(e).__name__
 
 
+def first_line(e: BaseException) -> str:
+    """The first line of ``e``'s message (PyTorch's run to pages), or its type's name."""
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]
+
+
 def _os_reason(e: OSError) -> str:
     reasons = {
         errno.ENOSPC: "disk full (no space left on device)",

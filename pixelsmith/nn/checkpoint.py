@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from pixelsmith.errors import PixelsmithError
+from pixelsmith.io.reasons import first_line
 
 _SHOWN = 3  # names listed in a message, then a count
 _WRAPPERS = ("state_dict", "model")  # {"state_dict": ...}, {"model": ..., "optimizer": ...}
@@ -42,11 +43,10 @@ def read_state_dict(path: str | Path, what: str) -> dict[str, torch.Tensor]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - torch raises many types for a file it cannot read
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         if isinstance(e, pickle.UnpicklingError) and "weights_only" in str(e):
             reason = "it holds objects other than tensors, which pixelsmith does not unpickle"
         else:
-            reason = f"{type(e).__name__}: {first}"
+            reason = f"{type(e).__name__}: {first_line(e)}"
         raise PixelsmithError(f"cannot read this PyTorch checkpoint ({reason})", path) from None
     for key in _WRAPPERS:
         if isinstance(state, Mapping) and isinstance(state.get(key), Mapping):
