@@ -25,14 +25,44 @@ SRGB_SETS = ["lol_train70@train", "bsds500/train", "sun_hays80"]
 RAW_SETS = ["bsds500/train@train", "sun_hays80", "t91"]
 
 
-def _cmd(verb: str, model: str, sets: list[str], val: str, steps: int, extra=()) -> list[str]:
+def _cmd(
+    verb: str, model: str, sets: list[str], val: str, steps: int, extra=(), threads: int = 2
+) -> list[str]:
     args = ["pixelsmith", "train", verb, "--model", model]
     for d in sets:
         args += ["--data", f"{DATA}/{d}"]
-    return [*args, "--val-data", f"{DATA}/{val}", "--steps", str(steps), "--threads", "2", *extra]
+    args += ["--val-data", f"{DATA}/{val}", "--steps", str(steps), "--threads", str(threads)]
+    return [*args, *extra]
 
 
 RUNS: dict[str, tuple[str, list[str], list[str]]] = {  # name: (task, data, command)
+    # the curve model (issue 33: the U-Net gridded and smeared real photos): per-pixel curves
+    # estimated at 1/4 size, applied at full size. Half of each batch from the LOL pairs, half
+    # synthetic (a quarter of those well-exposed photos that are their own target); L1 + the
+    # curve maps' smoothness. 256 px crops (the curve grid 64 px, as on a 600x400 photo's
+    # 150x100); one thread, so it shares two cores with other work
+    "lowlight_curves_photos": (
+        "lowlight",
+        SRGB_SETS,
+        _cmd(
+            "lowlight",
+            "lowlight_curves",
+            SRGB_SETS,
+            "lol_train70@val",
+            5000,
+            [
+                "--patch-size",
+                "256",
+                "--lr",
+                "1e-3",
+                "--pair-fraction",
+                "0.5",
+                "--val-every",
+                "1000",
+            ],
+            threads=1,
+        ),
+    ),
     # the default: three quarters of each batch from the LOL pairs, each input scaled to a mean
     # of 0.4 first (0.4: the best global-gain level on the training pairs). Validation 16.77 dB
     # at the end (18.11 at step 1000); the same run without --exposure read 17.85 dB there but

@@ -17,6 +17,7 @@ from pixelsmith.models import (  # noqa: F401  (registers them)
     classical_lowlight,
     colornet,
     colorunet,
+    curves,
     deepupe,
     inpaint_vae,
     lrnet,

@@ -8,7 +8,11 @@ their ``objective``:
 - ``"retinex"``: DeepUPE's illumination estimation (``deepupe_s``): the photo is ``I / S``, the
   loss is reconstruction + illumination smoothness + colour angle;
 - ``"zero_reference"``: Zero-DCE's curves (``zero_dce``), trained on dark photos alone by the
-  spatial-consistency, exposure, colour-constancy and curve-smoothness losses.
+  spatial-consistency, exposure, colour-constancy and curve-smoothness losses;
+- ``"curves"``: per-pixel curves estimated at low resolution and applied at full resolution
+  (``lowlight_curves``), trained on pairs by L1 with a smoothness term on the
+  low-resolution curve maps; a share of its synthetic pairs are well-exposed photos that are
+  their own targets (:data:`IDENTITY_FRACTION`), so it learns to leave such photos alone.
 
 - ``load_data``: folders of photos (under-exposed on the fly by
   :func:`~pixelsmith.data.underexpose.underexpose`) and folders of real pairs (``low/`` and
@@ -37,13 +41,20 @@ from pixelsmith.errors import PixelsmithError
 from pixelsmith.models import ModelSpec
 from pixelsmith.tasks.base import Batch, Prepared, Task, option
 
-OBJECTIVES = ("image", "retinex", "zero_reference")
+OBJECTIVES = ("image", "retinex", "zero_reference", "curves")
 #: The illumination model's loss weights beside reconstruction (1): smoothness and colour. Our
 #: terms are means over pixels (the colour angle in radians), not DeepUPE's sums, so the paper's
 #: weights do not carry over; these keep reconstruction the largest term (at initialisation on
 #: LOL crops: MSE 0.03, smoothness 0.008, angle 0.2 rad). With a colour weight of 1 the angle
 #: dominated and validation PSNR fell from 16.2 to 13.4 dB over training.
 RETINEX_SMOOTHNESS, RETINEX_COLOUR = 1.0, 0.05
+#: The curve model's smoothness weight (Zero-DCE's total variation of the low-resolution curve
+#: maps, beside L1 to the target): enough to keep the maps free of texture, so the output's
+#: detail is the input's.
+CURVE_SMOOTHNESS = 0.2
+#: The share of a curve model's synthetic crops shown as they are, with themselves as the
+#: target: a well-exposed photo should come back unchanged.
+IDENTITY_FRACTION = 0.25
 
 
 #: The most an exposure-normalising model's input is brightened (a black frame stays black).
@@ -88,6 +99,7 @@ class Lowlight(Task):
     default_model: ClassVar[str] = "lowlight_unet"
     aliases: ClassVar[dict[str, str]] = {
         "unet": "lowlight_unet",
+        "curves": "lowlight_curves",
         "deepupe": "deepupe_s",
         "zero-dce": "zero_dce",
     }
@@ -156,6 +168,9 @@ class Lowlight(Task):
         if n - n_pairs:
             clean = photos.random_crops(n - n_pairs, patch_size, generator)
             low = underexpose(clean, generator)
+            if self._objective == "curves":  # some well-exposed crops stay as they are
+                keep = round((n - n_pairs) * IDENTITY_FRACTION)
+                low[:keep] = clean[:keep]
             if self._exposure is not None:  # the crop's gain: its photo is not at hand
                 low = low * exposure_gain(low, self._exposure)
             lows.append(low)
@@ -180,6 +195,8 @@ class Lowlight(Task):
                 + RETINEX_SMOOTHNESS * L.illumination_smoothness_loss(aux, low)
                 + RETINEX_COLOUR * L.colour_angle_loss(out, high)
             )
+        if self._objective == "curves":
+            return F.l1_loss(out, high) + CURVE_SMOOTHNESS * L.illumination_tv_loss(aux)
         return L.zero_dce_loss(out, low, aux)
 
     # --- measuring ----------------------------------------------------------------------------
