@@ -169,7 +169,7 @@ def test_curve_model_leaves_a_well_exposed_photo_as_it_is():
 def test_curve_model_runs_whole_at_any_size_and_starts_as_the_identity():
     m = create_model("lowlight_curves").eval()
     assert model_spec(m).receptive_field is None  # no tiles, no seams
-    x = torch.rand(2, 3, 37, 61) * 0.3
+    x = torch.rand(2, 3, 37, 61) * 0.3  # not multiples of 16: padded inside
     with torch.no_grad():
         out, alpha = m(x, aux=True)
     assert out.shape == x.shape

@@ -2,7 +2,7 @@
 resolution, applied at full resolution.
 
     photo x (N, 3, H, W) in [0, 1]
-      -> a copy shrunk by ``down`` (4; antialiased, the longer side at most ``max_side``)
+      -> a copy shrunk by ``down`` (4: the mean of each 4x4 block)
       -> a small U-Net (3x3 convolutions, max pooling down, *bilinear* upsampling up, no
          transposed convolution, no pixel shuffle) with a global branch (the mean of the
          bottleneck's features, added back to every position: how dark the whole photo is)
@@ -25,7 +25,9 @@ Why this form (issue 33):
   shows the net well-exposed photos as their own targets below it.
 
 The curves depend on the whole photo (the shrunk copy and the global branch), so the model runs
-on the whole image (``receptive_field=None``): no tiles, no seams.
+on the whole image (``receptive_field=None``): no tiles, no seams. Its sides are multiples of 16
+(the task pads); every size is a fixed ratio of the input's, so it exports to ONNX. A 12-megapixel
+photo's curves are estimated on a 1000 x 750 copy.
 """
 
 from __future__ import annotations
@@ -66,12 +68,11 @@ class CurveNet(nn.Module):
         widths: tuple[int, ...] = (16, 32, 64),
         iterations: int = ITERATIONS,
         down: int = 4,
-        max_side: int = 768,
         gate: tuple[float, float] = (0.5, 0.62),
     ) -> None:
         super().__init__()
         self.widths, self.iterations = tuple(widths), iterations
-        self.down, self.max_side, self.gate = down, max_side, tuple(gate)
+        self.down, self.gate = down, tuple(gate)
         c_in = 3
         self.enc = nn.ModuleList()
         for w in self.widths:
@@ -88,34 +89,27 @@ class CurveNet(nn.Module):
         nn.init.zeros_(self.head.bias)
 
     @property
-    def spec(self) -> ModelSpec:
-        return ModelSpec(3, 3, 1, None, 1)  # global context: the whole photo at once
+    def size_multiple(self) -> int:
+        return self.down * 2 ** (len(self.widths) - 1)
 
     @property
-    def export_problem(self) -> str | None:
-        return (
-            "its curves are estimated on a copy shrunk by a factor chosen from the photo's "
-            "size, which a traced graph would record at the traced size"
-        )
+    def spec(self) -> ModelSpec:
+        # global context: the whole photo at once
+        return ModelSpec(3, 3, 1, None, self.size_multiple)
 
     def low_size(self, h: int, w: int) -> tuple[int, int]:
-        factor = max(float(self.down), max(h, w) / self.max_side)
-        return max(8, round(h / factor)), max(8, round(w / factor))
+        """The curve grid's size for an ``h x w`` photo (sides rounded up to the multiple)."""
+        m = self.size_multiple
+        return -(-h // m) * m // self.down, -(-w // m) * m // self.down
 
     def low_curves(self, x: torch.Tensor) -> torch.Tensor:
-        """alpha ``(N, 3 n, h, w)`` in [-1, 1] on the shrunk grid, before the gate."""
-        low = F.interpolate(
-            x,
-            size=self.low_size(*x.shape[-2:]),
-            mode="bilinear",
-            align_corners=False,
-            antialias=True,
-        )
+        """alpha ``(N, 3 n, H / down, W / down)`` in [-1, 1], before the gate (sides of ``x``
+        multiples of :attr:`size_multiple`)."""
+        f = F.avg_pool2d(x, self.down)
         skips = []
-        f = low
         for i, block in enumerate(self.enc):
             if i:
-                f = F.max_pool2d(f, 2, ceil_mode=True)
+                f = F.max_pool2d(f, 2)
             f = block(f)
             skips.append(f)
         skips.pop()
@@ -127,11 +121,17 @@ class CurveNet(nn.Module):
         return torch.tanh(self.head(f))
 
     def forward(self, x: torch.Tensor, aux: bool = False):
+        h, w = x.shape[-2:]
+        m = self.size_multiple
+        if h % m or w % m:  # called directly at another size (the task pads to the multiple)
+            padded = self(F.pad(x, (0, -w % m, 0, -h % m), mode="replicate"), aux)
+            if aux:
+                return padded[0][..., :h, :w], padded[1]
+            return padded[..., :h, :w]
         alpha = self.low_curves(x)
-        w = exposure_gate(x.mean((1, 2, 3)), self.gate).view(-1, 1, 1, 1).to(alpha)
-        alpha_g = alpha * w
+        gate = exposure_gate(x.mean((1, 2, 3)), self.gate).view(-1, 1, 1, 1).to(alpha)
         out = x
-        for a in alpha_g.split(3, dim=1):  # one iteration's maps at full size at a time
+        for a in (alpha * gate).split(3, dim=1):  # one iteration's maps at full size at a time
             a = F.interpolate(a, size=x.shape[-2:], mode="bilinear", align_corners=False)
             out = _curve(out, a)
         return (out, alpha) if aux else out
@@ -140,8 +140,8 @@ class CurveNet(nn.Module):
 @register_model(tasks=("lowlight",))
 def lowlight_curves(**kw) -> CurveNet:
     """Per-pixel tone curves (8 per channel) estimated at 1/4 size by a small U-Net with a
-    global branch (bilinear upsampling, no transposed convolution; 0.2M parameters), applied at
-    full size and gated by the photo's mean exposure."""
+    global branch (bilinear upsampling, no transposed convolution; 0.23M parameters), applied
+    at full size and gated by the photo's mean exposure."""
     if "widths" in kw:
         kw["widths"] = tuple(kw["widths"])
     if "gate" in kw:
