@@ -352,7 +352,7 @@ def decoding() -> None:
     """The shipped default's decoding, temperature x beta, on the photos its checkpoint was
     chosen on (the ImageNet tuning tenth, which it did not train on): the pair with the best
     smaller floor margin is the pair its weight file carries."""
-    from pixelsmith.weights import load_model
+    from pixelsmith.resolver import load_model
 
     torch.set_num_threads(2)
     task, tune, grey = _tune_set()
@@ -413,7 +413,7 @@ def decoding_of(run: str) -> None:
     if weights is None:
         sys.exit(f"runs/{run} holds no weights")
     from pixelsmith.models import model_spec
-    from pixelsmith.weights import load_model
+    from pixelsmith.resolver import load_model
 
     task, tune, grey = _tune_set()
     net, _ = load_model(weights, task=task)
@@ -649,7 +649,7 @@ def information() -> None:
     fitted to the training crops). The gap, in nats, is what the net knows about colour beyond
     the photos' overall colour distribution."""
     from pixelsmith.data.photos import step_generator
-    from pixelsmith.weights import load_model
+    from pixelsmith.resolver import load_model
 
     torch.set_num_threads(2)
     d = data_dir()

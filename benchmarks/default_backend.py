@@ -55,9 +55,9 @@ elif kind == "hole":
     alpha = ((yy - 200) ** 2 + (xx - 260) ** 2 > 60 ** 2).astype(np.float32)
     photo = np.dstack([photo, alpha])
 task = pixelsmith.get_task({task!r}, **{options!r})
-from pixelsmith.api import resolve
+from pixelsmith.pipeline import Pipeline
 t0 = time.perf_counter()
-net, _ = resolve(None, task, "cpu")
+net = Pipeline.load(task, None, device="cpu").net  # the engine a run chooses, exported if need be
 t1 = time.perf_counter()
 out = pixelsmith.restore(photo, task, model=net, device="cpu")
 t2 = time.perf_counter()

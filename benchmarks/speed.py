@@ -25,7 +25,7 @@ path whose output differs from eager fp32 by more than 1e-4 of the output's scal
 (bf16 always is: it is a different precision, listed for its speed); "fastest" names the fastest
 path within that tolerance.
 
-Two more columns time the whole inference flow, ``pixelsmith.api.restore_tensor`` (the task's
+Two more columns time the whole inference flow, ``Pipeline.run`` (the task's
 prepare, default tiling, the model, the task's decode) on a photo-like ``--pipeline-side`` px
 square photo (512), eager and with the ONNX export: seconds per output megapixel of what a user
 waits for (they need the ONNX Runtime path; a task that prepares no photo has none).
@@ -225,27 +225,30 @@ def task_input(case: Case, side: int):
 
 
 def measure_pipeline(case: Case, side: int, min_time: float, min_rounds: int = 3) -> None:
-    """``restore_tensor`` (prepare, tiles, model, decode) on a ``side`` px photo, eager vs the
+    """``Pipeline.run`` (prepare, tiles, model, decode) on a ``side`` px photo, eager vs the
     ONNX Runtime export, in turns: seconds per output megapixel, in ``case.pipeline``."""
-    from pixelsmith.api import restore_tensor
     from pixelsmith.export.runtime import from_bytes
+    from pixelsmith.pipeline import Pipeline
 
     given = task_input(case, side)
     if given is None or case.exported is None:
         return
     nets = {"eager": case.net, "ONNX Runtime": from_bytes(case.exported.data, "onnx")}
+    pipes = {
+        n: Pipeline.load(case.task, net, device="cpu", backend="torch") for n, net in nets.items()
+    }
     best = dict.fromkeys(nets, float("inf"))
     pixels = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for name, net in nets.items():  # warm-up, and the output's size
-            out = restore_tensor(net, case.task, given)
+        for name, pipe in pipes.items():  # warm-up, and the output's size
+            out = pipe.run(given)
             pixels[name] = out.shape[-1] * out.shape[-2]
         start, rounds = time.perf_counter(), 0
         while rounds < min_rounds or time.perf_counter() - start < min_time * len(nets):
-            for name, net in nets.items():
+            for name, pipe in pipes.items():
                 t = time.perf_counter()
-                restore_tensor(net, case.task, given)
+                pipe.run(given)
                 best[name] = min(best[name], time.perf_counter() - t)
             rounds += 1
     case.pipeline = {name: best[name] / (pixels[name] / 1e6) for name in nets}
@@ -326,7 +329,7 @@ def report(
         f"matmul peak ({peak:.0f} GFLOP/s at {threads} thread(s)). FLOPs counted by "
         f"`torch.utils.flop_counter` (convolutions and matrix products). † differs from eager "
         f"fp32 by more than 1e-4 of the output's scale. The pipeline columns are the whole "
-        f"inference flow (`pixelsmith.api.restore_tensor`: the task's prepare, default tiling, "
+        f"inference flow (`Pipeline.run`: the task's prepare, default tiling, "
         f"the model, the task's decode) on a photo-like {pipeline_side} px square photo, eager "
         f"and with the ONNX export, in seconds per output megapixel; '-' for a task that "
         f"prepares no photo (the classifier, the raw developer)."

@@ -153,15 +153,16 @@ def _speed_probe(name: str, scale: int, threads: int, out_mp: float, tile: int) 
 import json, resource, time, torch
 torch.set_num_threads({threads}); torch.set_flush_denormal(True)
 from benchmarks.superres import _model
-from pixelsmith.api import restore_tensor
+from pixelsmith.pipeline import Pipeline
 from pixelsmith.tasks.superres import SuperRes
 side = round(({out_mp} * 1e6) ** 0.5 / {scale})
 img = torch.rand(3, side, side)
 model = _model({name!r}, {scale})
 task = SuperRes({scale})
-restore_tensor(model, task, img[:, :64, :64], tile={tile})
+pipe = Pipeline.load(task, model, device="cpu", backend="torch", tile={tile})
+pipe.run(img[:, :64, :64])
 t = time.perf_counter()
-out = restore_tensor(model, task, img, tile={tile})
+out = pipe.run(img)
 dt = time.perf_counter() - t
 mp = out.shape[-1] * out.shape[-2] / 1e6
 print(json.dumps({{"s_per_mp": dt / mp, "mp": mp,
@@ -244,7 +245,7 @@ def speed() -> None:
         r = _speed_probe(name, 4, 2, 50.0, tile)
         big_rows.append(
             [
-                f"`restore_tensor`, {name}",
+                f"`Pipeline.run`, {name}",
                 tile,
                 f"{r['mp']:.1f}",
                 f"{r['s_per_mp'] * r['mp']:.0f}",
@@ -269,7 +270,7 @@ def speed() -> None:
         "tiles of 256 input pixels, fp32, CPU, each row in a fresh process. MACs count the "
         "convolutions (`pixelsmith.nn.accounting.summary`), not the bicubic steps; "
         "GFLOP/s = 2 x MACs / time.\n\n"
-        "Tiled 50-megapixel outputs: the network path alone (`restore_tensor` on an in-memory "
+        "Tiled 50-megapixel outputs: the network path alone (`Pipeline.run` on an in-memory "
         "tensor) and the whole command, which also decodes the input PNG and encodes the "
         "150 MB output PNG (its peak includes the Python and torch start-up, about 300 MB).\n\n"
         + markdown_table(big_header, big_rows)

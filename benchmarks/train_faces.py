@@ -21,9 +21,9 @@ from pathlib import Path
 
 import torch
 
+from pixelsmith.resolver import load_model
 from pixelsmith.tasks.classify import FacesTask
 from pixelsmith.trainer import TrainConfig, Trainer
-from pixelsmith.weights import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "classify_smallconvnet_faces"

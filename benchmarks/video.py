@@ -91,11 +91,12 @@ def chroma(frames: list[torch.Tensor]) -> float:
 
 
 def measure(size: tuple[int, int], frames: int, photos: list[str]) -> tuple[list[list], str]:
-    from pixelsmith.api import resolve
+    from pixelsmith.pipeline import Pipeline
     from pixelsmith.tasks import get_task
     from pixelsmith.video import chroma_flicker, process_video
 
-    net, info = resolve(None, get_task("colorize"))
+    pipe = Pipeline.load(get_task("colorize"), None, device="cpu")
+    net, info = pipe.net, pipe.info
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for photo in photos:

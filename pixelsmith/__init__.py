@@ -4,7 +4,8 @@ Public API (imported on first use, so ``import pixelsmith`` and ``pixelsmith --h
 
 - :func:`restore` — any task on one image; :func:`upscale`, :func:`colorize`, :func:`enhance`,
   :func:`develop_raw` and :func:`inpaint` name its tasks;
-- :func:`restore_files` — files in, files out, for every task (what the CLI verbs call);
+- :class:`Pipeline` — a task and its model loaded once, called per photo (what every front end
+  builds); :func:`restore_files` — files in, files out, for every task (what the CLI verbs call);
 - :func:`evaluate` — a model by its task's standard protocol;
 - :func:`load_model` — the one resolver: ``"lrnet_s.x3"``, ``"lrnet"`` + a task, a file;
 - :func:`create_model`, :func:`list_models`, :func:`list_pretrained`, :func:`get_task`;
@@ -31,9 +32,10 @@ _LAZY = {
     "inpaint": "pixelsmith.api",
     "evaluate": "pixelsmith.api",
     "train": "pixelsmith.api",
-    "restore_files": "pixelsmith.files",
-    "FilesReport": "pixelsmith.files",
-    "load_model": "pixelsmith.weights",
+    "restore_files": "pixelsmith.batch.run",
+    "RunReport": "pixelsmith.batch.run",
+    "Pipeline": "pixelsmith.pipeline",
+    "load_model": "pixelsmith.resolver",
     "list_pretrained": "pixelsmith.weights",
     "create_model": "pixelsmith.models",
     "list_models": "pixelsmith.models",
@@ -53,12 +55,14 @@ if TYPE_CHECKING:
         train,
         upscale,
     )
+    from pixelsmith.batch.run import RunReport, restore_files  # noqa: F401
     from pixelsmith.config import TrainConfig  # noqa: F401
-    from pixelsmith.files import FilesReport, restore_files  # noqa: F401
     from pixelsmith.models import create_model, list_models  # noqa: F401
+    from pixelsmith.pipeline import Pipeline  # noqa: F401
+    from pixelsmith.resolver import load_model  # noqa: F401
     from pixelsmith.tasks import get_task  # noqa: F401
     from pixelsmith.trainer import Trainer  # noqa: F401
-    from pixelsmith.weights import list_pretrained, load_model  # noqa: F401
+    from pixelsmith.weights import list_pretrained  # noqa: F401
 
 
 __getattr__ = lazy_getattr(__name__, _LAZY)

@@ -6,8 +6,9 @@
 >>> pixelsmith.evaluate("lrnet_s.x3", "set5/", "superres", scale=3)
 
 Every task's verb (``upscale``, ``colorize``, ``enhance``, ``develop_raw``, ``inpaint``)
-is a thin name for :func:`restore`: image -> ``task.prepare`` -> tiles -> model -> ``task.decode``
--> image. The CLI and the web page call nothing else.
+is a thin name for :func:`restore`, which loads a :class:`~pixelsmith.pipeline.Pipeline` and runs
+it on one photo. For many photos, load the Pipeline once and call it per photo, or hand it to
+:func:`pixelsmith.restore_files`.
 """
 
 from __future__ import annotations
@@ -18,103 +19,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from pixelsmith.errors import PixelsmithError
-from pixelsmith.infer import check_tile, pick_device, run_tiled
-from pixelsmith.io import DEFAULT_MAX_PIXELS
-from pixelsmith.models import model_spec
-from pixelsmith.tasks import Task, get_task
-from pixelsmith.weights import WeightInfo, check_for_task, load_model
-
-#: The largest result :func:`restore` makes, in pixels, unless ``max_output_pixels`` says otherwise.
-DEFAULT_MAX_OUTPUT_PIXELS = DEFAULT_MAX_PIXELS
-
-
-def resolve(
-    model: str | Path | nn.Module | None,
-    task: Task,
-    device: str | torch.device = "cpu",
-    backend: str | None = None,
-    bf16: bool = False,
-) -> tuple[nn.Module, WeightInfo | None]:
-    """``model`` for ``task``: a module (checked against the task, then moved to ``device`` and
-    put in eval mode, in place, as ``nn.Module.to`` does), or a name or file through
-    :func:`~pixelsmith.weights.load_model`, or a ``.onnx`` / ``.torchscript`` file that
-    :func:`pixelsmith.export.export_model` wrote; ``None`` is the task's default model. A ``backend``
-    other than ``"torch"`` (``"onnxruntime"``, ``"torchscript"``, ``"auto"``) runs the model's
-    export instead (:func:`pixelsmith.export.with_backend`); ``None`` is
-    :func:`pixelsmith.export.default_backend` (``"auto"``). ``"auto"`` with ``bf16`` is PyTorch,
-    which runs bfloat16."""
-    if isinstance(model, nn.Module):
-        task.check_model(model_spec(model))
-        net, info = model.to(device).eval(), None
-    elif _is_exported(model):
-        from pixelsmith.export.runtime import load_exported
-
-        net, info = load_exported(Path(model), device)
-        check_for_task(net, info, task)
-    else:
-        net, info = load_model(task.default_model if model is None else model, device, task=task)
-    from pixelsmith.export import default_backend, with_backend
-
-    backend = default_backend() if backend is None else backend
-    if backend == "auto" and bf16:
-        backend = "torch"
-    if backend != "torch":
-        net = with_backend(net, task, backend, device).to(device)
-    return net, info
-
-
-def _is_exported(model: str | Path | None) -> bool:
-    from pixelsmith.export import EXPORTED_SUFFIXES
-
-    return model is not None and Path(model).suffix.lower() in EXPORTED_SUFFIXES
-
-
-def check_limit(limit: int | None) -> int:
-    """``max_output_pixels`` as given (positive) or the default."""
-    if limit is None:
-        return DEFAULT_MAX_OUTPUT_PIXELS
-    if limit <= 0:
-        raise ValueError(f"max_output_pixels must be positive, not {limit}")
-    return limit
-
-
-def check_output_size(task: Task, shape: tuple[int, ...], limit: int | None) -> None:
-    """Refuse a result over ``limit`` pixels before any work (a small file can ask for 14 GB)."""
-    limit = check_limit(limit)
-    _, h, w = task.output_shape(tuple(shape))
-    if h * w > limit:
-        raise PixelsmithError(
-            f"the result would be {w}x{h} = {h * w:,} pixels, over the limit of {limit:,} "
-            f"(raise it with --max-output-pixels or max_output_pixels=)"
-        )
-
-
-@torch.no_grad()
-def restore_tensor(
-    net: nn.Module,
-    task: Task,
-    image: torch.Tensor,
-    *,
-    tile: int | None = None,
-    device: torch.device | str = "cpu",
-    bf16: bool = False,
-    progress: Any = False,
-) -> torch.Tensor:
-    """The inference flow on one checked image ``(C, H, W)`` float32 in [0, 1]: prepare, tiles
-    through ``net`` and ``task.decode``, finish. Returns the result ``(C', H', W')`` on the CPU."""
-    task = task.bind(net)
-    prepared = task.prepare(image, model_spec(net))
-    return run_tiled(
-        net,
-        prepared,
-        task,
-        tile=tile,
-        device=device,
-        autocast=torch.bfloat16 if bf16 else None,
-        out_dtype=torch.float32,
-        progress=progress,
-    )
+from pixelsmith.pipeline import Pipeline
+from pixelsmith.resolver import with_weights
+from pixelsmith.tasks import Task, get_task, task_class
 
 
 def restore(
@@ -130,7 +37,8 @@ def restore(
     backend: str | None = None,
     **options: Any,
 ) -> Any:
-    """Run ``task`` (``"superres"``, ...) on ``image`` and return the result as the kind given.
+    """Run ``task`` (``"superres"``, ...) on ``image`` and return the result as the kind given:
+    :meth:`Pipeline.load` with the settings, then the pipeline on the one photo.
 
     Args:
         image: a path, PIL image, NumPy array ``(H, W[, C])`` or tensor ``(C, H, W)`` in [0, 1]
@@ -147,16 +55,22 @@ def restore(
             exported and checked (see :mod:`pixelsmith.export`; kept on disk for the next
             run); ``"auto"``: ONNX Runtime for a network on the CPU in float32, else PyTorch;
             ``None`` (default): ``$PIXELSMITH_BACKEND``, else ``"auto"``.
-        options: the task's settings (``scale=3, blind=False`` for super-resolution).
+        options: the task's settings (``scale=3, blind=False`` for super-resolution), and the
+            per-photo inputs it declares beside the image (``mask=`` for inpainting).
     """
-    task = get_task(task, **options)
-    check_tile(tile)
-    pixels, alpha, given = task.as_input(image)
-    check_output_size(task, tuple(pixels.shape), max_output_pixels)
-    dev = pick_device(device)
-    net, _ = resolve(model, task, dev, backend, bf16)
-    out = restore_tensor(net, task, pixels, tile=tile, device=dev, bf16=bf16, progress=progress)
-    return given.give_back(out, None if alpha is None else task.carry_alpha(alpha))
+    declared = (task if isinstance(task, Task) else task_class(task)).inputs[1:]
+    inputs = {k: options.pop(k) for k in list(options) if k in declared}
+    pipe = Pipeline.load(
+        task,
+        model,
+        device=device,
+        backend=backend,
+        bf16=bf16,
+        tile=tile,
+        max_output_pixels=max_output_pixels,
+        **options,
+    )
+    return pipe(image, progress=progress, **inputs)
 
 
 def upscale(
@@ -210,18 +124,6 @@ def colorize(
     )
 
 
-def pick_weights(model: str | Path | nn.Module | None, weights: str | Path | None):
-    """What to load for ``model`` given a weight file: the file (an architecture named beside a
-    paper's checkpoint must be that paper's: only Zero-DCE's ``.pth`` is read)."""
-    if weights is None:
-        return model
-    if Path(weights).suffix.lower() == ".pth" and model not in (None, "zero-dce", "zero_dce"):
-        raise PixelsmithError(
-            f"a .pth file is the Zero-DCE authors' checkpoint, not weights for {model!r}", weights
-        )
-    return Path(weights)
-
-
 def enhance(
     image: Any,
     model: str | Path | nn.Module | None = None,
@@ -238,7 +140,7 @@ def enhance(
     weights="Epoch99.pth"`` runs the Zero-DCE authors' network). ``strength`` 0 keeps the photo, 1
     is the model's result, up to 2 goes further.
     """
-    return restore(image, "lowlight", pick_weights(model, weights), strength=strength, **kwargs)
+    return restore(image, "lowlight", with_weights(model, weights), strength=strength, **kwargs)
 
 
 def develop_raw(
@@ -289,8 +191,12 @@ def evaluate(
     """Mean metrics of ``model`` on ``data`` by ``task``'s standard protocol (SR: PSNR and SSIM
     on Y, shave = scale, MATLAB bicubic). ``data`` is a folder (or what the task's
     ``eval_dataset`` takes) or a dataset that ``eval_dataset`` made."""
+    from pixelsmith.export.backend import backend_for, with_backend
+    from pixelsmith.resolver import resolve
+
     task = get_task(task, **options)
     net, _ = resolve(model, task, "cpu")
+    net = with_backend(net, task, backend_for(None), "cpu")
     dataset = task.eval_dataset(data) if isinstance(data, (str, Path)) else data
     return task.bind(net).evaluate(net, dataset)
 

@@ -1,4 +1,8 @@
-"""``pixelsmith <verb>``: parses arguments, calls the API, prints. Bad input exits 2 with one line."""
+"""``pixelsmith <verb>``: parses arguments, calls the API, prints.
+
+Exit status: 0 done; 1 a file or the work failed (one line each: ``pixelsmith: error: ...``);
+2 a usage error (click's); 130 interrupted (Ctrl-C).
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,8 @@ SCALE = click.Choice(["2", "3", "4"])
 
 
 class _Group(click.Group):
-    """Turns a PixelsmithError anywhere below into ``pixelsmith: error: ...`` and exit code 2."""
+    """Turns a PixelsmithError anywhere below into ``pixelsmith: error: ...`` and exit code 1,
+    Ctrl-C into exit code 130."""
 
     def invoke(self, ctx: click.Context):
         import warnings
@@ -34,7 +39,10 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except PixelsmithError as e:
             click.echo(f"pixelsmith: error: {e}", err=True)
-            sys.exit(2)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("pixelsmith: interrupted", err=True)
+            sys.exit(130)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -65,27 +73,32 @@ def _restore_options(fn):
     return fn
 
 
-def _restore_files(inputs: list[str], task: str, model: str | None, **kwargs) -> None:
-    """Run ``pixelsmith.restore_files``; each failure is one line, and any failure exits 2."""
+def _restore_files(
+    inputs: list[str], task: str, model: str | None, photo_inputs: dict | None = None, **kwargs
+) -> None:
+    """Run ``pixelsmith.restore_files``; each failure is one line, and any failure exits 1."""
     import pixelsmith
 
-    def failed(path, message) -> None:
-        click.echo(f"pixelsmith: error: {message}", err=True)
+    def said(event) -> None:
+        if event.kind == "done":
+            click.echo(str(event.target))
+        elif event.kind == "failed":
+            click.echo(f"pixelsmith: error: {event.message}", err=True)
 
     report = pixelsmith.restore_files(
-        inputs, task, model, on_written=click.echo, on_error=failed, **kwargs
+        inputs, task, model, inputs=photo_inputs, on_event=said, **kwargs
     )
-    for p in report.own_outputs:
+    for p in report.left_out:
         click.echo(f"pixelsmith: note: {p} is an earlier result, not an input", err=True)
     if report.failed:
-        total = len(report.failed) + len(report.written)
+        total = len(report.failed) + len(report.done)
         if total > 1:
             click.echo(
                 f"pixelsmith: {len(report.failed)} of {total} files failed; "
-                f"{len(report.written)} written",
+                f"{len(report.done)} written",
                 err=True,
             )
-        sys.exit(2)
+        sys.exit(1)
 
 
 @main.command()
@@ -211,10 +224,10 @@ def colorize(inputs, model, decoding, temperature, correction, render_factor, **
 @_restore_options
 def enhance(inputs, model, weights, strength, **kwargs) -> None:
     """Brighten under-exposed photos (files, folders or globs)."""
-    from pixelsmith.api import pick_weights
+    from pixelsmith.resolver import with_weights
 
     _restore_files(
-        list(inputs), "lowlight", pick_weights(model, weights), strength=strength, **kwargs
+        list(inputs), "lowlight", with_weights(model, weights), strength=strength, **kwargs
     )
 
 
@@ -266,7 +279,8 @@ def inpaint(inputs, mask, resize_mask, model, attributes, **kwargs) -> None:
     """Fill the holes of photos: white in --mask (or transparency) marks what to fill."""
     if attributes:
         kwargs["attributes"] = attributes
-    _restore_files(list(inputs), "inpaint", model, mask=mask, resize_mask=resize_mask, **kwargs)
+    photo_inputs = {"mask": mask} if mask is not None else None
+    _restore_files(list(inputs), "inpaint", model, photo_inputs, resize_mask=resize_mask, **kwargs)
 
 
 @main.command()
@@ -744,8 +758,9 @@ def summary(model, input_shape) -> None:
     """Per-layer output shape, parameters, multiply-adds and receptive field of MODEL
     (an architecture name, a shipped weight name or a .safetensors file)."""
     from pixelsmith.nn.accounting import summary as layer_summary
+    from pixelsmith.resolver import load_any
 
-    net = _resolve_model(model)
+    net = load_any(model)
     if input_shape:
         try:
             shape = tuple(int(v) for v in input_shape.split(","))
@@ -756,34 +771,6 @@ def summary(model, input_shape) -> None:
     else:
         shape = _task_of_model(net).example_shape
     click.echo(str(layer_summary(net, shape)))
-
-
-def _resolve_model(name: str, scale: int = 3):
-    """An architecture name (fresh weights), a shipped weight name, a weight file, or an SRCNN
-    authors' ``.mat`` file (which does not record its ``scale``)."""
-    import pixelsmith
-
-    if name in pixelsmith.list_models():
-        return pixelsmith.create_model(name)
-    from pixelsmith.tasks import TASKS, task_class
-
-    suffix = Path(name).suffix.lower()
-    owner = next((t for t in TASKS if suffix and suffix in task_class(t).official_suffixes), None)
-    task = None if owner is None else pixelsmith.get_task(owner, **_scale_option(owner, scale))
-    return pixelsmith.load_model(name, task=task)[0]
-
-
-def _scale_option(task: str, scale: int) -> dict:
-    """``--scale`` of the viz verbs, for the tasks that have one."""
-    import dataclasses
-
-    from pixelsmith.tasks import task_class
-
-    return (
-        {"scale": scale}
-        if "scale" in {f.name for f in dataclasses.fields(task_class(task))}
-        else {}
-    )
 
 
 def _task_of_model(net):
@@ -824,7 +811,9 @@ def _viz_model(fn):
 
 
 def _load_viz_model(name: str, scale: str):
-    return _resolve_model(name, int(scale))
+    from pixelsmith.resolver import load_any
+
+    return load_any(name, scale=int(scale))
 
 
 def _read(image: str, model=None):
@@ -1010,7 +999,7 @@ def models_cmd() -> None:
 def _add_product_commands() -> None:
     """The verbs around the models, each defined in its own module (heavy imports inside)."""
     from pixelsmith.batch import run_command
-    from pixelsmith.export import export_command
+    from pixelsmith.export.command import export_command
     from pixelsmith.video import video_command
     from pixelsmith.web.command import serve_command
 

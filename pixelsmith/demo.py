@@ -208,8 +208,8 @@ def _classifier_sheet(path: Path) -> Path:
     from skimage import data
 
     from pixelsmith.color import rgb_to_grey
+    from pixelsmith.resolver import load_model
     from pixelsmith.viz.occlusion import class_target, occlusion_map
-    from pixelsmith.weights import load_model
 
     model, _ = load_model("smallconvnet.faces")
     fig, axes = plt.subplots(2, len(_CLASSIFIER_CROPS), figsize=(2.4 * len(_CLASSIFIER_CROPS), 5))

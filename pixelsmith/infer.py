@@ -39,29 +39,6 @@ Progress = Callable[[int, int], None]
 """A progress callback: ``progress(windows_done, windows_total)``."""
 
 
-def pick_device(name: str = "auto") -> torch.device:
-    """``"auto"`` picks CUDA, then Apple MPS, then the CPU; otherwise the named device, checked."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise PixelsmithError(
-            f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps"
-        ) from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise PixelsmithError("device 'cuda' requested but no CUDA GPU is available")
-    if dev.type == "mps" and not (
-        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
-    ):
-        raise PixelsmithError("device 'mps' requested but Apple MPS is not available")
-    return dev
-
-
 def check_tile(tile: int | None) -> int | None:
     """``tile`` is 0 (the whole image), a side of at least 16 pixels, or ``None`` (the default:
     256, or four receptive radii where larger, for a tileable model; the whole image for one
@@ -240,4 +217,4 @@ def _progress_reporter(progress: bool | Progress, total: int) -> Callable[[int |
     return report
 
 
-__all__ = ["MIN_TILE", "ModelSpec", "check_tile", "pick_device", "run_tiled"]
+__all__ = ["MIN_TILE", "ModelSpec", "check_tile", "run_tiled"]

@@ -47,7 +47,7 @@ def feature_network(name: str) -> tuple[torch.nn.Module, str]:
     p = Path(name)
     if p.suffix.lower() in (".pth", ".pt"):
         return PerceptualLoss(load_vgg16(p), "vgg16"), f"vgg16 ({p.name})"
-    from pixelsmith.weights import load_model
+    from pixelsmith.resolver import load_model
 
     model, info = load_model(name, task="colorize")
     if not hasattr(model, "blocks"):
@@ -62,8 +62,9 @@ def _critic_input(lightness: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
 
 def train_nogan(cfg: TrainConfig, task: Colorize, schedule: NoGANConfig, command: str = "") -> Path:
     from pixelsmith.models.unet_gan import PatchCritic
+    from pixelsmith.resolver import load_model
     from pixelsmith.trainer import Trainer, _atomic_torch_save
-    from pixelsmith.weights import WeightInfo, load_model, save_weights
+    from pixelsmith.weights import WeightInfo, save_weights
 
     if not task.perceptual:
         raise PixelsmithError("the NoGAN schedule needs a perceptual loss: give --perceptual")

@@ -40,13 +40,14 @@ from tqdm import tqdm
 
 from pixelsmith.config import TrainConfig
 from pixelsmith.data.photos import step_generator
+from pixelsmith.devices import pick_device
 from pixelsmith.errors import PixelsmithError
-from pixelsmith.infer import pick_device
 from pixelsmith.io import atomic_write
 from pixelsmith.models import create_model
+from pixelsmith.resolver import check_arch_for_task, load_model
 from pixelsmith.tasks import Task
 from pixelsmith.tasks.base import Batch
-from pixelsmith.weights import WeightInfo, check_arch_for_task, load_model, save_weights
+from pixelsmith.weights import WeightInfo, save_weights
 
 #: Steps between sync points that only refresh the progress bar and check for divergence.
 SYNC_EVERY = 50

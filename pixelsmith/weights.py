@@ -27,13 +27,12 @@ from torch import nn
 
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.io import atomic_write
-from pixelsmith.io.reasons import first_line
-from pixelsmith.models import create_model, list_models, model_spec, model_tasks
+from pixelsmith.models import create_model
 from pixelsmith.models.srcnn_official import load_srcnn_official  # noqa: F401  (re-exported)
 from pixelsmith.paths import PRETRAINED_DIR
 
 if TYPE_CHECKING:
-    from pixelsmith.tasks.base import Task
+    pass
 
 FORMAT_VERSION = 1
 
@@ -149,143 +148,7 @@ def list_pretrained(task: str | None = None) -> dict[str, Path]:
     return {name: p for name, t, p in _pretrained_files() if task is None or t == task}
 
 
-def _task_of(task: Task | str | None) -> Task | None:
-    if task is None or not isinstance(task, str):
-        return task
-    from pixelsmith.tasks import get_task
-
-    return get_task(task)
-
-
-def load_model(
-    name_or_path: str | Path,
-    device: str | torch.device = "cpu",
-    *,
-    task: Task | str | None = None,
-) -> tuple[nn.Module, WeightInfo]:
-    """Load a trained model: the one resolver behind the API, the CLI and the benchmarks.
-
-    ``name_or_path`` is one of:
-
-    - a tag name, ``arch.tag``: ``"lrnet_s.x3"``, ``"lrnet_s.x3_blind"``, ``"srcnn_955.x2"``,
-      ``"smallconvnet.faces"`` (see :func:`list_pretrained`); a shipped file's stem
-      (``"superres_lrnet_s_x3"``) works too;
-    - an architecture name or a task's short alias (``"lrnet_s"``, ``"lrnet"``, ``"srcnn"``): with a
-      ``task``, the shipped weights for its settings (``task.pretrained_tag()``, e.g. ``x3``); a
-      model without weights (``"bicubic"``) is built for the task;
-    - a ``.safetensors`` file written by pixelsmith, or an SRCNN authors' ``.mat`` file (the task
-      gives its scale).
-
-    With a ``task`` (an instance or a name), the model is checked against it (its task, its
-    scale). Returns the model in eval mode on ``device`` and its metadata (``info.name`` says
-    what was loaded). Weights with NaN or inf values are refused.
-    """
-    task = _task_of(task)
-    name = str(name_or_path)
-    p = Path(name)
-    pretrained = list_pretrained()
-    stems = {path.stem: path for path in pretrained.values()}
-    if name in pretrained or name in stems:
-        path = pretrained.get(name) or stems[name]
-        model, info = _load_file(path, device)
-        info.name = next(n for n, q in pretrained.items() if q == path)
-    elif task is not None and p.suffix.lower() in task.official_suffixes:
-        model = _load_official(task, p).to(device)
-        info = WeightInfo(task=task.name, arch=f"{task.name}_official", name=p.name)
-    elif p.suffix.lower() == ".mat":
-        raise PixelsmithError(
-            "an official checkpoint loads for a task (superres: with its scale)", p
-        )
-    elif "." in name and name.split(".")[0] in list_models() and not p.exists():
-        arch = name.split(".")[0]
-        tags = [n for n in pretrained if n.startswith(arch + ".")]
-        raise PixelsmithError(
-            f"no shipped weights {name!r}; shipped for {arch}: {', '.join(tags) or 'none'}"
-        )
-    elif p.suffix or p.is_file() or p.is_dir() or "/" in name:
-        if p.is_dir():
-            raise PixelsmithError("is a folder, not a weight file", p)
-        model, info = _load_file(p, device)
-        info.name = p.name
-    else:
-        model, info = _load_by_arch(name, task, device)
-    if task is not None:
-        check_for_task(model, info, task)
-    return model.eval(), info
-
-
-def check_for_task(model: nn.Module, info: WeightInfo, task: Task) -> None:
-    """Refuse a model whose metadata names another task, or whose spec ``task`` cannot run
-    (an x2 network for ``--scale 3``)."""
-    if info.task != task.name:
-        raise PixelsmithError(
-            f"{info.name or info.arch} is not a {task.title or task.name} model (its task is "
-            f"{info.task}); shipped {task.name} models: "
-            f"{', '.join(list_pretrained(task.name)) or 'none'}"
-        )
-    task.check_model(model_spec(model))
-
-
-def check_arch_for_task(arch: str, task: Task) -> None:
-    """Refuse an architecture registered for other tasks only (``bicubic`` for colorize), unless
-    ``task`` names it itself (its default model or an alias: a task registered later may run an
-    architecture of another)."""
-    own = {task.default_model, *task.aliases.values()}
-    if task.name not in model_tasks(arch) and arch not in own:
-        raise PixelsmithError(
-            f"{arch} is a {' and '.join(model_tasks(arch))} model; {task.name} models: "
-            f"{', '.join(list_models(task.name))}"
-        )
-
-
-def _load_by_arch(name: str, task: Task | None, device) -> tuple[nn.Module, WeightInfo]:
-    """An architecture (or a task's alias of one) with the shipped weights for ``task``."""
-    arch = task.aliases.get(name, name) if task else name
-    if arch not in list_models():
-        known = sorted({*list_models(), *(task.aliases if task else ())})
-        raise PixelsmithError(
-            f"unknown model {name!r}: not a file, a shipped weight name or an architecture "
-            f"({', '.join(known)}); shipped: {', '.join(list_pretrained()) or 'none'}"
-        )
-    if task is None:
-        tags = [n for n in list_pretrained() if n.startswith(arch + ".")]
-        if not tags:
-            raise PixelsmithError(f"{arch} has no shipped weights; load it for a task")
-        raise PixelsmithError(f"{arch} is an architecture; name its weights: {', '.join(tags)}")
-    check_arch_for_task(arch, task)
-    tag = f"{arch}.{task.pretrained_tag()}"
-    if tag in list_pretrained():
-        model, info = _load_file(list_pretrained()[tag], device)
-        info.name = tag
-        return model, info
-    model = create_model(arch, **task.model_kwargs())
-    if any(True for _ in model.parameters()):
-        tags = [n for n in list_pretrained(task.name) if n.startswith(arch + ".")]
-        raise PixelsmithError(
-            f"no shipped weights {tag!r}; shipped for {arch}: {', '.join(tags) or 'none'}"
-        )
-    name_, kwargs = model.pixelsmith_arch
-    return model.to(device), WeightInfo(task=task.name, arch=name_, arch_kwargs=kwargs, name=arch)
-
-
-def _load_official(task: Task, path: Path) -> nn.Module:
-    """``task.load_official(path)``, with one-line errors and the finite-weights check."""
-    if not path.is_file():
-        raise PixelsmithError("checkpoint file not found", path)
-    try:
-        model = task.load_official(path)
-    except PixelsmithError:
-        raise
-    except (ValueError, RuntimeError, KeyError, IndexError, TypeError, AttributeError) as e:
-        raise PixelsmithError(f"cannot read this checkpoint ({first_line(e)})", path) from None
-    if not all(
-        torch.isfinite(t).all() for t in model.state_dict().values() if t.is_floating_point()
-    ):
-        raise PixelsmithError("weights hold NaN or inf values", path)
-    return model
-
-
-def _load_file(path: Path, device) -> tuple[nn.Module, WeightInfo]:
+def load_weight_file(path: Path, device) -> tuple[nn.Module, WeightInfo]:
     state, info = read_weights(path)
     bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
@@ -310,3 +173,22 @@ def _build(state: dict[str, torch.Tensor], info: WeightInfo, path: Path) -> nn.M
             f"weights do not fit architecture {info.arch}: {' '.join(first[:2])}", path
         ) from None
     return model
+
+
+def weights_digest(path: str | Path) -> str:
+    """The first 16 hex digits of the SHA-256 of a weight file's bytes: what a result's mark
+    records of the weights (read once per file and modification time)."""
+    p = Path(path)
+    st = p.stat()
+    return _digest(str(p.resolve()), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]

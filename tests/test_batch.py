@@ -61,6 +61,22 @@ def _invoke(*args: str | Path):
     return CliRunner().invoke(run_command, [str(a) for a in args])
 
 
+def _records(out: Path, rank: str = "") -> list[dict]:
+    """The run records in OUT_DIR, oldest first (each run keeps its own), of one rank
+    (``"rank-0-of-2"``) or of whole runs."""
+    found = sorted(out.glob("pixelsmith-run.*.json"))
+    found = [p for p in found if (rank in p.name if rank else ".rank-" not in p.name)]
+    return [json.loads(p.read_text()) for p in found]
+
+
+def _marked(path: Path, task: str = "superres") -> None:
+    """A small image at ``path`` that carries a pixelsmith mark of ``task``: an earlier result."""
+    from pixelsmith.io import write_image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_image(path, torch.zeros(1, 4, 4), mark={"task": task}, overwrite=True)
+
+
 def _stamps(out: Path) -> dict[str, tuple[int, int]]:
     """Each output's (inode, mtime in ns): a file written again changes both."""
     return {
@@ -68,19 +84,19 @@ def _stamps(out: Path) -> dict[str, tuple[int, int]]:
     }
 
 
-def test_two_hundred_photos_with_one_corrupt_write_199_and_exit_2(tmp_path):
+def test_two_hundred_photos_with_one_corrupt_write_199_and_exit_1(tmp_path):
     src, out = tmp_path / "photos", tmp_path / "out"
     rels = _tree(src, 200)
     corrupt = rels[77]
     (src / corrupt).write_bytes(b"\xff\xd8\xff\xe0 this is no JPEG, cut short")
     r = _invoke("superres", src, out, *BICUBIC)
-    assert r.exit_code == 2, r.output
+    assert r.exit_code == 1, r.output
     good = [rel for rel in rels if rel != corrupt]
     assert _outputs(out) == {_out(rel) for rel in good}  # mirrored names, nothing else
     errors = [line for line in r.stderr.splitlines() if line.startswith("pixelsmith: error:")]
     assert len(errors) == 1 and str(src / corrupt) in errors[0]
     assert "199 done, 0 skipped, 1 failed" in r.stderr
-    summary = json.loads((out / "pixelsmith-run.json").read_text())
+    (summary,) = _records(out)
     assert (summary["done"], summary["skipped"], summary["failed"]) == (199, 0, 1)
     assert summary["failures"][0]["path"] == str(src / corrupt)
 
@@ -95,8 +111,10 @@ def test_two_hundred_photos_with_one_corrupt_write_199_and_exit_2(tmp_path):
     # run again: nothing is redone, the corrupt file is reported again
     before = _stamps(out)
     r = _invoke("superres", src, out, *BICUBIC)
-    assert r.exit_code == 2 and "0 done, 199 skipped, 1 failed" in r.stderr
+    assert r.exit_code == 1 and "0 done, 199 skipped, 1 failed" in r.stderr
     assert _stamps(out) == before
+    first, second = _records(out)  # each run keeps its own record
+    assert (first["done"], second["done"], second["skipped"]) == (199, 0, 199)
 
 
 def _dead_pid() -> int:
@@ -252,11 +270,11 @@ def test_torchrun_on_two_machines_splits_the_tree_and_rank_0_combines(tmp_path):
     results = [p.communicate(timeout=240) for p in nodes]
     assert [p.returncode for p in nodes] == [0, 0], results[0][1][-3000:] + results[1][1][-3000:]
     assert _outputs(out) == {_out(rel) for rel in rels}
-    ranks = [json.loads((out / f"pixelsmith-run.rank-{k}-of-2.json").read_text()) for k in (0, 1)]
+    ranks = [_records(out, f"rank-{k}-of-2")[0] for k in (0, 1)]
     assert [s["rank"] for s in ranks] == [0, 1]
     assert all(s["done"] > 0 and s["skipped"] == 0 and s["failed"] == 0 for s in ranks)
     assert ranks[0]["done"] + ranks[1]["done"] == 24  # no file was done by both ranks
-    total = json.loads((out / "pixelsmith-run.json").read_text())
+    (total,) = _records(out)
     assert (total["ranks"], total["done"], total["failed"]) == (2, 24, 0)
     assert "(all 2 ranks): 24 done, 0 skipped, 0 failed" in results[0][1]  # rank 0's line
     assert "all 2 ranks" not in results[1][1]
@@ -282,24 +300,24 @@ def test_what_cannot_run_is_refused_before_any_work(tmp_path):
     _tree(src, 3)
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(src / "p000.png")  # p000.jpg is there
     r = _invoke("superres", src, tmp_path / "out", *BICUBIC)
-    assert r.exit_code == 2
+    assert r.exit_code == 1
     assert "p000.jpg and p000.png would both be written here" in r.stderr
     assert not (tmp_path / "out").exists()
     (src / "p000.png").unlink()
     r = _invoke("superres", src, src, *BICUBIC)
-    assert r.exit_code == 2 and "OUT_DIR is IN_DIR" in r.stderr
+    assert r.exit_code == 1 and "OUT_DIR is IN_DIR" in r.stderr
     r = _invoke("superres", tmp_path / "nowhere", tmp_path / "out", *BICUBIC)
-    assert r.exit_code == 2 and "input folder not found" in r.stderr
+    assert r.exit_code == 1 and "input folder not found" in r.stderr
     r = _invoke("superres", src, tmp_path / "no" / "such" / "out", *BICUBIC)
-    assert r.exit_code == 2 and "folder above OUT_DIR does not exist" in r.stderr
+    assert r.exit_code == 1 and "folder above OUT_DIR does not exist" in r.stderr
     r = _invoke("superres", src, tmp_path / "out", "--model", "nosuchnet")
-    assert r.exit_code == 2 and "nosuchnet" in r.stderr
+    assert r.exit_code == 1 and "nosuchnet" in r.stderr
     r = _invoke("classify", src, tmp_path / "out")
-    assert r.exit_code == 2 and "does not restore images" in r.stderr
+    assert r.exit_code == 1 and "does not restore images" in r.stderr
     r = _invoke("superres", src, tmp_path / "out", *BICUBIC, "--distributed")
-    assert r.exit_code == 2 and "RANK and WORLD_SIZE" in r.stderr
+    assert r.exit_code == 1 and "RANK and WORLD_SIZE" in r.stderr
     r = _invoke("superres", src, tmp_path / "out", *BICUBIC, "--rank", "2", "--world-size", "2")
-    assert r.exit_code == 2 and "rank 2 of world size 2" in r.stderr
+    assert r.exit_code == 1 and "rank 2 of world size 2" in r.stderr
     assert not (tmp_path / "out").exists()
 
 
@@ -383,8 +401,10 @@ def test_plan_mirrors_names_and_leaves_out_earlier_results(tmp_path):
     for rel in files:
         (src / rel).parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(np.zeros((4, 4), np.uint8)).save(src / rel, format="PNG")
-    (src / "old" / "pixelsmith-run.json").write_text("{}")  # an earlier run's OUT_DIR
-    plan = plan_tree(src, tmp_path / "out", "_x3", {".png", ".jpg", ".jpeg"})
+    for rel in ("old/x.y_x3.png", "old/deeper/z.png", "top_x3.png"):
+        _marked(src / rel)  # results of earlier runs (top_x3.png of no input here)
+    (src / "old" / "pixelsmith-run.20260101T000000Z-1.json").write_text("{}")  # an OUT_DIR
+    plan = plan_tree(src, tmp_path / "out", "_x3", {".png", ".jpg", ".jpeg"}, "superres")
     assert [(j.rel, str(j.target.relative_to(tmp_path))) for j in plan.jobs] == [
         ("a/b/IMG.JPEG", "out/a/b/IMG_x3.png"),
         ("top_x3.png", "out/top_x3_x3.png"),  # a photo for all this run can tell
@@ -400,9 +420,18 @@ def test_plan_mirrors_names_and_leaves_out_earlier_results(tmp_path):
         (nested / rel).parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(np.zeros((4, 4), np.uint8)).save(nested / rel, format="PNG")
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(nested / "inner" / "top_x3.png")
-    plan = plan_tree(nested / "inner", nested, "_x3", {".png", ".jpg"})
+    # without a mark, inner/top_x3.png is a photo of the user's, which inner/top.png's result
+    # would replace: refused
+    with pytest.raises(PixelsmithError, match="is an input; pixelsmith never overwrites"):
+        plan_tree(nested / "inner", nested, "_x3", {".png", ".jpg"}, "superres")
+    _marked(nested / "inner" / "top_x3.png")
+    plan = plan_tree(nested / "inner", nested, "_x3", {".png", ".jpg"}, "superres")
     assert [j.rel for j in plan.jobs] == ["inner/top.png", "top.jpg"]
     assert plan.left_out == [nested / "inner" / "top_x3.png"]
+    # a result of another task is a photo to this one
+    _marked(nested / "inner" / "top_x3.png", task="colorize")
+    with pytest.raises(PixelsmithError, match="is an input"):
+        plan_tree(nested / "inner", nested, "_x3", {".png", ".jpg"}, "superres")
     with pytest.raises(PixelsmithError, match="no image files in this folder or below it"):
         plan_tree(src / ".cache", tmp_path / "out", "_x3", {".bmp"})
 

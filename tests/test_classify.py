@@ -9,9 +9,9 @@ from pixelsmith.data.photos import step_generator
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.models import create_model
 from pixelsmith.nn import summary
+from pixelsmith.resolver import load_model
 from pixelsmith.tasks.classify import FacesTask, augment, load_lfw_subset
 from pixelsmith.trainer import TrainConfig, Trainer
-from pixelsmith.weights import load_model
 
 
 @pytest.fixture

@@ -78,7 +78,7 @@ def _invoke(args: list[str]):
 
 
 def _assert_one_line_error(r, name: str):
-    assert r.exit_code == 2, (r.exit_code, r.output)
+    assert r.exit_code == 1, (r.exit_code, r.output)
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1, r.stderr
     assert lines[0].startswith("pixelsmith: error: ") and name in lines[0], lines[0]
@@ -129,8 +129,14 @@ def test_never_overwrites_without_permission(good_png):
     _assert_one_line_error(r, "good_x2.png")
     assert target.read_bytes() == b"precious"
     r = _invoke(["upscale", str(good_png), "--model", "bicubic", "--scale", "2", "--overwrite"])
-    assert r.exit_code == 0, r.output
-    assert Image.open(target).size == (60, 40)
+    _assert_one_line_error(r, "not written by pixelsmith")  # not pixelsmith's: never replaced
+    assert target.read_bytes() == b"precious"
+    target.unlink()
+    for _ in range(2):  # pixelsmith's own result: replaced with --overwrite
+        args = ["upscale", str(good_png), "--model", "bicubic", "--scale", "2", "--overwrite"]
+        r = _invoke(args)
+        assert r.exit_code == 0, r.output
+        assert Image.open(target).size == (60, 40)
 
 
 @pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
@@ -268,7 +274,7 @@ def test_real_entry_point_exit_code(tmp_path):
         capture_output=True,
         text=True,
     )
-    assert r.returncode == 2
+    assert r.returncode == 1
     assert r.stderr.strip().count("\n") == 0 and "zero-byte.png" in r.stderr
 
 
@@ -347,7 +353,7 @@ def test_one_bad_file_does_not_stop_the_batch(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     r = _invoke(["upscale", str(src), "--model", "bicubic", "--scale", "2", "--out", str(out)])
-    assert r.exit_code == 2, r.output
+    assert r.exit_code == 1, r.output
     assert sorted(p.name for p in out.iterdir()) == ["ok_x2.png"]
     assert str(out / "ok_x2.png") in r.stdout  # what was written is listed
     errors = [line for line in r.stderr.splitlines() if line.startswith("pixelsmith: error: ")]
@@ -357,7 +363,7 @@ def test_one_bad_file_does_not_stop_the_batch(tmp_path):
     r = _invoke(
         ["upscale", str(src / "ok.png"), "--model", "bicubic", "--scale", "2", "--out", str(out)]
     )
-    assert r.exit_code == 2 and "already exists" in r.stderr and "--overwrite" in r.stderr
+    assert r.exit_code == 1 and "already exists" in r.stderr and "--overwrite" in r.stderr
 
 
 def test_rerun_in_place_skips_its_own_outputs(tmp_path):
@@ -398,10 +404,10 @@ def test_out_with_a_trailing_slash_is_a_folder(good_png, tmp_path):
     assert [p.name for p in target.iterdir()] == [f"{good_png.stem}_x2.png"]
 
 
-@pytest.mark.parametrize("tile", ["1", "15", "-5"])
-def test_tile_is_validated(good_png, tmp_path, tile):
+@pytest.mark.parametrize("tile, status", [("1", 1), ("15", 1), ("-5", 2)])  # -5: click's range
+def test_tile_is_validated(good_png, tmp_path, tile, status):
     r = _invoke(["upscale", str(good_png), "--tile", tile, "--out", str(tmp_path / "o.png")])
-    assert r.exit_code == 2 and "tile" in r.output.lower()
+    assert r.exit_code == status and "tile" in r.output.lower()
     assert not (tmp_path / "o.png").exists()
 
 
@@ -412,12 +418,12 @@ def test_output_name_too_long_is_one_line(good_png, tmp_path):
 
 
 def test_unwritable_output_is_found_before_the_work(good_png, monkeypatch):
-    import pixelsmith.api
+    from pixelsmith.pipeline import Pipeline
 
     def no_work(*a, **k):
         raise AssertionError("the image was computed before the output was checked")
 
-    monkeypatch.setattr(pixelsmith.api, "restore_tensor", no_work)
+    monkeypatch.setattr(Pipeline, "run", no_work)
     r = _invoke(["upscale", str(good_png), "--model", "bicubic", "--out", "/proc/big.png"])
     _assert_one_line_error(r, "/proc/big.png")
 
@@ -440,7 +446,7 @@ def test_the_output_bound_is_a_clear_error_with_a_way_out(tmp_path):
     small = tmp_path / "small.png"
     Image.new("L", (10, 10)).save(small)
     args = ["upscale", str(small), "--model", "bicubic", "--scale", "2", "--max-output-pixels"]
-    assert _invoke([*args, "399", "--out", str(tmp_path / "s1.png")]).exit_code == 2
+    assert _invoke([*args, "399", "--out", str(tmp_path / "s1.png")]).exit_code == 1
     assert _invoke([*args, "400", "--out", str(tmp_path / "s2.png")]).exit_code == 0
 
 

@@ -16,11 +16,19 @@ from click.testing import CliRunner
 from PIL import Image
 
 import pixelsmith
-from pixelsmith.api import resolve
 from pixelsmith.cli import main
-from pixelsmith.export import runtime
+from pixelsmith.export import backend as engine
 from pixelsmith.export.runtime import ExportedModel
+from pixelsmith.pipeline import Pipeline
 from pixelsmith.tasks import get_task
+
+
+def resolve(model, task, device="cpu", backend=None, bf16=False):
+    """The network a Pipeline runs for ``model`` (its engine chosen as a run chooses it), and
+    what its weight file says."""
+    pipe = Pipeline.load(task, model, device=device, backend=backend, bf16=bf16)
+    return pipe.net, pipe.info
+
 
 pytest.importorskip("onnxruntime")
 
@@ -30,7 +38,7 @@ def default_env(monkeypatch, tmp_path):
     """No backend set (the user's default), a fresh cache folder, an empty in-memory cache."""
     monkeypatch.delenv("PIXELSMITH_BACKEND", raising=False)
     monkeypatch.setenv("PIXELSMITH_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(runtime, "_CACHE", type(runtime._CACHE)())
+    monkeypatch.setattr(engine, "_CACHE", type(engine._CACHE)())
     return tmp_path / "cache" / "exports"
 
 
@@ -67,7 +75,7 @@ def test_the_export_is_made_once_per_machine_and_read_back(default_env, monkeypa
     first, _ = resolve("lrnet_s.x2", task, "cpu")
     files = list(default_env.glob("*.onnx"))
     assert len(files) == 1 and files[0].stat().st_size > 1000
-    monkeypatch.setattr(runtime, "_CACHE", type(runtime._CACHE)())
+    monkeypatch.setattr(engine, "_CACHE", type(engine._CACHE)())
 
     def no_export(*args, **kwargs):
         raise AssertionError("exported again instead of reading the cache")
@@ -82,10 +90,10 @@ def test_the_export_is_made_once_per_machine_and_read_back(default_env, monkeypa
 def test_other_weights_miss_the_cache(default_env):
     task = get_task("superres", scale=2)
     resolve("lrnet_s.x2", task, "cpu")
-    net, _ = pixelsmith.weights.load_model("lrnet_s.x2", task=task)
+    net, _ = pixelsmith.resolver.load_model("lrnet_s.x2", task=task)
     with torch.no_grad():
         net.get_parameter(next(n for n, _ in net.named_parameters())).mul_(0.5)
-    changed = runtime.with_backend(net, task, "auto")
+    changed = engine.with_backend(net, task, "auto")
     assert len(list(default_env.glob("*.onnx"))) == 2
     x = torch.rand(1, 1, 32, 32)
     with torch.no_grad():
@@ -97,7 +105,7 @@ def test_a_damaged_cache_file_is_made_again(default_env, monkeypatch):
     resolve("lrnet_s.x2", task, "cpu")
     (path,) = default_env.glob("*.onnx")
     path.write_bytes(b"not an onnx graph")
-    monkeypatch.setattr(runtime, "_CACHE", type(runtime._CACHE)())
+    monkeypatch.setattr(engine, "_CACHE", type(engine._CACHE)())
     net, _ = resolve("lrnet_s.x2", task, "cpu")
     assert isinstance(net, ExportedModel)
     assert path.stat().st_size > 1000  # written again, whole

@@ -124,7 +124,7 @@ def _invoke(args: list[str]):
 
 
 def _one_line_error(r, name: str) -> str:
-    assert r.exit_code == 2, (r.exit_code, r.output)
+    assert r.exit_code == 1, (r.exit_code, r.output)
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1, r.stderr
     assert lines[0].startswith("pixelsmith: error: ") and name in lines[0], lines[0]

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from pixelsmith.devices import pick_device
 from pixelsmith.errors import PixelsmithError
-from pixelsmith.infer import pick_device
 
 
 @pytest.fixture

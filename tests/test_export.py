@@ -22,15 +22,24 @@ from click.testing import CliRunner
 from torch.nn import functional as F
 
 import pixelsmith
-from pixelsmith.api import resolve
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.export import export_bytes, export_command, export_model, load_exported
 from pixelsmith.export.convert import check_sizes
 from pixelsmith.export.rewrites import adaptive_avg_pool2d, bicubic_upscale
 from pixelsmith.models import create_model, model_spec
+from pixelsmith.pipeline import Pipeline
 from pixelsmith.resize import imresize
+from pixelsmith.resolver import load_model
 from pixelsmith.tasks import TASKS, get_task
-from pixelsmith.weights import list_pretrained, load_model
+from pixelsmith.weights import list_pretrained
+
+
+def resolve(model, task, device="cpu", backend=None, bf16=False):
+    """The network a Pipeline runs for ``model`` (its engine chosen as a run chooses it), and
+    what its weight file says."""
+    pipe = Pipeline.load(task, model, device=device, backend=backend, bf16=bf16)
+    return pipe.net, pipe.info
+
 
 SHIPPED = sorted(list_pretrained())
 #: Shipped models that cannot be exported, with (a word of) the reason they give.
@@ -147,7 +156,7 @@ def test_a_model_a_graph_cannot_hold_is_refused_and_auto_keeps_pytorch(tmp_path,
 def test_zero_dce_at_full_resolution_exports_and_agrees_beyond_512_px(tmp_path):
     """The authors' variant (curves at full size, ``curve_side=None``) has no size-dependent
     step: it exports and agrees with PyTorch on a photo larger than 512 px."""
-    from pixelsmith.export.runtime import with_backend
+    from pixelsmith.export.backend import with_backend
 
     torch.manual_seed(0)
     net = create_model("zero_dce", curve_side=None).eval()

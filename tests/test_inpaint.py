@@ -293,7 +293,7 @@ def test_cli_inpaint_and_masks(tmp_path, photo):
             str(tmp_path / "o2.png"),
         ],
     )
-    assert r.exit_code == 2 and "resize-mask" in r.output and not (tmp_path / "o2.png").exists()
+    assert r.exit_code == 1 and "resize-mask" in r.output and not (tmp_path / "o2.png").exists()
     (tmp_path / "m").mkdir()
     r = run(
         main,

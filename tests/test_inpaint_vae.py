@@ -450,4 +450,4 @@ def test_cli_trains_and_steers_the_vae(tmp_path, photo_dir, photo):
     want = pixelsmith.inpaint(photo, _hole(128, 128), net, attributes={"brightness": 0.8})
     assert np.array_equal(np.asarray(Image.open(tmp_path / "o.png")), want)
     r = run(main, [*args[:-1], "smiling=1", "--out", str(tmp_path / "o2.png")])
-    assert r.exit_code == 2 and "unknown attribute" in r.output
+    assert r.exit_code == 1 and "unknown attribute" in r.output

@@ -247,8 +247,11 @@ def test_check_writable(tmp_path: Path) -> None:
             check_writable(path, overwrite=overwrite)
         _one_line_naming(err, path)
     check_writable(a_file, overwrite=True)
-    with pytest.raises(PixelsmithError, match="input file"):
-        check_writable(a_file, overwrite=False, inputs=[tmp_path / "sub" / ".." / "file.txt"])
+    for overwrite in (False, True):
+        with pytest.raises(PixelsmithError, match="is an input"):
+            check_writable(
+                a_file, overwrite=overwrite, inputs=[tmp_path / "sub" / ".." / "file.txt"]
+            )
     assert a_file.read_bytes() == b"x"
 
 

@@ -73,7 +73,7 @@ def _invoke(args: list[str]):
 
 
 def _one_line_error(r, name: str) -> str:
-    assert r.exit_code == 2, (r.exit_code, r.output)
+    assert r.exit_code == 1, (r.exit_code, r.output)
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1, r.stderr
     assert lines[0].startswith("pixelsmith: error: ") and name in lines[0], lines[0]
@@ -568,11 +568,11 @@ def test_cli_enhance_refuses_a_pth_for_another_model(tmp_path):
     assert not (tmp_path / "dark_enhanced.png").exists()
 
 
-def test_pick_weights_refuses_an_upper_case_pth_for_another_model():
-    from pixelsmith.api import pick_weights
+def test_with_weights_refuses_an_upper_case_pth_for_another_model():
+    from pixelsmith.resolver import with_weights
 
     with pytest.raises(PixelsmithError, match="Zero-DCE"):
-        pick_weights("gamma", "Epoch99.PTH")
+        with_weights("gamma", "Epoch99.PTH")
 
 
 def test_cli_eval_lowlight_prints_a_row_per_model(tmp_path):

@@ -21,10 +21,11 @@ from pixelsmith import trainer as trainer_module
 from pixelsmith.config import build_config
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.models import create_model
+from pixelsmith.resolver import load_model
 from pixelsmith.tasks.base import Batch
 from pixelsmith.tasks.superres import SuperRes
 from pixelsmith.trainer import TrainConfig, Trainer, _flush_denormal_is_on
-from pixelsmith.weights import load_model, read_weights
+from pixelsmith.weights import read_weights
 
 SMALL = [
     "--model",

@@ -147,9 +147,9 @@ def leftovers(folder: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def colorizer() -> nn.Module:
     """The shipped default colorizer, loaded once for the module."""
-    from pixelsmith.api import resolve
+    from pixelsmith.pipeline import Pipeline
 
-    return resolve(None, get_task("colorize"))[0]
+    return Pipeline.load(get_task("colorize"), device="cpu").net
 
 
 # --- frames, time and sound kept --------------------------------------------------------------

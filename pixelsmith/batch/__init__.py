@@ -1,4 +1,5 @@
-"""``pixelsmith run TASK IN_DIR OUT_DIR``: every image of a folder tree, resumable, on one or N ranks.
+"""The files engine: photos through a Pipeline, files in, files out; ``pixelsmith run TASK IN_DIR
+OUT_DIR``: every image of a folder tree, resumable, on one or N ranks.
 
     IN_DIR/a/b.jpg -> task.read_file -> model -> task.decode -> OUT_DIR/a/b<task suffix>.png
 
@@ -11,9 +12,10 @@ restores the rest, decoding and encoding on threads beside the model. A bad file
 :class:`RunReport` and goes to ``OUT_DIR/pixelsmith-run.json``. :data:`run_command` is the click
 command; ``python -m pixelsmith.batch`` runs it (also under torchrun: docs/batch.md).
 
-plan.py     names, listing, shares, "done already"
+plan.py     names, listing, shares (plan_files for the verbs, plan_tree for a tree)
+marks.py    which files are pixelsmith's results, and whether one stands for this run
 options.py  ``--opt KEY=VALUE`` by the task dataclass's fields
-run.py      run_tree: threads, events, the report
+run.py      restore_files and run_tree: one engine, threads, events, the report
 ranks.py    torchrun's ranks, their devices, the combined summary
 command.py  the click command
 """
@@ -22,8 +24,8 @@ from __future__ import annotations
 
 from pixelsmith.batch.command import run_command
 from pixelsmith.batch.options import parse_options, task_options
-from pixelsmith.batch.plan import SUMMARY_NAME, Job, Plan, is_complete, mirror, plan_tree, shard_of
-from pixelsmith.batch.run import RunEvent, RunInterrupted, RunReport, run_tree
+from pixelsmith.batch.plan import SUMMARY_NAME, Job, Plan, mirror, plan_files, plan_tree, shard_of
+from pixelsmith.batch.run import RunEvent, RunInterrupted, RunReport, restore_files, run_tree
 
 __all__ = [
     "SUMMARY_NAME",
@@ -32,10 +34,11 @@ __all__ = [
     "RunEvent",
     "RunInterrupted",
     "RunReport",
-    "is_complete",
     "mirror",
     "parse_options",
+    "plan_files",
     "plan_tree",
+    "restore_files",
     "run_command",
     "run_tree",
     "shard_of",

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from pixelsmith.batch.options import parse_options, task_options, type_name
-from pixelsmith.batch.plan import SUMMARY_NAME
+from pixelsmith.batch.plan import run_stamp, summary_path
 from pixelsmith.batch.ranks import combine, meeting, rank_device, ranks_from_env
 from pixelsmith.batch.run import RunEvent, RunInterrupted, check_rank, run_tree, write_summary
 from pixelsmith.errors import PixelsmithError
@@ -92,9 +92,12 @@ def run_command(
     """Run TASK on every image below IN_DIR, writing the mirrored tree OUT_DIR.
 
     IN_DIR/a/b.jpg becomes OUT_DIR/a/b<suffix>.png (b_x3.png for x3 super-resolution). Outputs
-    already complete are skipped, so rerunning the command after a kill or a crash finishes the
-    job without redoing a file. A bad file is reported and the run goes on; the exit status is 2
-    if any file failed. A summary (counts and every failure) goes to OUT_DIR/pixelsmith-run.json.
+    that an earlier run made with the same model, options and input are skipped, so rerunning
+    the command after a kill or a crash finishes the job without redoing a file; results of
+    another model or options, or of an input since replaced, are redone. A file at an output's
+    name that pixelsmith did not write is never replaced. A bad file is reported and the run
+    goes on; the exit status is 1 if any file failed. Each run's record (counts and every
+    failure) is kept in OUT_DIR/pixelsmith-run.TIME.json.
 
     With --distributed (or --rank and --world-size) each of N ranks takes about 1/N of the files;
     launch it with torchrun on one or several machines (docs/batch.md).
@@ -123,7 +126,7 @@ def run_command(
         _run(task, in_dir, out_dir, model, options, rank, world_size, quiet, device, meet, kwargs)
     except PixelsmithError as e:
         click.echo(f"pixelsmith: error: {e}", err=True)
-        sys.exit(2)
+        sys.exit(1)
 
 
 def _run(
@@ -176,7 +179,7 @@ def _run(
                 total = combine(everyone)
                 failed = total["failed"] > 0  # every rank exits as the whole run did
                 if rank == 0:
-                    write_summary(out_dir / SUMMARY_NAME, total)
+                    write_summary(summary_path(out_dir, 0, 1, run_stamp()), total)
                     click.echo(f"pixelsmith run (all {world_size} ranks): {_line(total)}", err=True)
     if failed:
-        sys.exit(2)
+        sys.exit(1)

@@ -1,13 +1,19 @@
-"""run_tree: one rank's share of a tree, resumable; reading and writing beside the model.
+"""The files engine: every run of files through a Pipeline, reading and writing beside the model.
 
-    reader threads: read_input(next files)  ->  main thread: the model  ->  writer threads: write_result
+    restore_files  photos named (files, folders, globs) -> results beside them or in --out
+    run_tree       a folder tree -> the mirrored tree OUT_DIR; one rank's share; resumable
+
+    reader threads: pipe.read(next files)  ->  main thread: pipe.run  ->  writer threads: pipe.write
 
 At most ``prefetch`` decoded inputs wait for the model and ``prefetch`` results wait to be
 written, so memory stays bounded whatever the tree's size; events are reported in the calling
 thread. Resuming is safe because every output is written atomically (:mod:`pixelsmith.io.atomic`:
 a temporary ``.NAME.PID-HOST.RANDOM.tmp`` beside the target, fsynced, then linked onto the name),
-so an output that exists is whole; a killed run leaves at most temporary files, which never carry
-an output's name and are swept from every output folder before the work starts.
+so a killed run leaves at most temporary files, which never carry an output's name and are swept
+from every output folder before the work starts. Every result carries a mark
+(:mod:`pixelsmith.batch.marks`): a file at an output's name is replaced only if it carries one;
+``run_tree`` skips it only if its mark matches this run's model, options and input and it decodes
+fully, and redoes it otherwise.
 """
 
 from __future__ import annotations
@@ -22,10 +28,22 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pixelsmith.batch.plan import Job, is_complete, plan_tree, shard_of, summary_path
+from pixelsmith.batch import marks
+from pixelsmith.batch.plan import (
+    Job,
+    Plan,
+    plan_files,
+    plan_tree,
+    run_stamp,
+    shard_of,
+    summary_path,
+)
 from pixelsmith.errors import PixelsmithError
+
+if TYPE_CHECKING:  # the engine loads torch only when a run starts (``pixelsmith --help`` does not)
+    from pixelsmith.pipeline import Pipeline
 
 
 @dataclass(frozen=True)
@@ -41,7 +59,10 @@ class RunEvent:
 
 @dataclass
 class RunReport:
-    """What one rank's :func:`run_tree` did (``share``: the files this rank was given)."""
+    """What a run did: ``done`` (outputs written), ``skipped`` (outputs an earlier run made
+    already), ``failed`` (inputs, each with its one-line reason), ``left_out`` (earlier results
+    found among the inputs); for one rank of :func:`run_tree`, ``share``: the files it was
+    given; ``record``: the summary file written (a tree run)."""
 
     rank: int = 0
     world_size: int = 1
@@ -52,6 +73,7 @@ class RunReport:
     left_out: list[Path] = field(default_factory=list)
     seconds: float = 0.0
     finished: bool = False
+    record: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -87,12 +109,6 @@ def check_rank(rank: int, world_size: int) -> None:
         raise PixelsmithError(
             f"rank {rank} of world size {world_size}: the rank must be 0 .. world size - 1"
         )
-
-
-def _restores_images(task: Any) -> bool:
-    from pixelsmith.tasks import Task
-
-    return type(task).prepare is not Task.prepare
 
 
 def _make_out_dir(out_dir: Path) -> None:
@@ -131,13 +147,37 @@ def _ready_folders(share: list[Job], todo: list[Job]) -> None:
         check_writable(folder / "pixelsmith-probe.png", overwrite=True)
 
 
-def _completed(readers: ThreadPoolExecutor, jobs: list[Job], chunk: int = 1024) -> list[bool]:
-    """:func:`is_complete` of every job's output, on the reader threads, ``chunk`` at a time
-    (a million outputs are not a million futures at once)."""
-    found: list[bool] = []
-    for i in range(0, len(jobs), chunk):
-        found.extend(readers.map(is_complete, [j.target for j in jobs[i : i + chunk]]))
-    return found
+def failure_message(src: Path, e: BaseException) -> str | None:
+    """The one-line report of a file that failed with ``e``, or ``None`` if ``e`` is a bug (it
+    keeps its traceback): a :class:`PixelsmithError`, or running out of memory on any device."""
+    if isinstance(e, PixelsmithError):
+        return str(e) if e.path else f"{src}: {e}"
+    if isinstance(e, MemoryError):
+        return f"{src}: out of memory (try a smaller --tile)"
+    if isinstance(e, RuntimeError):  # torch's out-of-memory errors on any device
+        text = str(e).lower()
+        if "out of memory" in text or "alloc" in text:
+            return f"{src}: out of memory (try a smaller --tile)"
+    return None
+
+
+def _pipeline_of(task: Any, model: Any, inputs: dict[str, Any] | None, **load: Any) -> Pipeline:
+    """``task`` if it is a Pipeline already (``model`` and the loading settings must not be
+    given then), else one loaded; its per-photo ``inputs`` are checked by name."""
+    from pixelsmith.pipeline import Pipeline
+
+    if isinstance(task, Pipeline):
+        if model is not None or load.get("options"):
+            raise ValueError("give the model and the options to Pipeline.load, not beside it")
+        pipe = task
+    else:
+        options = load.pop("options")
+        pipe = Pipeline.load(task, model, **load, **options)
+    pipe.check_inputs(inputs or {})
+    return pipe
+
+
+FOREIGN_MESSAGE = "exists and was not written by pixelsmith (it has no mark); it is never replaced"
 
 
 @contextmanager
@@ -153,14 +193,77 @@ def _pools(workers: int) -> Iterator[tuple[ThreadPoolExecutor, ThreadPoolExecuto
         writers.shutdown(wait=True)
 
 
+def restore_files(
+    paths: str | Path | list[str | Path],
+    task: str | Any,
+    model: Any = None,
+    *,
+    inputs: dict[str, Any] | None = None,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    tile: int | None = None,
+    device: str = "auto",
+    bf16: bool = False,
+    max_output_pixels: int | None = None,
+    backend: str | None = None,
+    workers: int = 2,
+    progress: bool | None = None,
+    on_event: Callable[[RunEvent], None] | None = None,
+    **options: Any,
+) -> RunReport:
+    """Run ``task`` on every image named by ``paths`` (a file, folder or glob, or a list of
+    them); results beside them (``NAME<suffix>.png``) or in ``out`` (a folder, or a file for
+    one input).
+
+    Args:
+        task: a task name (with its ``options``), a task, or a :class:`~pixelsmith.pipeline.Pipeline`.
+        inputs: the other per-photo inputs the task declares, the same for every photo
+            (``{"mask": "hole.png"}``), read once before any work.
+        overwrite: replace results already there (only files pixelsmith wrote: a file without
+            a mark is never replaced); without it an existing output is refused before any work.
+        progress: a progress bar on stderr (``None``: when stderr is a terminal).
+        on_event: called with a :class:`RunEvent` per file, in this thread.
+        model, tile, device, bf16, max_output_pixels, backend: as :meth:`Pipeline.load`.
+
+    Alpha is carried by the task, grey stays grey, 16-bit inputs give 16-bit PNG/TIFF outputs.
+    Problems with the run as a whole (no inputs, a clash, an output that exists, the model)
+    raise :class:`PixelsmithError` before any work; a problem with one file is an event.
+    """
+    from pixelsmith.io import check_writable, list_images
+
+    pipe = _pipeline_of(
+        task, model, inputs, options=options, tile=tile, device=device, bf16=bf16,
+        max_output_pixels=max_output_pixels, backend=backend,
+    )  # fmt: skip
+    listed = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    files = list_images([os.fspath(p) for p in listed], extensions=pipe.task.input_extensions)
+    protect = _named_files(inputs)
+    plan = plan_files(files, out, pipe.task.output_suffix(), pipe.task.name, protect)
+    for job in plan.jobs:
+        state = marks.target_state(job.target)
+        if state == marks.FOREIGN and overwrite:
+            raise PixelsmithError(FOREIGN_MESSAGE, job.target)
+        check_writable(job.target, overwrite=overwrite, inputs=(job.source, *protect))
+    read_inputs = pipe.read_inputs(**(inputs or {}))
+    report = RunReport(share=len(plan.jobs), left_out=plan.left_out)
+    t0 = time.perf_counter()
+    _run_jobs(
+        pipe, plan.jobs, report, read_inputs, inputs or {}, protect,
+        replace=overwrite, workers=workers, progress=progress, on_event=on_event,
+    )  # fmt: skip
+    report.seconds, report.finished = time.perf_counter() - t0, True
+    return report
+
+
 def run_tree(
-    task: Any,
+    task: str | Any,
     in_dir: str | Path,
     out_dir: str | Path,
     model: Any = None,
     *,
+    inputs: dict[str, Any] | None = None,
     tile: int | None = None,
-    device: str = "cpu",
+    device: str = "auto",
     bf16: bool = False,
     backend: str | None = None,
     max_output_pixels: int | None = None,
@@ -176,55 +279,90 @@ def run_tree(
     """Run ``task`` on every image below ``in_dir``; results in the mirrored tree ``out_dir``.
 
     Args:
-        task: a task name (``"superres"``) or a :class:`~pixelsmith.tasks.base.Task`.
-        model: as :func:`pixelsmith.restore` takes it; ``None``: the task's default.
-        backend: ``"torch"``, ``"onnxruntime"``, ``"torchscript"`` or ``"auto"``, as
-            :func:`pixelsmith.restore` takes it.
-        overwrite: redo every file; by default an output that is already complete is skipped.
+        task: a task name (with its ``options``), a task, or a :class:`~pixelsmith.pipeline.Pipeline`.
+        inputs: the other per-photo inputs the task declares (``{"mask": "hole.png"}``).
+        overwrite: redo every file; by default a result whose mark matches this run (model,
+            weights, options, input) and that decodes fully is skipped, and any other result
+            pixelsmith wrote there is redone. A file without a mark is never replaced (that
+            file fails, in one line).
         workers: reader threads and writer threads (each).
         prefetch: decoded inputs waiting for the model, and results waiting to be written, at
             most (default ``2 * workers``): memory stays bounded whatever the tree's size.
         rank, world_size: this process takes the files :func:`shard_of` gives ``rank``.
         progress: a progress bar with ETA on stderr (``None``: when stderr is a terminal).
         on_event: called in this thread with a :class:`RunEvent` per file.
-        tile, device, bf16, max_output_pixels, options: as :func:`pixelsmith.restore`.
+        model, tile, device, bf16, max_output_pixels, backend: as :meth:`Pipeline.load`.
 
     Problems with the run as a whole (the folders, a clash, the model, the options) raise
     :class:`PixelsmithError` before any work; a problem with one file is an event, and the next
-    file follows. Ctrl-C raises :class:`RunInterrupted` after writing the results computed.
+    file follows. Ctrl-C raises :class:`RunInterrupted` after writing the results computed. The
+    run's record (counts and every failure) is ``OUT_DIR/pixelsmith-run.<time>.json``, one per
+    run.
     """
-    from tqdm import tqdm
-
-    from pixelsmith.api import check_limit, resolve
-    from pixelsmith.infer import check_tile, pick_device
-    from pixelsmith.tasks import get_task
-
     t0 = time.perf_counter()
-    task = get_task(task, **options)
-    if not _restores_images(task):
-        raise PixelsmithError(f"the {task.name} task does not restore images")
-    check_tile(tile)
-    limit = check_limit(max_output_pixels)
     check_rank(rank, world_size)
     if workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
-    prefetch = 2 * workers if prefetch is None else prefetch
-    if prefetch < 1:
-        raise ValueError(f"prefetch must be at least 1, not {prefetch}")
-
-    plan = plan_tree(in_dir, out_dir, task.output_suffix(), task.input_extensions)
-    dev = pick_device(device)
-    net, _ = resolve(model, task, dev, backend, bf16)
+    pipe = _pipeline_of(
+        task, model, inputs, options=options, tile=tile, device=device, bf16=bf16,
+        max_output_pixels=max_output_pixels, backend=backend,
+    )  # fmt: skip
+    protect = _named_files(inputs)
+    read_inputs = pipe.read_inputs(**(inputs or {}))
+    t = pipe.task
+    plan: Plan = plan_tree(in_dir, out_dir, t.output_suffix(), t.input_extensions, t.name)
     _make_out_dir(Path(out_dir))
     share = [j for j in plan.jobs if shard_of(j.rel, world_size) == rank]
     report = RunReport(rank, world_size, len(share), left_out=plan.left_out)
-    record = summary_path(Path(out_dir), rank, world_size)
-    write_summary(record, report.counts())  # also marks OUT_DIR as results for later listings
+    report.record = summary_path(Path(out_dir), rank, world_size, run_stamp())
+    write_summary(report.record, report.counts())  # also marks OUT_DIR as results for listings
+    try:
+        _run_jobs(
+            pipe, share, report, read_inputs, inputs or {}, protect,
+            replace=overwrite, resume=not overwrite, workers=workers, prefetch=prefetch,
+            progress=progress, on_event=on_event,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        report.seconds = time.perf_counter() - t0
+        write_summary(report.record, report.counts())
+        raise RunInterrupted(report) from None
+    report.seconds, report.finished = time.perf_counter() - t0, True
+    write_summary(report.record, report.counts())
+    return report
+
+
+def _named_files(inputs: dict[str, Any] | None) -> tuple[Path, ...]:
+    """The files among the per-photo inputs (a mask's path): inputs, never outputs."""
+    return tuple(Path(v) for v in (inputs or {}).values() if isinstance(v, (str, os.PathLike)))
+
+
+def _run_jobs(
+    pipe: Pipeline,
+    jobs: list[Job],
+    report: RunReport,
+    read_inputs: dict[str, Any],
+    given_inputs: dict[str, Any],
+    protect: tuple[Path, ...],
+    *,
+    replace: bool,
+    resume: bool = False,
+    workers: int = 2,
+    prefetch: int | None = None,
+    progress: bool | None = None,
+    on_event: Callable[[RunEvent], None] | None = None,
+) -> None:
+    """``jobs`` through ``pipe``, into ``report``: with ``resume``, a result whose mark matches
+    is skipped; a file without a mark at an output's name fails; every other one is (re)done."""
+    from tqdm import tqdm
+
+    prefetch = 2 * workers if prefetch is None else prefetch
+    if prefetch < 1:
+        raise ValueError(f"prefetch must be at least 1, not {prefetch}")
     bar = tqdm(
         total=0,
         unit="image",
         dynamic_ncols=True,
-        disable=not (sys.stderr.isatty() if progress is None else progress),
+        disable=not (sys.stderr.isatty() if progress is None else progress) or len(jobs) < 2,
         file=sys.stderr,
     )
 
@@ -238,63 +376,65 @@ def run_tree(
             with tqdm.external_write_mode(file=sys.stderr):  # lines go above the bar
                 on_event(RunEvent(kind, job.source, job.target, message))
 
+    def state(job: Job) -> tuple[str, str]:
+        fp = marks.fingerprint(job.source, given_inputs) if resume else ""
+        expected = pipe.mark(fp) if resume else None
+        return marks.target_state(job.target, expected), fp
+
     with bar, _pools(workers) as (readers, writers):
-        try:
-            complete = [False] * len(share) if overwrite else _completed(readers, share)
-            todo = [j for j, c in zip(share, complete, strict=True) if not c]
-            # there but not complete: a foreign file at an output's name, replaced
-            foreign = set() if overwrite else {j.target for j in todo if os.path.lexists(j.target)}
-            _ready_folders(share, todo)
-            for j, c in zip(share, complete, strict=True):
-                if c:
-                    emit("skipped", j)
-            bar.reset(total=len(todo))
-            _pipeline(
-                todo, net, task, readers, writers, emit,
-                tile=tile, device=dev, bf16=bf16, limit=limit, prefetch=prefetch,
-                replace=overwrite, foreign=foreign,
-            )  # fmt: skip
-        except KeyboardInterrupt:
-            report.seconds = time.perf_counter() - t0
-            write_summary(record, report.counts())
-            raise RunInterrupted(report) from None
-    report.seconds, report.finished = time.perf_counter() - t0, True
-    write_summary(record, report.counts())
-    return report
+        states = _states(readers, jobs, state)
+        todo = []
+        for job, (kind, fp) in zip(jobs, states, strict=True):
+            if kind == marks.DONE:
+                emit("skipped", job)
+            elif kind == marks.FOREIGN:
+                emit("failed", job, f"{job.target}: {FOREIGN_MESSAGE}")
+            else:
+                todo.append((job, fp, kind == marks.STALE or replace))
+        _ready_folders(jobs, [j for j, _, _ in todo])
+        bar.reset(total=len(todo))
+        _flow(pipe, todo, readers, writers, emit, read_inputs, given_inputs, protect, prefetch)
 
 
-def _pipeline(
-    todo: list[Job],
-    net: Any,
-    task: Any,
+def _states(readers: ThreadPoolExecutor, jobs: list[Job], state: Callable, chunk: int = 1024):
+    """``state(job)`` of every job, on the reader threads, ``chunk`` at a time (a million
+    outputs are not a million futures at once)."""
+    found: list[tuple[str, str]] = []
+    for i in range(0, len(jobs), chunk):
+        found.extend(readers.map(state, jobs[i : i + chunk]))
+    return found
+
+
+def _flow(
+    pipe: Pipeline,
+    todo: list[tuple[Job, str, bool]],
     readers: ThreadPoolExecutor,
     writers: ThreadPoolExecutor,
     emit: Callable[..., None],
-    *,
-    tile: int | None,
-    device: Any,
-    bf16: bool,
-    limit: int,
+    read_inputs: dict[str, Any],
+    given_inputs: dict[str, Any],
+    protect: tuple[Path, ...],
     prefetch: int,
-    replace: bool,
-    foreign: set[Path],
 ) -> None:
     """Read ahead, run the model here, write behind; events in this thread, in file order per
-    side. ``foreign``: outputs there but not complete (not pixelsmith's), replaced."""
-    from pixelsmith.api import restore_tensor
-    from pixelsmith.files import failure_message, read_input, write_result
+    side. Each todo is ``(job, its input's fingerprint or "", whether to replace its output)``."""
     from pixelsmith.io.reasons import ALREADY_EXISTS
 
-    reads: deque[tuple[Job, Future]] = deque()
+    reads: deque[tuple[Job, bool, Future]] = deque()
     writes: deque[tuple[Job, Future]] = deque()
-    jobs = iter(todo)
+    queue = iter(todo)
+
+    def read(job: Job, fp: str) -> tuple[Any, Any, str]:
+        image, meta = pipe.read(job.source, **read_inputs)
+        return image, meta, fp or marks.fingerprint(job.source, given_inputs)
 
     def read_ahead() -> None:
         while len(reads) < prefetch:
-            job = next(jobs, None)
-            if job is None:
+            item = next(queue, None)
+            if item is None:
                 return
-            reads.append((job, readers.submit(read_input, task, job.source, limit)))
+            job, fp, over = item
+            reads.append((job, over, readers.submit(read, job, fp)))
 
     def collect(keep: int, tell: bool = True) -> None:
         """Report finished writes in order; wait while more than ``keep`` are under way."""
@@ -313,20 +453,20 @@ def _pipeline(
             else:
                 emit("done", job, tell=tell)
 
-    def write(job: Job, result: Any, meta: Any) -> Future:
-        over = replace or job.target in foreign
+    def write(job: Job, over: bool, result: Any, meta: Any, fp: str) -> Future:
         return writers.submit(
-            write_result, task, job.target, result, meta, inputs=(job.source,), overwrite=over
-        )
+            pipe.write, job.target, result, meta, mark=pipe.mark(fp), overwrite=over,
+            protect=(job.source, *protect),
+        )  # fmt: skip
 
     try:
         read_ahead()
         while reads:
-            job, fut = reads.popleft()
+            job, over, fut = reads.popleft()
             read_ahead()
             try:
-                image, meta = fut.result()
-                result = restore_tensor(net, task, image, tile=tile, device=device, bf16=bf16)
+                image, meta, fp = fut.result()
+                result = pipe.run(image)
             except Exception as e:
                 message = failure_message(job.source, e)
                 if message is None:
@@ -336,7 +476,7 @@ def _pipeline(
                 continue
             del image
             collect(prefetch - 1)  # room for one more result
-            writes.append((job, write(job, result, meta)))
+            writes.append((job, write(job, over, result, meta, fp)))
             del result
             collect(prefetch)
         collect(0)

@@ -46,18 +46,18 @@ import torch
 from torch import nn
 
 from pixelsmith.errors import PixelsmithError
+from pixelsmith.export.runtime import TORCHSCRIPT_META
 from pixelsmith.models import model_spec, model_tasks
+from pixelsmith.resolver import load_model
 from pixelsmith.tasks import Task, get_task
-from pixelsmith.weights import WeightInfo, load_model
+from pixelsmith.weights import WeightInfo
 
 #: ONNX opset of the exported graphs (see the module doc).
 OPSET = 18
-#: File suffix of each export format (``pixelsmith.api.resolve`` recognises them).
+#: File suffix of each export format (``pixelsmith.resolver.resolve`` recognises them).
 FORMATS = {"onnx": ".onnx", "torchscript": ".torchscript"}
 #: Largest difference the check allows, relative to ``max(1, max |output|)``.
 TOLERANCE = 1e-4
-#: Where the metadata lives in a TorchScript archive.
-TORCHSCRIPT_META = "pixelsmith.json"
 #: The traced size and the check sizes, as ``(batch, height units, width units)``: a unit is the
 #: model's size multiple (and the task's alignment) times what brings it to about 24 pixels. The
 #: check sizes differ from the traced one and from each other (one is the traced size transposed,
@@ -157,7 +157,6 @@ def export_bytes(
     if exporter not in ("auto", "legacy", "dynamo"):
         raise PixelsmithError(f"unknown exporter {exporter!r}; use auto, legacy or dynamo")
     net, info, task = resolve_for_export(model, task, info)
-    task = task.without_photo_inputs()  # a run's own mask must not become a constant
     check_exportable(net, info.name or info.arch)
     layout = input_layout(net, task)
     multiple = math.lcm(model_spec(net).size_multiple, task.align)
@@ -258,29 +257,29 @@ def check_exportable(net: nn.Module, name: str) -> None:
 
 def input_layout(net: nn.Module, task: Task) -> list[InputSpec]:
     """The model's inputs as its task prepares them: the bound task prepares a random photo of
-    ``task.example_shape`` (and, for a task that needs a hole, the same photo with a transparent
-    patch), and each prepared input gives its channels and whether it is a 0/1 mask. A task
-    that prepares no photo (a classifier; a raw developer) gives one input of the spec's
-    channels. Names are the ``forward`` arguments'."""
+    ``task.example_shape``, with a hole mask where the task declares one (``task.inputs``), and
+    each prepared input gives its channels and whether it is a 0/1 mask. A task whose input is
+    no image (a classifier; a raw developer) gives one input of the spec's channels. Names are
+    the ``forward`` arguments'."""
     spec = model_spec(net)
     c, h, w = task.example_shape
     g = torch.Generator().manual_seed(0)
     photo = torch.rand(c, h, w, generator=g)
-    alpha = torch.ones(1, h, w)
-    alpha[:, h // 4 : h // 2, w // 4 : w // 2] = 0
+    inputs = {}
+    if "mask" in task.inputs:
+        hole = torch.zeros(1, h, w)
+        hole[:, h // 4 : h // 2, w // 4 : w // 2] = 1
+        inputs["mask"] = hole
     channels: list[tuple[int, bool]] = [(spec.in_channels, False)]
-    try:
-        bound = task.bind(net)
-    except PixelsmithError:
-        bound = None
-    for candidate in (photo, torch.cat([photo, alpha])) if bound is not None else ():
+    if task.inputs[:1] == ("image",):
         try:
-            given, _, _ = bound.as_input(candidate)
+            bound = task.bind(net)
+            given, _, _ = bound.as_input(photo, **inputs)
             prepared = bound.prepare(given, spec)
         except (PixelsmithError, TypeError, ValueError, NotImplementedError):
-            continue
-        channels = [(t.shape[1], _is_binary(t)) for t in prepared.inputs]
-        break
+            pass
+        else:
+            channels = [(t.shape[1], _is_binary(t)) for t in prepared.inputs]
     names = _argument_names(net, len(channels))
     return [InputSpec(n, ch, b) for n, (ch, b) in zip(names, channels, strict=True)]
 

@@ -9,7 +9,7 @@ without weights (on PyTorch's ``meta`` device) holding the exported model's buff
 the file. So ``task.bind``, ``task.prepare``, the tiler and ``task.decode`` run unchanged, and
 no task is named here.
 
-``pixelsmith.api.resolve("lrnet_s_x3.onnx", task)`` (and so ``pixelsmith upscale img.png --model
+``pixelsmith.resolver.resolve("lrnet_s_x3.onnx", task)`` (and so ``pixelsmith upscale img.png --model
 lrnet_s_x3.onnx``) comes here by the file's suffix; :func:`with_backend` turns a loaded PyTorch
 model into its exported twin in memory (``restore(..., backend="onnxruntime")``).
 """
@@ -17,11 +17,9 @@ model into its exported twin in memory (``restore(..., backend="onnxruntime")``)
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import json
 import warnings
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +27,17 @@ import torch
 from torch import nn
 
 from pixelsmith.errors import PixelsmithError
-from pixelsmith.export.cache import cache_key, cached_bytes
 from pixelsmith.export.session import OrtRunner, onnxruntime_module
 from pixelsmith.models import ModelSpec, create_model, list_models
 from pixelsmith.weights import WeightInfo
 
 #: ``backend`` values: PyTorch eager (the model as it is), ONNX Runtime, TorchScript, and
 #: ``auto``: ONNX Runtime on the CPU where it is installed and the model exports, else PyTorch.
-BACKENDS = ("torch", "onnxruntime", "torchscript", "auto")
-_FORMAT_OF_BACKEND = {"onnxruntime": "onnx", "torchscript": "torchscript"}
 _SUFFIX_FORMAT = {".onnx": "onnx", ".torchscript": "torchscript"}
-_SUFFIX_OF_FORMAT = {f: s for s, f in _SUFFIX_FORMAT.items()}
+#: Where the metadata lives in a TorchScript archive.
+TORCHSCRIPT_META = "pixelsmith.json"
+#: File suffixes of exported models, as :func:`pixelsmith.resolver.resolve` recognises them.
+EXPORTED_SUFFIXES = tuple(_SUFFIX_FORMAT)
 
 
 class ExportedModel(nn.Module):
@@ -125,8 +123,6 @@ def from_bytes(data: bytes, format: str, device: str | torch.device = "cpu") -> 
         run = OrtRunner(data, providers)
         metadata, backend = run.metadata(), "onnxruntime"
     elif format == "torchscript":
-        from pixelsmith.export.convert import TORCHSCRIPT_META
-
         extra = {TORCHSCRIPT_META: ""}
         with warnings.catch_warnings():  # TorchScript is deprecated, not gone: it still runs
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -144,7 +140,7 @@ def load_exported(
     path: str | Path, device: str | torch.device = "cpu"
 ) -> tuple[ExportedModel, WeightInfo]:
     """A ``.onnx`` or ``.torchscript`` file written by :func:`pixelsmith.export.export_model`:
-    ``(model, its metadata)``, as :func:`~pixelsmith.weights.load_model` returns them."""
+    ``(model, its metadata)``, as :func:`~pixelsmith.resolver.load_model` returns them."""
     path = Path(path)
     format = _SUFFIX_FORMAT.get(path.suffix.lower())
     if format is None:
@@ -161,70 +157,3 @@ def load_exported(
     info = WeightInfo.from_metadata(model.metadata, path)
     info.name = path.name
     return model, info
-
-
-_CACHE: OrderedDict[tuple, ExportedModel] = OrderedDict()
-_CACHE_SIZE = 8
-
-
-def _weights_digest(net: nn.Module) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for name, t in net.state_dict().items():
-        h.update(name.encode())
-        h.update(t.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
-
-
-def with_backend(
-    net: nn.Module, task: Any, backend: str = "torch", device: str | torch.device = "cpu"
-) -> nn.Module:
-    """``net`` to run on ``backend``: itself for ``"torch"`` (or a model already exported), else
-    its export (checked, as :func:`~pixelsmith.export.export_model` checks) as an
-    :class:`ExportedModel` for ``device``. ``"auto"`` is ``"onnxruntime"`` for a network on the
-    CPU where onnxruntime is installed, and ``net`` itself otherwise (a classical method, a GPU,
-    an export that fails: with a warning). Exports are kept in memory, by weights, for the next
-    call, and on disk for the next process (:mod:`pixelsmith.export.cache`)."""
-    if backend not in BACKENDS:
-        raise PixelsmithError(f"unknown backend {backend!r}; backends: {', '.join(BACKENDS)}")
-    if backend == "torch" or isinstance(net, ExportedModel):
-        return net
-    device = torch.device(device)
-    if backend == "auto":
-        return _auto(net, task, device)
-    from pixelsmith.export.convert import export_bytes
-
-    format = _FORMAT_OF_BACKEND[backend]
-    arch = repr(getattr(net, "pixelsmith_arch", None))
-    digest = _weights_digest(net)
-    key = (backend, device.type, task.name, arch, digest)
-    if key not in _CACHE:
-        _CACHE[key] = cached_bytes(
-            cache_key(digest, arch, task.name, format),
-            _SUFFIX_OF_FORMAT[format],
-            lambda: export_bytes(net, format, task=task).data,
-            lambda data: from_bytes(data, format, device),
-        )
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    _CACHE.move_to_end(key)
-    return _CACHE[key]
-
-
-def _auto(net: nn.Module, task: Any, device: torch.device) -> nn.Module:
-    from importlib.util import find_spec
-
-    from pixelsmith.export.convert import check_exportable
-
-    if device.type != "cpu" or find_spec("onnxruntime") is None:
-        return net
-    if getattr(net, "pixelsmith_arch", None) is None:  # an official checkpoint's own class
-        return net
-    try:
-        check_exportable(net, "")
-    except PixelsmithError:  # a classical method: PyTorch it is
-        return net
-    try:
-        return with_backend(net, task, "onnxruntime", device)
-    except PixelsmithError as e:
-        warnings.warn(f"running in PyTorch: {e}", stacklevel=3)
-        return net

@@ -10,8 +10,11 @@ import numpy as np
 from .formats import _PNG_SIGNATURE
 
 
-def _png16_bytes(pixels: np.ndarray, icc: bytes | None) -> bytes:
-    """A 16-bit PNG (grey, grey+alpha, RGB, RGBA) from ``(H, W, C)`` uint16; Paeth-filtered rows."""
+def _png16_bytes(
+    pixels: np.ndarray, icc: bytes | None, text: dict[str, str] | None = None
+) -> bytes:
+    """A 16-bit PNG (grey, grey+alpha, RGB, RGBA) from ``(H, W, C)`` uint16; Paeth-filtered rows;
+    ``text`` as uncompressed iTXt chunks before the pixels."""
     h, w, c = pixels.shape
     colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[c]
     rows = pixels.astype(">u2").reshape(h, w * c).view(np.uint8)
@@ -31,6 +34,9 @@ def _png16_bytes(pixels: np.ndarray, icc: bytes | None) -> bytes:
     out = [_PNG_SIGNATURE, chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, colour_type, 0, 0, 0))]
     if icc:
         out.append(chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc)))
+    for key, value in (text or {}).items():
+        body = key.encode("latin-1") + b"\x00\x00\x00\x00\x00" + value.encode("utf-8")
+        out.append(chunk(b"iTXt", body))
     data = b"".join(idat)
     step = 1 << 20
     out.extend(chunk(b"IDAT", data[i : i + step]) for i in range(0, max(len(data), 1), step))

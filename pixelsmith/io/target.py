@@ -24,15 +24,16 @@ def check_writable(
 ) -> None:
     """Check that :func:`write_image` (or :func:`atomic_write`) could create ``path`` now.
 
-    Checks, in order: the file name fits the file system (255 bytes on most); the folder exists
-    and is a folder; ``path`` is not a folder or another non-regular file (pipe, device); without
-    ``overwrite``, ``path`` does not exist and is none of ``inputs`` (under any spelling or link);
-    the folder is writable, by ``os.access`` and then by creating and removing an empty temporary
-    file there (``os.access`` says yes to root even on a folder where nothing can be created).
-    Nothing is left behind.
+        Checks, in order: the file name fits the file system (255 bytes on most); the folder exists
+        and is a folder; ``path`` is not a folder or another non-regular file (pipe, device); without
+        ``overwrite``, ``path`` does not exist; it is none of ``inputs`` (under any spelling or link),
+    even with ``overwrite``;
+        the folder is writable, by ``os.access`` and then by creating and removing an empty temporary
+        file there (``os.access`` says yes to root even on a folder where nothing can be created).
+        Nothing is left behind.
 
-    Raises:
-        PixelsmithError: the first problem found, in one line naming ``path``.
+        Raises:
+            PixelsmithError: the first problem found, in one line naming ``path``.
     """
     path = Path(path)
     folder = path.parent
@@ -60,21 +61,17 @@ def check_writable(
         raise PixelsmithError(
             "is not a regular file (a pipe, socket or device); not replacing it", path
         )
-    if not overwrite:
-        target = path.resolve()
-        for inp in inputs:
-            q = Path(inp)
-            same = q.resolve() == target
-            if not same and exists and q.exists():
-                with suppress(OSError):
-                    same = os.path.samefile(q, path)
-            if same:
-                raise PixelsmithError(
-                    "refusing to overwrite an input file (only overwrite=True from Python allows it)",
-                    path,
-                )
-        if exists:
-            raise PixelsmithError(ALREADY_EXISTS, path)
+    target = path.resolve()
+    for inp in inputs:
+        q = Path(inp)
+        same = q.resolve() == target
+        if not same and exists and q.exists():
+            with suppress(OSError):
+                same = os.path.samefile(q, path)
+        if same:
+            raise PixelsmithError("is an input; pixelsmith never overwrites its inputs", path)
+    if exists and not overwrite:
+        raise PixelsmithError(ALREADY_EXISTS, path)
     if not os.access(folder, os.W_OK | os.X_OK):
         raise PixelsmithError(f"output folder is not writable: {folder}", path)
     _try_create(folder, path)

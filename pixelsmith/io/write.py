@@ -16,6 +16,7 @@ from ..errors import PixelsmithError
 from .atomic import atomic_write
 from .convert import _as_chw, _quantise
 from .formats import WRITE_FORMATS
+from .mark import KEY, mark_text
 from .meta import ImageMeta
 from .png16 import _png16_bytes
 from .reasons import _one_line
@@ -31,6 +32,7 @@ def write_image(
     quality: int = 95,
     overwrite: bool = False,
     inputs: Iterable[str | os.PathLike[str]] = (),
+    mark: dict[str, Any] | None = None,
 ) -> Path:
     """Write a ``(C, H, W)`` (or ``(1, C, H, W)``) float image in [0, 1], C in {1, 3}, atomically.
 
@@ -44,7 +46,8 @@ def write_image(
     ``path``, so a failure never leaves a partial file. An existing file is replaced only with
     ``overwrite=True``; a file listed in ``inputs`` is never replaced without it either. These
     checks (see :func:`check_writable`) run before encoding; call that function yourself to check
-    before the work that makes the image.
+    before the work that makes the image. ``mark`` (:mod:`pixelsmith.io.mark`) is stored in the
+    file's text (PNG iTXt before the pixels, TIFF ImageDescription, JPEG comment).
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
@@ -85,7 +88,8 @@ def write_image(
         icc = meta.icc_profile if _icc_fits(meta.icc_profile, image.shape[-3]) else None
     check_writable(path, overwrite=overwrite, inputs=inputs)
     try:
-        data = _encode(fmt, pixels, quality=quality, icc=icc)
+        text = None if mark is None else mark_text(mark)
+        data = _encode(fmt, pixels, quality=quality, icc=icc, text=text)
     except (OSError, ValueError, KeyError) as e:
         raise PixelsmithError(f"cannot encode the image as {fmt} ({_one_line(e)})", path) from e
     atomic_write(path, data, overwrite=overwrite)
@@ -103,15 +107,18 @@ def _icc_fits(icc: bytes, channels: int) -> bool:
     return True
 
 
-def _encode(fmt: str, pixels: np.ndarray, *, quality: int, icc: bytes | None) -> bytes:
-    """``(H, W, C)`` uint8/uint16 pixels, C in 1..4 (grey, grey+alpha, RGB, RGBA) -> file bytes."""
+def _encode(
+    fmt: str, pixels: np.ndarray, *, quality: int, icc: bytes | None, text: str | None = None
+) -> bytes:
+    """``(H, W, C)`` uint8/uint16 pixels, C in 1..4 (grey, grey+alpha, RGB, RGBA) -> file bytes,
+    with the mark's ``text`` where the format keeps text."""
     channels = pixels.shape[2]
     if fmt == "JPEG":
         pixels = pixels[..., :1] if channels <= 2 else pixels[..., :3]
         channels = pixels.shape[2]
     buf = io.BytesIO()
     if pixels.dtype == np.uint16 and fmt == "PNG":
-        return _png16_bytes(pixels, icc)
+        return _png16_bytes(pixels, icc, {KEY: text} if text else None)
     if pixels.dtype == np.uint16 and fmt == "TIFF":
         import tifffile  # comes with scikit-image; Pillow cannot write 16-bit colour
 
@@ -123,6 +130,8 @@ def _encode(fmt: str, pixels: np.ndarray, *, quality: int, icc: bytes | None) ->
             compression="zlib",
             predictor=True,
             iccprofile=icc,
+            description=text,
+            metadata=None,
         )
         return buf.getvalue()
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
@@ -134,7 +143,17 @@ def _encode(fmt: str, pixels: np.ndarray, *, quality: int, icc: bytes | None) ->
         options["icc_profile"] = icc
     if fmt == "JPEG":
         options.update(quality=quality, optimize=True, subsampling=0 if quality >= 90 else 2)
+        if text:
+            options["comment"] = text.encode("utf-8")
     elif fmt == "TIFF":
         options.update(compression="tiff_adobe_deflate")
+        if text:
+            options["description"] = text
+    elif text:
+        from PIL.PngImagePlugin import PngInfo
+
+        info = PngInfo()
+        info.add_itxt(KEY, text, zip=False)
+        options["pnginfo"] = info
     im.save(buf, format=fmt, **options)
     return buf.getvalue()

@@ -11,7 +11,7 @@ Every registered model declares a :class:`ModelSpec` (its ``spec`` property): wh
 tasks need to know about it, stated once instead of guessed from attributes. One architecture may
 serve several tasks (a U-Net for colorization, low-light and inpainting).
 
-The registry holds *constructors* only; loading trained weights is :func:`pixelsmith.weights.load_model`.
+The registry holds *constructors* only; loading trained weights is :func:`pixelsmith.resolver.load_model`.
 """
 
 from __future__ import annotations

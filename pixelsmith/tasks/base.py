@@ -7,8 +7,9 @@ training   photos -> ``task.load_data`` -> ``task.setup_model`` -> ``task.bind(m
            -> ``task.with_loss_models`` (what ``task.loss_models`` names, loaded)
            -> ``task.make_batch`` -> :class:`Batch` -> ``task.training_forward(model, batch)``
            (``model(*batch.inputs)``) -> ``task.loss(prediction, batch)``
-inference  ``task.bind(model)``; what a user gives -> ``task.as_input`` (a file: ``task.read_file``)
-           -> ``task.prepare(input, spec)`` -> :class:`Prepared` -> tiles of it
+inference  ``task.bind(model)``; what a user gives (the photo, and the other per-photo inputs
+           ``task.inputs`` declares, e.g. a hole mask) -> ``task.as_input`` (a file:
+           ``task.read_file``) -> ``task.prepare(input, spec)`` -> :class:`Prepared` -> tiles of it
            -> ``model(*tile.inputs)`` -> ``task.decode(outputs, tile)`` -> blended image
            -> ``task.finish(image, prepared)``
 measuring  ``task.evaluate(model, task.eval_dataset(path))`` -> ``{metric: mean}``
@@ -20,7 +21,7 @@ bins, SR's upscaled chroma) never exist at full size: only the input and the out
 
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +34,10 @@ from pixelsmith.io.formats import IMAGE_EXTENSIONS
 from pixelsmith.io.meta import ImageMeta
 from pixelsmith.models import ModelSpec
 
-#: What a task option is for (:func:`option`): front ends (the web page) offer ``"inference"``
-#: options, paint a ``"mask"``, and leave the others to ``pixelsmith train`` / ``eval``.
-OPTION_USES = ("inference", "training", "evaluation", "mask")
+#: What a task option is for (:func:`option`): front ends (the CLI verbs, the web page) offer
+#: ``"inference"`` options and leave the others to ``pixelsmith train`` / ``eval``. A photo's own
+#: data (a hole mask) is never an option: it is a per-photo input (:attr:`Task.inputs`).
+OPTION_USES = ("inference", "training", "evaluation")
 
 
 def option(
@@ -197,6 +199,11 @@ class Task:
             a task that develops them).
         video_smoothing: what :mod:`pixelsmith.video` smooths between frames by default:
             ``"none"``, or ``"chroma"`` (the colours, each frame keeping its own lightness).
+        inputs: what one call takes per photo, the photo first: ``("image",)``, ``("image",
+            "mask")`` (inpainting: the hole, a keyword input of :meth:`as_input` and
+            :meth:`read_file`), ``("raw",)`` (a camera raw frame); ``()`` for a task that makes
+            no image (a classifier). Front ends read this declaration (the CLI's ``--mask``, the
+            web page's painted hole, what video and export accept) instead of probing the task.
     """
 
     name: str = ""
@@ -210,27 +217,12 @@ class Task:
     official_suffixes: tuple[str, ...] = ()
     input_extensions: frozenset[str] = IMAGE_EXTENSIONS
     video_smoothing: str = "none"
+    inputs: tuple[str, ...] = ("image",)
 
     # --- training -----------------------------------------------------------------------------
     def options(self) -> dict[str, Any]:
         """The task's own settings (recorded in weight files)."""
         return {}
-
-    def without_photo_inputs(self) -> Task:
-        """This task with each option that belongs to one photo (declared ``use="mask"``: a
-        hole mask) back at its default: what an export traces, so that the graph takes those
-        as inputs instead of holding one photo's."""
-        if not is_dataclass(self):
-            return self
-        changes = {
-            f.name: f.default
-            for f in fields(self)
-            if f.init
-            and f.metadata.get("use") == "mask"
-            and f.default is not MISSING
-            and getattr(self, f.name) is not f.default
-        }
-        return replace(self, **changes) if changes else self
 
     def model_kwargs(self) -> dict[str, Any]:
         """Constructor arguments the task imposes on the model (e.g. ``scale``)."""
@@ -294,18 +286,31 @@ class Task:
         """Raise :class:`~pixelsmith.errors.PixelsmithError` if a model of ``spec`` cannot serve
         this task as configured (a x2 model for a x3 task)."""
 
-    def as_input(self, image: Any) -> tuple[Any, torch.Tensor | None, Given]:
-        """What a user gives (a path, PIL image, array, tensor; see :mod:`pixelsmith.images`) ->
+    def read_inputs(self, **inputs: Any) -> dict[str, Any]:
+        """The per-photo inputs beside the photo (names from :attr:`inputs`), each as
+        :meth:`as_input` takes it, read once for a run over many photos: a path given for all of
+        them is read here, before any work, so that a missing file is one error up front. A task
+        with no such inputs takes none."""
+        if inputs:
+            raise TypeError(f"the {self.name} task takes no inputs besides the photo")
+        return {}
+
+    def as_input(self, image: Any, **inputs: Any) -> tuple[Any, torch.Tensor | None, Given]:
+        """What a user gives (a path, PIL image, array, tensor; see :mod:`pixelsmith.images`),
+        with the other per-photo inputs :attr:`inputs` declares (from :meth:`read_inputs`) ->
         ``(input for prepare, alpha (1, H, W) or None, how it was given)``. The input has a
         ``shape`` ``(C, H, W)``: an image tensor for most tasks, a camera raw frame for one that
         develops raw files."""
+        self.read_inputs(**inputs)
         return as_image(image)
 
-    def read_file(self, path: Path) -> tuple[Any, ImageMeta]:
-        """A file named on the command line -> ``(input for prepare, what writing the result
-        keeps of it: ICC profile, alpha, bit depth)``."""
+    def read_file(self, path: Path, **inputs: Any) -> tuple[Any, ImageMeta]:
+        """A file named on the command line (and the other per-photo inputs, as
+        :meth:`as_input` takes them) -> ``(input for prepare, what writing the result keeps of
+        it: ICC profile, alpha, bit depth)``."""
         from pixelsmith.io import read_image
 
+        self.read_inputs(**inputs)
         return read_image(path)
 
     def show_input(self, given: Any) -> torch.Tensor:

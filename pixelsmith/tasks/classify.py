@@ -94,6 +94,7 @@ class FacesTask(Task):
     title: ClassVar[str] = "classification"
     default_model: ClassVar[str] = "smallconvnet"
     example_shape: ClassVar[tuple[int, int, int]] = (1, IMAGE_SIZE, IMAGE_SIZE)
+    inputs: ClassVar[tuple[str, ...]] = ()  # it labels a face; it makes no image
     train_defaults: ClassVar[dict[str, Any]] = {
         "model": "smallconvnet",
         "data": [DATASET],

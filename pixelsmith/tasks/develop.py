@@ -150,6 +150,7 @@ class Develop(Task):
     default_model: ClassVar[str] = "sid"
     aliases: ClassVar[dict[str, str]] = {"sid": "sid_unet_s"}
     example_shape: ClassVar[tuple[int, int, int]] = (INPUT_CHANNELS, 64, 64)
+    inputs: ClassVar[tuple[str, ...]] = ("raw",)
     input_extensions: ClassVar[frozenset[str]] = RAW_EXTENSIONS
     train_defaults: ClassVar[dict[str, Any]] = {
         "model": "sid_unet_s",
@@ -222,10 +223,11 @@ class Develop(Task):
                 "at scale 2"
             )
 
-    def as_input(self, image: Any):
+    def as_input(self, image: Any, **inputs: Any):
         from pixelsmith.images import Given
         from pixelsmith.io import read_raw
 
+        self.read_inputs(**inputs)
         if isinstance(image, RawImage):
             return image, None, Given("tensor", dtype=torch.float32, device="cpu")
         if isinstance(image, (str, Path)):
@@ -234,10 +236,11 @@ class Develop(Task):
             f"the develop task takes a camera raw file (a path) or a RawImage, not {type(image).__name__}"
         )
 
-    def read_file(self, path: Path):
+    def read_file(self, path: Path, **inputs: Any):
         from pixelsmith.io import read_raw
         from pixelsmith.io.meta import ImageMeta
 
+        self.read_inputs(**inputs)
         raw = read_raw(path)
         h, w = raw.bayer.shape
         return raw, ImageMeta(path, "RAW", "RGB", 16, (w, h), 3)

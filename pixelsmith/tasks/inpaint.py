@@ -19,8 +19,9 @@ of network, told apart by their ``objective`` (``bind`` records it):
   (``kl_weight``, ``vae_perceptual_weight``, the same feature network), its batches carrying the
   attributes of the clean crop (:func:`pixelsmith.data.attributes.photo_attributes`) or of its
   photo in a labels CSV (``labels``);
-- ``as_input``: the photo and its mask (``mask=``, white = hole, any kind an image can be given
-  as), or a photo whose transparent pixels are the hole; ``prepare``: the two inputs, tiled
+- ``inputs``: the photo and its hole mask, a per-photo input (``mask=``, white = hole, any kind
+  an image can be given as; ``read_inputs`` reads a path once for a run over many photos), or a
+  photo whose transparent pixels are the hole; ``prepare``: the two inputs, tiled
   together (for the VAE a third: the attributes measured on the known pixels, with the task's
   ``attributes`` overriding the ones it names, as constant planes); ``finish``: the composite,
   ``M x + (1 - M) y``, so the result equals the input outside the hole exactly;
@@ -73,9 +74,11 @@ def hole_from(mask: Any) -> torch.Tensor:
 class Inpaint(Task):
     """Inpainting.
 
+    The hole is a per-photo input, not an option: ``pipe(photo, mask=hole)``, with ``mask`` white
+    (or 1) where to fill, a path, PIL image, array or tensor; without it the photo's transparent
+    pixels are the hole.
+
     Attributes:
-        mask: the hole of the photo(s) to fill (white or 1 = hole; a path, PIL image, array or
-            tensor); ``None``: the photo's transparent pixels are the hole.
         resize_mask: scale a mask of another size to the photo's (nearest neighbour) instead of
             refusing it.
         mask_unit: the side of the image whose proportions generated holes take (training and
@@ -99,7 +102,6 @@ class Inpaint(Task):
             attributes instead of measuring them on the crops.
     """
 
-    mask: Any = option(None, use="mask", repr=False, compare=False)
     resize_mask: bool = False
     mask_unit: int = option(512, use="training")
     masks: str = option("", use="evaluation")
@@ -126,6 +128,7 @@ class Inpaint(Task):
         "vae": "inpaint_vae",
     }
     example_shape: ClassVar[tuple[int, int, int]] = (3, 64, 64)
+    inputs: ClassVar[tuple[str, ...]] = ("image", "mask")
     train_defaults: ClassVar[dict[str, Any]] = {
         "model": "pconv_unet_s",
         "patch_size": 128,
@@ -345,30 +348,51 @@ class Inpaint(Task):
         if spec.in_channels != 3 or spec.scale != 1:
             raise PixelsmithError("an inpainting model takes an RGB photo and keeps its size")
 
-    def as_input(self, image: Any):
-        """The photo (and the task's ``mask``, or its transparent pixels) -> ``(MaskedImage,
+    def read_inputs(self, mask: Any = None) -> dict[str, Any]:
+        """The hole ``(1, H, W)`` (1 = hole) from a mask as a user gives it, read once; a path
+        that does not read is one error naming the mask."""
+        if mask is None:
+            return {}
+        if isinstance(mask, (str, Path)):
+            from pixelsmith.io import read_image
+
+            try:
+                pixels, _ = read_image(mask)
+            except PixelsmithError as e:
+                raise PixelsmithError(f"the mask: {e.reason}", mask) from None
+            mask = pixels
+        return {"mask": hole_from(mask)}
+
+    def as_input(self, image: Any, mask: Any = None):
+        """The photo and its hole (``mask``, else its transparent pixels) -> ``(MaskedImage,
         alpha to give back, how it was given)``."""
         from pixelsmith.images import as_image
 
+        hole = self.read_inputs(mask).get("mask")
         pixels, alpha, given = as_image(image)
-        return self.with_hole(pixels, alpha), None if self.mask is None else alpha, given
+        return self.with_hole(pixels, alpha, hole), None if hole is None else alpha, given
 
-    def read_file(self, path: Path):
+    def read_file(self, path: Path, mask: Any = None):
         from pixelsmith.io import read_image
 
+        hole = self.read_inputs(mask).get("mask")
         pixels, meta = read_image(path)
-        masked = self.with_hole(pixels, meta.alpha, path)
-        if self.mask is None:
+        masked = self.with_hole(pixels, meta.alpha, hole, path)
+        if hole is None:
             meta.alpha = None  # the transparent pixels were the hole: the result is opaque
         return masked, meta
 
     def with_hole(
-        self, pixels: torch.Tensor, alpha: torch.Tensor | None, path: Path | None = None
+        self,
+        pixels: torch.Tensor,
+        alpha: torch.Tensor | None,
+        hole: torch.Tensor | None,
+        path: Path | None = None,
     ) -> MaskedImage:
-        """``pixels`` ``(C, H, W)`` with its hole: the task's mask, else where ``alpha`` is 0."""
+        """``pixels`` ``(C, H, W)`` with its hole: ``hole`` ``(1, h, w)`` (1 = hole), else where
+        ``alpha`` is 0."""
         h, w = pixels.shape[-2:]
-        if self.mask is not None:
-            hole = hole_from(self.mask)
+        if hole is not None:
             if hole.shape[-2:] != (h, w):
                 if not self.resize_mask:
                     raise PixelsmithError(

@@ -1,7 +1,7 @@
 """A video through an image task, frame by frame: ``process_video("colorize", "in.mp4", "out.mp4")``.
 
 FFmpeg (through PyAV) decodes the first video stream; each frame goes through the task's inference
-flow (:func:`pixelsmith.api.restore_tensor`, the model loaded once), then an optional per-frame hook
+flow (a :class:`~pixelsmith.pipeline.Pipeline`, loaded once), then an optional per-frame hook
 (:class:`~pixelsmith.video.smoothing.ChromaSmoother` for a colorizer), and is encoded as H.264
 (libx264; MPEG-4 part 2 where PyAV's FFmpeg has no libx264), yuv420p, with the input's frame
 timestamps, so the frame rate, the frame count and the timing are kept. A stream whose display
@@ -75,17 +75,12 @@ class VideoReport:
 def frame_task_problem(task: Task) -> str | None:
     """Why ``task`` cannot run on video frames (one RGB image in, one image out), or ``None``.
 
-    Asked of the task itself: it must take a plain image (its ``as_input`` gives a tensor for a
-    frame: not a masked image, not a camera raw frame), restore images (``prepare`` is its own)
-    and give a grey or RGB image back."""
-    if type(task).prepare is Task.prepare:
+    Read from the task's declaration: its ``inputs`` must be one image (not an image and a
+    mask, not a camera raw frame), and its result a grey or RGB image."""
+    if not task.inputs:
         return "it does not restore images"
-    try:
-        pixels, _, _ = task.as_input(torch.zeros(_PROBE))
-    except (PixelsmithError, TypeError, ValueError) as e:
-        return f"a frame alone is not its input ({getattr(e, 'reason', e)})"
-    if not isinstance(pixels, torch.Tensor):
-        return f"it needs more than a frame ({type(pixels).__name__})"
+    if task.inputs != ("image",):
+        return f"a frame alone is not its input (it takes {', '.join(task.inputs)})"
     c = task.output_shape(_PROBE)[0]
     if c not in (1, 3):
         return f"its result has {c} channels, not an image's 1 or 3"
@@ -346,8 +341,8 @@ def process_video(
             (without ``overwrite``) or is the input, an audio codec the output container cannot
             hold. Nothing is written then, nor after any failure during the run.
     """
-    from pixelsmith.api import check_output_size, resolve, restore_tensor
-    from pixelsmith.infer import check_tile, pick_device
+    from pixelsmith.infer import check_tile
+    from pixelsmith.pipeline import Pipeline, check_output_size
 
     start = time.perf_counter()
     task = get_task(task, **options)
@@ -373,12 +368,14 @@ def process_video(
         size = (w - w % 2, h - h % 2)
         if min(size) < 2:
             raise PixelsmithError(f"the result would be {w}x{h} pixels, too small", src_path)
-        dev = pick_device(device)
-        net, _ = resolve(model, task, dev, backend, bf16)
+        pipe = Pipeline.load(
+            task, model, device=device, backend=backend, bf16=bf16, tile=tile,
+            max_output_pixels=max_output_pixels,
+        )  # fmt: skip
 
         def run(frame_rgb: Any) -> torch.Tensor:
-            pixels, _, _ = task.as_input(frame_rgb)
-            out = _even(restore_tensor(net, task, pixels, tile=tile, device=dev, bf16=bf16))
+            pixels, _, _ = pipe.task.as_input(frame_rgb)
+            out = _even(pipe.run(pixels))
             return out if smoother is None else smoother(out)
 
         with (

@@ -152,7 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     queue = JobQueue(
         settings.max_jobs, settings.max_waiting, settings.keep_seconds, settings.max_kept
     )
-    models = runner.ModelCache(settings.models_cached, settings.device)
+    models = runner.PipelineCache(settings.models_cached, settings.device, settings.tile)
     state: dict[str, Any] = {}
 
     @asynccontextmanager
@@ -254,7 +254,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 result=folder / "result.png",
                 shown=None if photo.format in BROWSER_FORMATS else folder / "shown.png",
                 mask=None if hole is None else hole.path,
-                tile=settings.tile,
                 max_pixels=settings.max_pixels,
             )
             job = queue.submit(
@@ -365,11 +364,11 @@ def read_form(form: Any, forms: dict[str, catalog.TaskForm]) -> Asked:
 def check_result_size(task: Any, name: str, size: tuple[int, int], limit: int) -> None:
     """Refuse (413) an upload of ``size`` ``(width, height)`` whose result would be over
     ``limit`` pixels (SR x4 of a large photo), before any work."""
+    from pixelsmith.pipeline import check_output_size
+
     w, h = size
-    _, oh, ow = task.output_shape((1, h, w))
-    if oh * ow > limit:
-        raise UploadError(
-            f"{name}: the result would be {ow}x{oh} = {oh * ow:,} pixels, over this server's "
-            f"limit of {limit:,}",
-            413,
-        )
+    try:
+        check_output_size(task, (1, h, w), limit)
+    except PixelsmithError as e:
+        reason = e.reason.split(" (raise it")[0].replace("the limit", "this server's limit")
+        raise UploadError(f"{name}: {reason}", 413) from None

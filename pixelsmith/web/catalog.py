@@ -1,12 +1,12 @@
 """What the page offers, read from the task registry: tasks, their options, their models.
 
-Every task in :data:`pixelsmith.tasks.TASKS` that restores images (it has its own ``prepare`` and
-reads image files) is offered; its options are its dataclass fields, typed by their annotation
+Every task in :data:`pixelsmith.tasks.TASKS` that restores images (its declared ``inputs`` begin
+with an image or a raw frame) is offered; its options are its dataclass fields, typed by their annotation
 (or default), with their defaults, and described by the class docstring's ``Attributes:``
 section. What a front end needs beyond that, a task declares with
 :func:`pixelsmith.tasks.option` (the field's metadata): a field whose ``use`` is ``"training"``
-or ``"evaluation"`` is left off the page; ``"mask"`` is the photo's hole, painted on a canvas (or
-taken from a mask file) instead of shown as a form field; ``choices``, ``min`` and ``max`` shape
+or ``"evaluation"`` is left off the page. A task that declares a ``"mask"`` input (``inputs``)
+gets the photo's hole painted on a canvas (or taken from a mask file); ``choices``, ``min`` and ``max`` shape
 the form's input.
 
 The model choices of a task are its shipped weights (:func:`pixelsmith.weights.list_pretrained`)
@@ -185,15 +185,9 @@ def _offered(registry: tuple[tuple[str, str], ...]) -> dict[str, TaskForm]:
 
 
 def restores_images(cls: type) -> bool:
-    """Whether a task class turns an uploaded file into an image: it has its own ``prepare``
-    and reads image or camera raw files (a classifier does not)."""
-    from pixelsmith.tasks.base import Task
-
-    return (
-        getattr(cls, "prepare", Task.prepare) is not Task.prepare
-        and bool(takes(cls))
-        and dataclasses.is_dataclass(cls)
-    )
+    """Whether a task class turns an uploaded file into an image: it declares inputs (a
+    classifier declares none) and reads image or camera raw files."""
+    return bool(getattr(cls, "inputs", ())) and bool(takes(cls)) and dataclasses.is_dataclass(cls)
 
 
 def takes(cls: type) -> list[str]:
@@ -212,14 +206,10 @@ def task_form(name: str, cls: type) -> TaskForm:
     docs = field_docs(cls)
     types_ = {field: kind for field, (kind, _) in class_options(cls).items()}
     options = []
-    has_mask = False
     for f in dataclasses.fields(cls):
         if f.name.startswith("_") or not f.init:
             continue
         meta = f.metadata
-        if meta.get("use") == "mask":
-            has_mask = True
-            continue
         if meta.get("use") in HIDDEN_USES:
             continue
         help_text = docs.get(f.name, "")
@@ -243,7 +233,7 @@ def task_form(name: str, cls: type) -> TaskForm:
         default_model=getattr(cls, "default_model", ""),
         options=tuple(options),
         models=model_choices(task),
-        mask=has_mask,
+        mask="mask" in cls.inputs,
         takes=tuple(takes(cls)),
     )
 

@@ -25,7 +25,8 @@ from pixelsmith.viz.filters import filter_grid
 from pixelsmith.viz.grid import colormap, overlay, save_image, titled, vstack
 from pixelsmith.viz.occlusion import occlusion_map, region_target, to_pixels
 from pixelsmith.viz.top_patches import patch_grid, receptive_field, top_patches
-from pixelsmith.weights import load_model, load_srcnn_official
+from pixelsmith.weights import load_srcnn_official
+from pixelsmith.resolver import load_model
 
 OUT = Path(__file__).resolve().parent
 FACE = 1  # classify task: 0 non-face, 1 face
