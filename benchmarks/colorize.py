@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import markdown_table, update_section  # noqa: E402
 
 import pixelsmith  # noqa: E402
-from pixelsmith import ab_bins  # noqa: E402
+from pixelsmith.models import ab_bins  # noqa: E402
 from pixelsmith.paths import data_dir  # noqa: E402
 from pixelsmith.tasks.colorize import CORRECTION  # noqa: E402
 from pixelsmith.weights import read_metadata  # noqa: E402
@@ -274,7 +274,7 @@ def correction() -> None:
         "colours (the weighted cross-entropy is minimised by z proportional to w p), which is "
         "what makes its colours vivid and also what makes it wrong more often than grey on the "
         "many dull pixels. Decoding `z w^-beta` undoes a share beta of that tilt "
-        "(`pixelsmith.ab_bins.undo_rebalancing`; beta = 0 is the paper's decoding). "
+        "(`pixelsmith.models.ab_bins.undo_rebalancing`; beta = 0 is the paper's decoding). "
         "Annealed mean at T = 0.38. A net that carries a decoding of its own (the `correction` "
         "and `temperature` of its weight file, `benchmarks/train_colorize.py` DECODING) decodes "
         f"with it by default: `{NET}`'s was chosen on the ImageNet tuning tenth (section 'the "
@@ -609,7 +609,7 @@ def recipes() -> None:
         "same photos (the floors: raw >= 0, rebalanced >= 5); margin is the smaller of raw and "
         "rebalanced - 5 (positive when both floors are met), the figure each run was tuned by. "
         "For a run trained with another rebalancing lambda, beta is still the share of the "
-        "paper's rebalancing left out at decoding (`pixelsmith.ab_bins.retilt`: the run's own "
+        "paper's rebalancing left out at decoding (`pixelsmith.models.ab_bins.retilt`: the run's own "
         "tilt removed, 1 - beta of the paper's applied), so every row aims at the same colour "
         "odds. Steps: the kept checkpoint, the steps trained and the steps planned (a run "
         "stopped early says so). Recipe runs stay in `runs/`; one ships as the default (its row "

@@ -137,7 +137,7 @@ def large() -> None:
 def figure() -> None:
     """Six held-out Kodak photos with NVIDIA masks of rising hole ratio: input, each method,
     the photo."""
-    from pixelsmith.data.masks import MaskedImage
+    from pixelsmith.images import MaskedImage
     from pixelsmith.models import model_spec
     from pixelsmith.tasks.base import run_whole
     from pixelsmith.tasks.inpaint_protocol import case_input

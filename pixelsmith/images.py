@@ -16,6 +16,9 @@ Accepted, and given back as the same kind:
 
 Anything else is refused with a ``TypeError`` (the wrong kind) or ``ValueError`` (the wrong shape,
 NaN or inf, float values outside [0, 1], e.g. 8-bit levels not divided by 255).
+
+An inference input of more than one plane travels as one object: :class:`MaskedImage` (a photo
+and its hole mask, what inpainting prepares).
 """
 
 from __future__ import annotations
@@ -51,6 +54,19 @@ class Given:
         if self.kind == "numpy":
             return _to_numpy(x, np.dtype(self.dtype), self.squeeze)
         return _to_pil(x, self.mode)
+
+
+@dataclass
+class MaskedImage:
+    """A photo ``(C, H, W)`` in [0, 1] and its mask ``(1, H, W)`` (1 = known, 0 = hole): what the
+    inpainting task's ``prepare`` takes."""
+
+    image: torch.Tensor
+    known: torch.Tensor
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.image.shape)
 
 
 def as_image(image: Any) -> tuple[torch.Tensor, torch.Tensor | None, Given]:

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from pixelsmith.ab_bins import (
+from pixelsmith.models.ab_bins import (
     decode_ab,
     empirical_prior,
     nearest_bin,

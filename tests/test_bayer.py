@@ -1,4 +1,4 @@
-"""Tests for pixelsmith.bayer against hand-built mosaics and a naive-loop bilinear demosaic."""
+"""Tests for pixelsmith.data.bayer against hand-built mosaics and a naive-loop bilinear demosaic."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from pixelsmith.bayer import (
+from pixelsmith.data.bayer import (
     PATTERNS,
     crop_to_even,
     demosaic_bilinear,

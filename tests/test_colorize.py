@@ -12,11 +12,10 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from pixelsmith import ab_bins
-from pixelsmith.ab_bins import gamut_bins
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.metrics import colorfulness, cumulative_auc
-from pixelsmith.models import create_model
+from pixelsmith.models import ab_bins, create_model
+from pixelsmith.models.ab_bins import gamut_bins
 from pixelsmith.tasks import get_task
 from pixelsmith.tasks.base import Batch, Prepared
 

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 import pixelsmith
-from pixelsmith import bayer
 from pixelsmith.cli import main
+from pixelsmith.data import bayer
 from pixelsmith.data.photos import PhotoFolder
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.io.raw import RawImage

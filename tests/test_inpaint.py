@@ -227,7 +227,7 @@ def test_transparent_pixels_are_the_hole_and_the_result_is_opaque(photo):
 def test_tiled_inference_equals_whole_image_inference():
     """The mask is tiled with the photo; windows wider than the receptive field give the whole
     image's result (compared in float64, relative to the output's scale)."""
-    from pixelsmith.data.masks import MaskedImage
+    from pixelsmith.images import MaskedImage
     from pixelsmith.infer import run_tiled
 
     net = _small_unet()

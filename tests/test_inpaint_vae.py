@@ -25,7 +25,8 @@ from pixelsmith.data.attributes import (
 )
 from pixelsmith.data.photos import step_generator
 from pixelsmith.errors import PixelsmithError
-from pixelsmith.models.inpaint_vae import InpaintVAE, kl_divergence, vae_loss
+from pixelsmith.models.inpaint_vae import InpaintVAE
+from pixelsmith.nn.vae_losses import kl_divergence, vae_loss
 
 
 @pytest.fixture(autouse=True)
@@ -251,7 +252,7 @@ def test_the_task_measures_the_attributes_the_model_would():
     equals the model called without (measuring them itself)."""
     net = _fresh_vae()
     task = pixelsmith.get_task("inpaint").bind(net)
-    from pixelsmith.data.masks import MaskedImage
+    from pixelsmith.images import MaskedImage
 
     g = torch.Generator().manual_seed(0)
     img = torch.rand(3, 40, 56, generator=g)
@@ -292,7 +293,7 @@ def test_attribute_overrides_are_checked(photo):
 
 
 def test_hue_override_sets_the_hue_vector():
-    from pixelsmith.data.masks import MaskedImage
+    from pixelsmith.images import MaskedImage
 
     net = _fresh_vae()
     task = pixelsmith.get_task("inpaint", attributes="saturation=0.5,hue=90").bind(net)

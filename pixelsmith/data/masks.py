@@ -25,7 +25,6 @@ import math
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -33,20 +32,6 @@ import numpy as np
 import torch
 
 from pixelsmith.errors import PixelsmithError
-
-
-@dataclass
-class MaskedImage:
-    """A photo ``(C, H, W)`` in [0, 1] and its mask ``(1, H, W)`` (1 = known, 0 = hole): what the
-    inpainting task's ``prepare`` takes."""
-
-    image: torch.Tensor
-    known: torch.Tensor
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        return tuple(self.image.shape)
-
 
 #: The paper's hole-ratio buckets ``(lo, hi)``, as fractions of the image's pixels.
 BUCKETS: tuple[tuple[float, float], ...] = (

@@ -7,7 +7,7 @@ camera pipeline to make raw training data from ordinary photos:
 
 :func:`unprocess` runs that chain on a batch with randomly drawn camera parameters
 (:class:`CameraParams`) and :func:`process` is its exact inverse (the forward camera pipeline).
-Mosaicking is a separate step, :func:`pixelsmith.bayer.mosaic`.
+Mosaicking is a separate step, :func:`pixelsmith.data.bayer.mosaic`.
 
 For "Learning to See in the Dark" (Chen et al., CVPR 2018) :func:`darken` turns a clean linear
 signal into the integer codes of a short exposure: divide by the exposure ratio, add

@@ -32,8 +32,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from pixelsmith.ab_bins import LAMBDA as REBALANCE  # the paper's lambda, 1/2
 from pixelsmith.models._registry import ModelSpec, register_model
+from pixelsmith.models.ab_bins import LAMBDA as REBALANCE  # the paper's lambda, 1/2
 
 L_CENT, L_NORM, AB_NORM = 50.0, 100.0, 110.0  # the official normalisation
 PAPER_WIDTHS = (64, 128, 256, 512, 512, 512, 512, 256)
@@ -76,7 +76,7 @@ def hold_bins(
     temperature: float | None = None,
 ) -> torch.Tensor:
     """Give a colorization net what the colorize task reads from it: its ab ``bins`` (Q, 2)
-    (default: :func:`~pixelsmith.ab_bins.gamut_bins`) and its training photos' ``prior`` (Q,)
+    (default: :func:`~pixelsmith.models.ab_bins.gamut_bins`) and its training photos' ``prior`` (Q,)
     (uniform until training measures it), both buffers saved in its weight file;
     ``rebalance``, the lambda of the class rebalancing it is trained with: its logits are tilted
     by those weights, which the task computes from it (loss and decoding alike); and
@@ -94,7 +94,7 @@ def hold_bins(
     net.correction = None if correction is None else float(correction)
     net.temperature = None if temperature is None else float(temperature)
     if bins is None:
-        from pixelsmith.ab_bins import gamut_bins
+        from pixelsmith.models.ab_bins import gamut_bins
 
         bins = gamut_bins()
     net.register_buffer("bins", bins.float().clone())
@@ -165,7 +165,7 @@ def _build(
     correction: float | None = None,
     temperature: float | None = None,
 ) -> ColorNet:
-    from pixelsmith.ab_bins import gamut_bins
+    from pixelsmith.models.ab_bins import gamut_bins
 
     bins = gamut_bins()
     if n_bins is not None and n_bins != len(

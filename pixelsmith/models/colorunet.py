@@ -25,8 +25,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from pixelsmith.ab_bins import LAMBDA as REBALANCE
 from pixelsmith.models._registry import ModelSpec, register_model
+from pixelsmith.models.ab_bins import LAMBDA as REBALANCE
 from pixelsmith.models.colornet import L_CENT, L_NORM, check_head, hold_bins
 from pixelsmith.models.unet_gan import ResBlock, residual_encoder
 

@@ -7,7 +7,7 @@ The Task contract (:mod:`pixelsmith.tasks.base`) filled in for Zhang, Isola, Efr
   reads one) into the fresh model, so it is saved with the weights;
 - ``make_batch``: crops -> Lab -> ``Batch(inputs=(L,), target=ab at 1/4 size)``;
 - ``loss``: a bin head learns the soft-encoded targets by the rebalanced cross-entropy
-  (:mod:`pixelsmith.ab_bins`); a 2-channel head (the L2 baseline) by the squared error;
+  (:mod:`pixelsmith.models.ab_bins`); a 2-channel head (the L2 baseline) by the squared error;
 - ``prepare``: the input's L, shrunk to the *render size* (the short side ``16 x render_factor``;
   0: full size), as the model's input; the full-size L stays in the context;
 - ``decode`` (per tile): bins -> ab by mode, mean or annealed mean (at the model's own
@@ -32,10 +32,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from pixelsmith import ab_bins
 from pixelsmith.color import has_colour, lab_to_rgb_in_gamut, rgb_to_lab
 from pixelsmith.errors import PixelsmithError
-from pixelsmith.models import ModelSpec, model_spec
+from pixelsmith.models import ModelSpec, ab_bins, model_spec
 from pixelsmith.tasks.base import Batch, Prepared, Task, option
 
 DECODES = ("annealed", "mode", "mean")
@@ -84,7 +83,7 @@ class Colorize(Task):
             "colorize-decoding") and carried in its weight file; a model without one is decoded
             at the paper's 0.38.
         correction: the share of the paper's class rebalancing (lambda 1/2) undone before
-            decoding (:func:`~pixelsmith.ab_bins.retilt`): 0 undoes nothing, as the paper
+            decoding (:func:`~pixelsmith.models.ab_bins.retilt`): 0 undoes nothing, as the paper
             (vivid, but more often wrong than grey on common, dull colours; the paper's
             decoding is 0 at T = 0.38); 1 decodes the posterior of the training colours (right
             more often, duller). ``None`` (the default) takes the model's own, chosen for its

@@ -16,7 +16,7 @@ colorizer its L only, and compare the colour result with the photo:
   grey *and* clearly better on rare colours, the two floors pixelsmith's issue sets. A
   training run can keep its checkpoint by it (``--keep-best floor_margin``).
 
-The bins that rebalance are :func:`~pixelsmith.ab_bins.gamut_bins`, the same for every
+The bins that rebalance are :func:`~pixelsmith.models.ab_bins.gamut_bins`, the same for every
 method, whatever bins a model predicts.
 """
 
@@ -28,10 +28,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from pixelsmith import ab_bins
 from pixelsmith.color import rgb_to_lab
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.metrics import colorfulness, cumulative_auc, psnr
+from pixelsmith.models import ab_bins
 
 EVAL_SHORT_SIDE = 256
 MAX_ERROR = 150

@@ -34,7 +34,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from pixelsmith import bayer
+from pixelsmith.data import bayer
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.io.formats import RAW_EXTENSIONS
 from pixelsmith.io.raw import RawImage

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from pixelsmith import bayer
+from pixelsmith.data import bayer
 from pixelsmith.io.raw import RawImage
 
 EVAL_RATIOS = (100, 250, 300)

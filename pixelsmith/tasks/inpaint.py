@@ -15,7 +15,7 @@ of network, told apart by their ``objective`` (``bind`` records it):
   ``Batch(inputs=(photo * M, M), target=photo, mask=M)``;
 - ``loss``: the paper's, :func:`pixelsmith.nn.inpaint_losses.inpaint_loss` (its weights are the
   task's settings; the perceptual and style terms use VGG16 from a local file, or pixelsmith's
-  colorization encoder: ``features``); for the VAE, :func:`pixelsmith.models.inpaint_vae.vae_loss`
+  colorization encoder: ``features``); for the VAE, :func:`pixelsmith.nn.vae_losses.vae_loss`
   (``kl_weight``, ``vae_perceptual_weight``, the same feature network), its batches carrying the
   attributes of the clean crop (:func:`pixelsmith.data.attributes.photo_attributes`) or of its
   photo in a labels CSV (``labels``);
@@ -38,8 +38,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from pixelsmith.data.masks import MaskedImage
 from pixelsmith.errors import PixelsmithError
+from pixelsmith.images import MaskedImage
 from pixelsmith.models import ModelSpec
 from pixelsmith.tasks.base import Batch, Prepared, Task, option
 
@@ -317,7 +317,7 @@ class Inpaint(Task):
 
     def loss(self, prediction: Any, batch: Batch) -> torch.Tensor:
         if self._objective == "vae":
-            from pixelsmith.models.inpaint_vae import vae_loss
+            from pixelsmith.nn.vae_losses import vae_loss
 
             out, mu, logvar = prediction
             w = self.vae_perceptual_weight

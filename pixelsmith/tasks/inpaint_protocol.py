@@ -86,7 +86,8 @@ def case_input(case: Case, unit: int = NVIDIA_SIDE) -> tuple[torch.Tensor, torch
 @torch.no_grad()
 def evaluate_inpainter(task: Any, model: nn.Module, cases: list[Case]) -> list[dict[str, Any]]:
     """``[{"image", "bucket", "hole", "l1", "psnr", "ssim"}, ...]``, one row per case."""
-    from pixelsmith.data.masks import MaskedImage, hole_ratio
+    from pixelsmith.data.masks import hole_ratio
+    from pixelsmith.images import MaskedImage
     from pixelsmith.metrics import psnr, quantize_uint8, ssim
     from pixelsmith.models import model_spec
     from pixelsmith.tasks.base import run_whole

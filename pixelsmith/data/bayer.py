@@ -72,7 +72,7 @@ def _check_mosaic(x: torch.Tensor, name: str = "mosaic") -> None:
     if h % 2 or w % 2:
         raise PixelsmithError(
             f"a Bayer {name} needs an even height and width, got {h}x{w} "
-            "(crop it first, e.g. with pixelsmith.bayer.crop_to_even)"
+            "(crop it first, e.g. with pixelsmith.data.bayer.crop_to_even)"
         )
 
 
