@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import ROOT, runs_main, ship_run, train_run  # noqa: E402
+from harness import ROOT, read_log, runs_main, ship_run, train_run  # noqa: E402
 
 DATA = "../shared/data"
 TRAIN_SETS = ["imagenet_sample1000@train", "bsds500/train@train", "sun_hays80", "t91"]
@@ -157,7 +157,6 @@ def ship(name: str) -> None:
         )
         return
     run = ROOT / "runs" / name
-    log_dir = run / "generator" if (run / "generator").is_dir() else run
     dst = ROOT / "pixelsmith" / "pretrained" / f"colorize_{name}.safetensors"
     args = RUNS[name]
     weights = "best.safetensors" if "--keep-best" in args else "weights.safetensors"
@@ -169,8 +168,9 @@ def ship(name: str) -> None:
     if weights != "weights.safetensors":
         kept = json.loads(read_metadata(run / weights)["config"])["kept_step"]
         record["kept"] = f"{weights}: step {kept}, the best {args[args.index('--keep-best') + 1]}"
-    if (run / "nogan_log.csv").exists():
-        record["nogan_last"] = (run / "nogan_log.csv").read_text().strip().splitlines()[-1]
+    last = read_log(run)[-1]
+    if "critic_loss" in last:  # a NoGAN run: one log of its three phases
+        record["nogan_last"] = {k: last[k] for k in ("step", "phase", "loss", "critic_loss")}
     record["metrics"] = json.loads(read_metadata(run / weights).get("metrics", "{}"))
     if name in DECODING:
         val = args[args.index("--val-data") + 1].removeprefix(f"{DATA}/")
@@ -179,7 +179,7 @@ def ship(name: str) -> None:
             f"mean's temperature by default, chosen on {val} "
             "(python benchmarks/colorize.py --decoding)"
         )
-    ship_run(run, dst, record, log_dir, weights=weights)
+    ship_run(run, dst, record, weights=weights)
     if name in DECODING:
         set_arch_kwargs(dst, **DECODING[name])
 

@@ -16,6 +16,15 @@ The loop never waits for the device to report the loss: losses are summed on the
 back at *sync points* (every ``SYNC_EVERY`` steps and at each log, validation and checkpoint).
 There the run stops with a :class:`PixelsmithError` if the loss or the weights stopped being
 finite, so a diverged run never writes NaN weights.
+
+Adversarial phases (``gan``, a :class:`NoGANConfig`: DeOldify's NoGAN schedule, Antic 2019) follow
+the ``steps`` of the ordinary loop, which are its first phase (the generator on its task's loss;
+``out/generator.safetensors`` at their end). Then ``critic_steps`` train the task's critic
+(:meth:`~pixelsmith.tasks.base.Task.critic`, hinge loss) on the batches' targets against the
+generator's results, the generator frozen; then ``gan_steps`` train both, the generator on its
+task's loss plus ``adv_weight`` times fooling the critic. They are steps of the same loop, so bf16,
+EMA, DDP, the divergence stop and resume hold for them too; the checkpoint then holds the critic
+and both phases' optimisers, and ``log.csv`` two more columns, ``phase`` and ``critic_loss``.
 """
 
 from __future__ import annotations
@@ -31,11 +40,13 @@ import pickle
 import shlex
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 from tqdm import tqdm
 
 from pixelsmith.config import TrainConfig
@@ -76,6 +87,116 @@ _TRAJECTORY = (
     "seed",
     "init",
 )
+
+
+@dataclass
+class NoGANConfig:
+    """The adversarial phases after a run's ``steps`` (DeOldify's NoGAN schedule).
+
+    Attributes:
+        critic_steps: phase 2: the critic alone, against the frozen generator's results.
+        gan_steps: phase 3: the critic and the generator together.
+        gan_lr: the generator's learning rate in phase 3 (Adam, betas (0, 0.9)); the critic's is
+            twice it.
+        adv_weight: the weight of the adversarial term in the generator's loss.
+        critic_width: the width of the task's critic network.
+    """
+
+    critic_steps: int = 400
+    gan_steps: int = 600
+    gan_lr: float = 1e-4
+    adv_weight: float = 0.05
+    critic_width: int = 32
+
+
+def train_nogan(
+    config: TrainConfig, task: Task, schedule: NoGANConfig, command: str = ""
+) -> Path | None:
+    """Train ``task``'s generator by the NoGAN schedule: ``config.steps`` on its perceptual loss,
+    then ``schedule``'s adversarial phases, in one :class:`Trainer` run into ``config.out``.
+    Returns the final weight file (``None`` on ranks other than 0)."""
+    if not task.options().get("perceptual"):
+        raise PixelsmithError("the NoGAN schedule needs a perceptual loss: give --perceptual")
+    return Trainer(config, task, command=command or None, gan=schedule).run()
+
+
+class _Adversary:
+    """The critic of the adversarial phases, its optimiser, and the generator's optimiser of
+    phase 3 (Adam with betas (0, 0.9), as DeOldify; the critic at twice the generator's rate)."""
+
+    def __init__(
+        self,
+        task: Task,
+        schedule: NoGANConfig,
+        model: nn.Module,
+        device: torch.device,
+        dist: _Dist,
+        cfg: TrainConfig,
+    ) -> None:
+        with torch.random.fork_rng(devices=[]):  # the same critic on every rank and resume
+            torch.manual_seed(cfg.seed + 1)
+            self.critic = task.critic(schedule.critic_width).to(device)
+        self.net = self.critic
+        if dist.enabled:
+            self.net = nn.parallel.DistributedDataParallel(
+                self.critic, device_ids=[device.index] if device.type == "cuda" else None
+            )
+        self.opt = torch.optim.Adam(
+            self.critic.parameters(), lr=2 * schedule.gan_lr, betas=(0.0, 0.9)
+        )
+        self.opt_g = torch.optim.Adam(model.parameters(), lr=schedule.gan_lr, betas=(0.0, 0.9))
+        self.adv_weight, self.device_type = schedule.adv_weight, device.type
+        self.bf16, self.grad_clip = cfg.bf16, cfg.grad_clip
+
+    def step(
+        self, task: Task, net: nn.Module, model: nn.Module, batch: Batch, train_generator: bool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step of the critic (hinge loss: the batch's targets real, the generator's results
+        fake) and, if ``train_generator``, one of the generator (``net``: ``model``, under DDP
+        wrapped). Returns (the loss of what was trained last: the generator's, else the critic's;
+        the critic's), both still on the device."""
+
+        def autocast():
+            return torch.autocast(self.device_type, torch.bfloat16, enabled=self.bf16)
+
+        with torch.no_grad(), autocast():
+            fake = task.training_forward(model, batch)
+        with autocast():  # one critic call: DDP wants one forward per backward
+            scores = self.net(torch.cat([task.critic_input(batch), task.critic_input(batch, fake)]))
+        real, faked = scores.float().chunk(2)
+        loss_d = F.relu(1 - real).mean() + F.relu(1 + faked).mean()
+        self.opt.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt.step()
+        loss_d = loss_d.detach()
+        if not train_generator:
+            return loss_d, loss_d
+        self.critic.requires_grad_(False)  # the generator's loss trains the generator only
+        try:
+            with autocast():
+                pred = task.training_forward(net, batch)
+                adv = -self.critic(task.critic_input(batch, pred)).float().mean()
+                loss_g = task.loss(pred, batch) + self.adv_weight * adv
+        finally:
+            self.critic.requires_grad_(True)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        if self.grad_clip:
+            nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip)
+        self.opt_g.step()
+        return loss_g.detach(), loss_d
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "critic": self.critic.state_dict(),
+            "critic_optimizer": self.opt.state_dict(),
+            "optimizer": self.opt_g.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.critic.load_state_dict(state["critic"])
+        self.opt.load_state_dict(state["critic_optimizer"])
+        self.opt_g.load_state_dict(state["optimizer"])
 
 
 class _Dist:
@@ -147,19 +268,38 @@ def check_bf16(device: torch.device) -> None:
 
 
 class Trainer:
-    """Train ``task``'s model as ``config`` says; ``run()`` resumes from ``out/checkpoint.pt`` if present."""
+    """Train ``task``'s model as ``config`` says, then through ``gan``'s adversarial phases if
+    given; ``run()`` resumes from ``out/checkpoint.pt`` if present."""
 
-    def __init__(self, config: TrainConfig, task: Task, command: str | None = None) -> None:
+    def __init__(
+        self,
+        config: TrainConfig,
+        task: Task,
+        command: str | None = None,
+        gan: NoGANConfig | None = None,
+    ) -> None:
         check_config(config, task)
+        if gan is not None:
+            check_schedule(gan)
         self.config = config
         self.task = task
+        self.gan = gan
+        self.total_steps = config.steps + (gan.critic_steps + gan.gan_steps if gan else 0)
         self.command = command or shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])
         self.out = Path(config.out)
         self.ckpt_path = self.out / "checkpoint.pt"
         self.log_path = self.out / "log.csv"
 
+    def phase_at(self, step: int) -> str:
+        """The phase of the step after ``step`` steps: "generator" (the ordinary loop), then with
+        ``gan`` "critic" and "adversarial"."""
+        if self.gan is None or step < self.config.steps:
+            return "generator"
+        return "critic" if step < self.config.steps + self.gan.critic_steps else "adversarial"
+
     def run(self) -> Path | None:
-        """Train to ``config.steps``; returns the final weight file (``None`` on ranks other than 0).
+        """Train to ``config.steps`` (and through the adversarial phases); returns the final weight
+        file (``None`` on ranks other than 0).
 
         Sets torch's thread count (``config.threads``) and flush-denormal mode for the run and puts
         both back afterwards, also when it raises."""
@@ -202,6 +342,9 @@ class Trainer:
         self.task.setup_model(model, data)
         ema = copy.deepcopy(model).requires_grad_(False) if cfg.ema else None
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        adversary = None
+        if self.gan is not None:
+            adversary = _Adversary(self.task, self.gan, model, device, dist, cfg)
         step, metrics, saved = 0, {}, None  # saved: the step of the last good checkpoint
         best = None  # {"step", "value"} of the best validation by cfg.keep_best
         if self.ckpt_path.exists():
@@ -210,6 +353,8 @@ class Trainer:
             opt.load_state_dict(ck["optimizer"])
             if ema is not None:
                 ema.load_state_dict(ck["ema"])
+            if adversary is not None and ck.get("adversary") is not None:
+                adversary.load_state_dict(ck["adversary"])
             step, metrics, saved = ck["step"], ck.get("metrics", {}), ck["step"]
             best = ck.get("best")
             if dist.main:
@@ -228,14 +373,14 @@ class Trainer:
         batches = torch.utils.data.DataLoader(
             StepBatches(task, data, cfg, dist.rank),
             batch_size=None,  # each item is already a batch
-            sampler=range(step, cfg.steps),
+            sampler=range(step, self.total_steps),
             num_workers=cfg.workers,
             worker_init_fn=_one_thread,
             generator=torch.Generator(),  # leave the global RNG alone
         )
 
         bar = tqdm(
-            total=cfg.steps,
+            total=self.total_steps,
             initial=step,
             disable=not dist.main,
             unit="step",
@@ -249,21 +394,31 @@ class Trainer:
                 self._check_keep_best(metrics)  # a metric it lacks fails now, not after a segment
                 self._log(log, 0, float("nan"), 0.0, 0.0, metrics)
             t0, seen = time.perf_counter(), 0
-            loss_sum = torch.zeros((), device=device)  # since the last log row; NaN and inf stick
+            # (the trained loss, the critic's) since the last log row; NaN and inf stick
+            loss_sum = torch.zeros(2, device=device)
             logged = synced = step  # the steps of the last log row and of the last sync point
             for batch in batches:
                 model.train()
                 batch = batch.to(device)
-                lr = cfg.lr_at(step)
-                for group in opt.param_groups:
-                    group["lr"] = lr
-                with torch.autocast(device.type, torch.bfloat16, enabled=cfg.bf16):
-                    loss = task.loss(task.training_forward(net, batch), batch)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.grad_clip:
-                    nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                opt.step()
+                phase = self.phase_at(step)
+                if phase == "generator":
+                    lr = cfg.lr_at(step)
+                    for group in opt.param_groups:
+                        group["lr"] = lr
+                    with torch.autocast(device.type, torch.bfloat16, enabled=cfg.bf16):
+                        loss = task.loss(task.training_forward(net, batch), batch)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if cfg.grad_clip:
+                        nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                    opt.step()
+                    loss_sum[0] += loss.detach().float()
+                else:
+                    lr = self.gan.gan_lr
+                    loss, critic_loss = adversary.step(
+                        task, net, model, batch, train_generator=phase == "adversarial"
+                    )
+                    loss_sum += torch.stack([loss, critic_loss]).float()
                 if ema is not None:
                     with torch.no_grad():
                         for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
@@ -273,12 +428,15 @@ class Trainer:
                             be.copy_(bm)
                 step += 1
                 seen += len(batch) * dist.world
-                loss_sum += loss.detach().float()
                 bar.update(1)
 
-                last = step == cfg.steps
-                validate = bool(cfg.val_data) and (step % cfg.val_every == 0 or last)
-                save = step % cfg.ckpt_every == 0 or validate or last
+                last = step == self.total_steps
+                # a GAN run logs, validates and checkpoints at the end of each phase
+                phase_end = self.gan is not None and self.phase_at(step) != phase
+                validate = bool(cfg.val_data) and (
+                    step % cfg.val_every == 0 or last or (phase_end and phase == "generator")
+                )
+                save = step % cfg.ckpt_every == 0 or validate or last or phase_end
                 if not (save or step % SYNC_EVERY == 0):
                     continue
                 # A sync point: read the loss back (the mean over all ranks) and check the weights.
@@ -286,9 +444,11 @@ class Trainer:
                 total = loss_sum.clone()
                 if dist.enabled:
                     torch.distributed.all_reduce(total)
-                loss_mean = total.item() / dist.world / (step - logged)
-                if not math.isfinite(loss_mean) or not _all_finite(model, ema):
-                    raise self._diverged(synced, step, saved, math.isfinite(loss_mean))
+                loss_mean, critic_mean = (total / dist.world / (step - logged)).tolist()
+                critic = None if adversary is None else adversary.critic
+                loss_ok = math.isfinite(loss_mean) and math.isfinite(critic_mean)
+                if not loss_ok or not _all_finite(model, ema, critic):
+                    raise self._diverged(synced, step, saved, loss_ok)
                 synced, rate = step, seen / (time.perf_counter() - t0)
                 bar.set_postfix(loss=f"{loss_mean:.4g}", patches_per_s=f"{rate:.0f}", refresh=False)
                 if not save:
@@ -304,16 +464,23 @@ class Trainer:
                         f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in fresh.items())
                     )
                     best = self._keep_best(ema or model, best, step, fresh)
-                self._log(log, step, loss_mean, lr, rate, fresh)
+                critic_mean = critic_mean if phase != "generator" else float("nan")
+                self._log(log, step, loss_mean, lr, rate, fresh, phase, critic_mean)
+                if phase_end and phase == "generator":  # NoGAN's pretrained generator
+                    save_weights(
+                        ema or model, self.out / "generator.safetensors", self._info(model, metrics)
+                    )
                 _atomic_torch_save(
                     {
                         "step": step,
                         "model": model.state_dict(),
                         "optimizer": opt.state_dict(),
                         "ema": None if ema is None else ema.state_dict(),
+                        "adversary": None if adversary is None else adversary.state_dict(),
                         "metrics": metrics,
                         "best": best,
                         "config": dataclasses.asdict(cfg),
+                        "gan": self._gan_record(),
                     },
                     self.ckpt_path,
                 )
@@ -332,7 +499,12 @@ class Trainer:
             task=self.task.name,
             arch=name,
             arch_kwargs=kwargs,
-            config={**dataclasses.asdict(cfg), "task": self.task.options(), **config},
+            config={
+                **dataclasses.asdict(cfg),
+                "task": self.task.options(),
+                **({"nogan": self._gan_record()} if self.gan else {}),
+                **config,
+            },
             data=", ".join(cfg.data),
             metrics=metrics,
             command=self.command,
@@ -379,7 +551,17 @@ class Trainer:
                 self.ckpt_path,
             ) from None
         self._check_resumable(ck.get("config", {}))
+        if ck["step"] > self.config.steps and ck.get("gan") != self._gan_record():
+            raise PixelsmithError(
+                f"cannot resume: the checkpoint is at step {ck['step']}, past the "
+                f"{self.config.steps} generator steps, of the adversarial phases "
+                f"{ck.get('gan')} (this run: {self._gan_record()}); use another --out",
+                self.ckpt_path,
+            )
         return ck
+
+    def _gan_record(self) -> dict[str, Any] | None:
+        return None if self.gan is None else dataclasses.asdict(self.gan)
 
     def _diverged(
         self, synced: int, step: int, saved: int | None, loss_ok: bool
@@ -406,7 +588,8 @@ class Trainer:
 
     def _open_log(self, step: int):
         """The CSV log, without rows past ``step`` (written after the last checkpoint of a killed run)."""
-        header = "step,loss,lr,patches_per_s,elapsed_s,metrics\n"
+        header = "step,loss,lr,patches_per_s,elapsed_s,metrics"
+        header += ",phase,critic_loss\n" if self.gan else "\n"
         rows = []
         if step and self.log_path.exists():
             with open(self.log_path, newline="") as f:
@@ -417,18 +600,29 @@ class Trainer:
         self._t_start = time.perf_counter()
         return f
 
-    def _log(self, f, step: int, loss: float, lr: float, rate: float, metrics: dict) -> None:
+    def _log(
+        self,
+        f,
+        step: int,
+        loss: float,
+        lr: float,
+        rate: float,
+        metrics: dict,
+        phase: str = "generator",
+        critic_loss: float = float("nan"),
+    ) -> None:
         m = ";".join(f"{k}={v:.4f}" for k, v in metrics.items())
-        csv.writer(f).writerow(
-            [
-                step,
-                f"{loss:.6g}",
-                f"{lr:.3g}",
-                f"{rate:.1f}",
-                f"{time.perf_counter() - self._t_start:.1f}",
-                m,
-            ]
-        )
+        row = [
+            step,
+            f"{loss:.6g}",
+            f"{lr:.3g}",
+            f"{rate:.1f}",
+            f"{time.perf_counter() - self._t_start:.1f}",
+            m,
+        ]
+        if self.gan:
+            row += [phase, f"{critic_loss:.6g}"]
+        csv.writer(f).writerow(row)
         f.flush()
 
 
@@ -469,6 +663,16 @@ def check_config(cfg: TrainConfig, task: Task | None = None) -> None:
         raise PixelsmithError("--workers and --threads must be 0 or more")
     if task is not None and cfg.model in list_models():
         check_arch_for_task(cfg.model, task)
+
+
+def check_schedule(gan: NoGANConfig) -> None:
+    """Clear errors for adversarial phases that cannot run."""
+    if gan.critic_steps < 0 or gan.gan_steps < 0:
+        raise PixelsmithError("--critic-steps and --gan-steps must be 0 or more")
+    if not gan.gan_lr > 0 or gan.adv_weight < 0 or gan.critic_width <= 0:
+        raise PixelsmithError(
+            "--gan-lr must be positive, --adv-weight 0 or more, the critic's width positive"
+        )
 
 
 def _all_finite(*modules: nn.Module | None) -> bool:

@@ -816,47 +816,6 @@ def test_vgg16_features_load_from_a_torchvision_state_dict(tmp_path):
         load_vgg16(tmp_path / "bad.pth")
 
 
-def test_nogan_schedule_runs_its_three_phases(tmp_path):
-    """A few steps of each phase; the result loads as a colorizer and names its feature net."""
-    from PIL import Image
-
-    import pixelsmith
-    from pixelsmith.config import TrainConfig
-    from pixelsmith.nogan import NoGANConfig, train_nogan
-    from pixelsmith.weights import WeightInfo, read_weights, save_weights
-
-    encoder = save_weights(
-        _saturating_colornet(3),
-        tmp_path / "enc.safetensors",
-        WeightInfo(task="colorize", arch="colornet_s"),
-    )
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    g = np.random.default_rng(1)
-    for i in range(2):
-        Image.fromarray(g.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(folder / f"{i}.png")
-    cfg = TrainConfig(
-        model="deoldify_s",
-        data=[str(folder)],
-        out=str(tmp_path / "gan"),
-        steps=3,
-        batch_size=2,
-        patch_size=32,
-        warmup_steps=1,
-        ckpt_every=3,
-        threads=1,
-    )
-    task = get_task("colorize", perceptual=str(encoder))
-    path = train_nogan(cfg, task, NoGANConfig(critic_steps=2, gan_steps=2))
-    _, info = read_weights(path)
-    assert "colorization encoder" in info.config["task"]["feature_network"]
-    assert info.config["nogan"]["gan_steps"] == 2
-    log = (tmp_path / "gan/nogan_log.csv").read_text().splitlines()
-    assert log[-1].split(",")[:2] == ["4", "gan"]
-    out = pixelsmith.colorize(torch.rand(1, 48, 64), str(path))
-    assert out.shape == (3, 48, 64)
-
-
 def test_a_grey_inputs_icc_profile_is_not_put_on_its_colour_result(tmp_path):
     from PIL import Image
 

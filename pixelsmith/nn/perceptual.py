@@ -3,7 +3,8 @@ colorization encoder.
 
 A perceptual loss compares two images by the activations a trained network gives them (Johnson et
 al. 2016) rather than pixel by pixel. The usual network is VGG16 trained on ImageNet; nothing can
-be downloaded here, so :func:`pixelsmith.nogan.feature_network` takes either
+be downloaded here, so the tasks' feature networks (colorize's ``perceptual``, inpaint's
+``features``) are either
 
 - a local VGG16 state dict (torchvision's ``vgg16`` key names, ``features.0.weight`` ...): the
   features after ``relu1_2``, ``relu2_2``, ``relu3_3``, ``relu4_3`` of the sRGB image; or

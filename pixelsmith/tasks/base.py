@@ -268,6 +268,17 @@ class Task:
         """Scalar training loss of the model's ``prediction`` on ``batch``."""
         raise NotImplementedError
 
+    def critic(self, width: int) -> nn.Module:
+        """Training with adversarial phases (:class:`~pixelsmith.trainer.NoGANConfig`): a fresh
+        critic network of ``width`` for this task's results; it scores what
+        :meth:`critic_input` gives it. A task without one cannot train adversarially."""
+        raise PixelsmithError(f"the {self.name} task has no critic: it cannot train with a GAN")
+
+    def critic_input(self, batch: Batch, prediction: Any = None) -> torch.Tensor:
+        """What the critic sees of ``batch``: its real target (``prediction`` None), or the
+        model's ``prediction`` (from :meth:`training_forward`) in the target's place."""
+        raise PixelsmithError(f"the {self.name} task has no critic: it cannot train with a GAN")
+
     # --- measuring ----------------------------------------------------------------------------
     def eval_dataset(self, source: str) -> Any:
         """The evaluation data this task's protocol runs on (a folder of photos, pairs, ...)."""

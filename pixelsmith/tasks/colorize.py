@@ -105,8 +105,9 @@ class Colorize(Task):
             from its photo as if shrunk to a random short side in ``[176, short_side_max]``
             (scale augmentation: one photo gives crops at many scales, around the render size).
         perceptual: training only, for an ab head (the GAN generator): the name of the feature
-            network of a perceptual loss (a VGG16 file or a colorization model, loaded by
-            :func:`pixelsmith.nogan.feature_network` into :meth:`with_features`); the loss is then
+            network of a perceptual loss (a VGG16 ``.pth``/``.pt`` file, read on the first step,
+            or a colorization model, whose encoder the Trainer loads through
+            :meth:`loss_models`); the loss is then
             L1 + the feature loss, instead of L2.
     """
 
@@ -169,21 +170,45 @@ class Colorize(Task):
             options["short_side_max"] = self.short_side_max
         if self.perceptual:
             options["perceptual"] = self.perceptual
-            options["feature_network"] = self.feature_loss()[1]
+            options["feature_network"] = self.feature_description()
         return options
 
-    def with_features(self, loss: nn.Module, description: str) -> Colorize:
-        """This task with its perceptual loss resolved (``perceptual`` names it; the caller
-        loads it, e.g. :func:`pixelsmith.nogan.feature_network`)."""
-        return replace(self, _features=(loss, description))
+    def feature_description(self) -> str:
+        """The perceptual loss's feature network, as weight files record it."""
+        if _is_vgg16_file(self.perceptual):
+            return f"vgg16 ({Path(self.perceptual).name})"
+        return f"colorization encoder {self.perceptual}"
 
-    def feature_loss(self) -> tuple[nn.Module, str]:
-        """The perceptual loss and its description."""
-        if self._features is None:
+    def loss_models(self) -> dict[str, tuple[str, str]]:
+        """The colorization model whose encoder gives the perceptual loss's features (a VGG16
+        file is read on the first step instead)."""
+        if not self.perceptual or _is_vgg16_file(self.perceptual):
+            return {}
+        return {"features": (self.perceptual, "colorize")}
+
+    def with_loss_models(self, models: dict[str, nn.Module]) -> Colorize:
+        from pixelsmith.nn.perceptual import ColorNetFeatures, PerceptualLoss
+
+        net = models.get("features")
+        if net is None:
+            return self
+        if not hasattr(net, "blocks"):
             raise PixelsmithError(
-                f"the perceptual loss {self.perceptual!r} is not loaded: "
-                "use task.with_features(*pixelsmith.nogan.feature_network(name))"
+                f"{self.perceptual} is not a ColorNet; its encoder cannot give features"
             )
+        return replace(self, _features=PerceptualLoss(ColorNetFeatures(net), "colornet"))
+
+    def feature_loss(self) -> nn.Module:
+        """The perceptual loss (``(B, 3, H, W)`` Lab, twice -> a scalar)."""
+        if self._features is None:
+            if not _is_vgg16_file(self.perceptual):
+                raise PixelsmithError(
+                    f"the perceptual loss {self.perceptual!r} is not loaded: the Trainer loads "
+                    "it (task.with_loss_models, for what task.loss_models names)"
+                )
+            from pixelsmith.nn.perceptual import PerceptualLoss, load_vgg16
+
+            self._features = PerceptualLoss(load_vgg16(Path(self.perceptual)), "vgg16")
         return self._features
 
     def load_data(self, sources: list[str], patch_size: int, cache: bool = True):
@@ -280,11 +305,25 @@ class Colorize(Task):
     def perceptual_loss(self, ab: torch.Tensor, batch: Batch) -> torch.Tensor:
         """The feature loss of predicted ab ``(N, 2, p/4, p/4)`` against the batch's, both
         upsampled to the full patch and joined with its L."""
-        loss, _ = self.feature_loss()
+        loss = self.feature_loss()
         L = batch.inputs[0]
         up = lambda x: F.interpolate(x, size=L.shape[-2:], mode="bilinear", align_corners=False)  # noqa: E731
         loss = loss.to(L.device)
         return loss(torch.cat([L, up(ab)], 1), torch.cat([L, up(batch.target)], 1))
+
+    def critic(self, width: int) -> nn.Module:
+        """DeOldify's patch critic (:class:`~pixelsmith.models.unet_gan.PatchCritic`)."""
+        from pixelsmith.models.unet_gan import PatchCritic
+
+        return PatchCritic(width)
+
+    def critic_input(self, batch: Batch, prediction: torch.Tensor | None = None) -> torch.Tensor:
+        """Lab at the ab grid's 1/4 size, ``(N, 3, p/4, p/4)``: L / 100 and ab / 110, the batch's
+        ab or an ab head's ``prediction`` (already ab / 110)."""
+        if prediction is not None and prediction.shape[1] != 2:
+            raise PixelsmithError("a GAN critic judges predicted ab: train an ab head (deoldify_s)")
+        ab = batch.target / AB_NORM if prediction is None else prediction
+        return torch.cat([F.avg_pool2d(batch.inputs[0], 4) / 100.0, ab], 1)
 
     # --- measuring ----------------------------------------------------------------------------
     def eval_dataset(self, source: str | Path) -> list[Path]:
@@ -433,3 +472,7 @@ def _read_prior(path: Path, n_bins: int) -> torch.Tensor:
             f"the prior must hold {n_bins} non-negative values, not {len(prior)}", path
         )
     return prior / prior.sum()
+
+
+def _is_vgg16_file(name: str) -> bool:
+    return Path(name).suffix.lower() in (".pth", ".pt")
