@@ -197,3 +197,40 @@ def test_bf16_and_ema_apply_to_the_adversarial_phase(setup, monkeypatch):
     assert set(params) <= shared
     for k in shared:
         assert torch.equal(final[k], by_step[7]["ema"][k]), k
+
+
+def test_the_phases_run_under_torchrun(setup, tmp_path):
+    """Two ranks (gloo on CPU): the generator and the critic under DDP through all three phases;
+    rank 0 alone writes the weights and the log."""
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    config, task = setup
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import sys\n"
+        "from pixelsmith.config import TrainConfig\n"
+        "from pixelsmith.tasks import get_task\n"
+        "from pixelsmith.trainer import NoGANConfig, train_nogan\n"
+        f"cfg = TrainConfig(**{config('ddp', ema=0.9).__dict__!r})\n"
+        f"task = get_task('colorize', perceptual={task.perceptual!r})\n"
+        "print(train_nogan(cfg, task, NoGANConfig(critic_steps=2, gan_steps=2)))\n"
+    )
+    with socket.socket() as sock:  # a free port for the rendezvous
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    torchrun = Path(sys.executable).with_name("torchrun")
+    r = subprocess.run(
+        [str(torchrun), "--nproc_per_node", "2", "--master_port", str(port), str(script)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert r.returncode == 0, r.stderr[:2000] + "\n[...]\n" + r.stderr[-1000:]
+    assert r.stdout.count("weights.safetensors") == 1, "only rank 0 reports the weight file"
+    rows = [line.split(",") for line in (tmp_path / "ddp/log.csv").read_text().splitlines()[1:]]
+    assert [(r[0], r[6]) for r in rows][-2:] == [("6", "adversarial"), ("7", "adversarial")]
+    _, info = read_weights(tmp_path / "ddp/weights.safetensors")
+    assert info.config["nogan"]["critic_steps"] == 2
