@@ -500,3 +500,33 @@ def test_training_in_the_multi_node_form_steps_on_both_machines_batches(photo_di
         opt.step()
     for k, v in model.state_dict().items():
         torch.testing.assert_close(ddp[k], v, atol=1e-6, rtol=1e-5)
+
+
+def test_run_takes_the_verb_its_flags_and_the_tasks_declared_inputs(tmp_path):
+    """``run upscale ... --scale 2`` is ``run superres ... --opt scale=2``; ``run inpaint
+    --mask`` gives every photo the one hole; a missing mask is one error before any work."""
+    src = tmp_path / "photos"
+    rels = _tree(src, 3)
+    r = _invoke("upscale", src, tmp_path / "a", "--model", "bicubic", "--scale", "2", "-q")
+    assert r.exit_code == 0, r.output
+    assert _outputs(tmp_path / "a") == {_out(rel) for rel in rels}
+    r = _invoke("upscale", src, tmp_path / "b", "--scale", "2", "--opt", "scale=3")
+    assert r.exit_code == 2 and "scale is given twice" in r.stderr
+
+    mask = tmp_path / "hole.png"
+    hole = np.zeros((24, 24), np.uint8)
+    hole[8:16, 8:16] = 255
+    Image.fromarray(hole).save(mask)
+    r = _invoke("inpaint", src, tmp_path / "c", "--model", "telea", "--mask", mask, "-q")
+    assert r.exit_code == 0, r.output
+    with Image.open(src / rels[0]) as a, Image.open(tmp_path / "c" / _inpainted(rels[0])) as b:
+        a, b = np.asarray(a.convert("RGB")).astype(int), np.asarray(b).astype(int)
+    keep = hole == 0
+    assert np.abs(a[keep] - b[keep]).max() <= 1 and np.abs(a[~keep] - b[~keep]).max() > 0
+    r = _invoke("inpaint", src, tmp_path / "d", "--model", "telea", "--mask", tmp_path / "no.png")
+    assert r.exit_code == 1 and r.stderr.count("no.png") == 1, r.stderr
+    assert not (tmp_path / "d").exists()
+
+
+def _inpainted(rel: str) -> str:
+    return str(Path(rel).parent / f"{Path(rel).stem}_inpainted.png")

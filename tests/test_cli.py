@@ -1,11 +1,13 @@
-"""The command line: every verb has --help; bad input is one line naming the file, exit code 2,
-and leaves nothing behind."""
+"""The command line: every verb has --help; bad input is one line naming the file, exit code 1,
+and leaves nothing behind; a task's verbs are generated from the task class."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
+from typing import ClassVar, Literal
 
 import numpy as np
 import pytest
@@ -14,18 +16,32 @@ from click.testing import CliRunner
 from PIL import Image
 
 from pixelsmith.cli import main
+from pixelsmith.models import ModelSpec
 from pixelsmith.resize import imresize
+from pixelsmith.tasks import Prepared, Task, option
 
 VERBS = [
     [],
     ["demo"],
     ["upscale"],
+    ["colorize"],
+    ["enhance"],
+    ["develop"],
+    ["inpaint"],
+    ["run"],
+    ["run", "upscale"],
+    ["run", "superres"],
+    ["video"],
+    ["video", "upscale"],
     ["eval"],
     ["eval", "superres"],
     ["eval", "classify"],
     ["train"],
     ["train", "superres"],
     ["train", "classify"],
+    ["train", "colorize"],
+    ["train", "colorize-gan"],
+    ["train", "inpaint"],
     ["summary"],
     ["models"],
     ["viz"],
@@ -103,11 +119,17 @@ def test_image_bomb_is_refused(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bomb.png"]
 
 
-def test_missing_output_folder(good_png, tmp_path):
+def test_a_missing_output_folder_is_created_as_run_creates_it(good_png, tmp_path):
+    """Every verb creates its --out folder when the folder above it exists (as ``run`` creates
+    OUT_DIR); a mistyped path above it is one line, and nothing is created."""
     missing = tmp_path / "nowhere"
-    r = _invoke(["upscale", str(good_png), "--model", "bicubic", "--out", str(missing)])
-    _assert_one_line_error(r, "nowhere")
-    assert not missing.exists()
+    r = _invoke(["upscale", str(good_png), "--model", "bicubic", "-o", str(missing)])
+    assert r.exit_code == 0, r.output
+    assert [p.name for p in missing.iterdir()] == ["good_x3.png"]
+    deeper = tmp_path / "no" / "such"
+    r = _invoke(["upscale", str(good_png.parent), "--model", "bicubic", "--out", str(deeper)])
+    _assert_one_line_error(r, "does not exist")
+    assert not (tmp_path / "no").exists()
 
 
 def test_missing_output_folder_of_a_file(good_png, tmp_path):
@@ -297,7 +319,8 @@ def test_eval_superres_prints_the_bicubic_table(shared_data):
 
 def test_shipped_x3_models_reach_the_issue_floors(shared_data):
     """Done means: shipped SRCNN x3 >= 32.39 dB (ECCV 2014) and the successor >= 33.0 on Set5."""
-    r = _invoke(["eval", "superres", "--data", str(shared_data / "set5"), "--scale", "3"])
+    models = ["--model", "bicubic", "--model", "srcnn", "--model", "lrnet"]
+    r = _invoke(["eval", "superres", "--data", str(shared_data / "set5"), "--scale", "3", *models])
     assert r.exit_code == 0, r.output
     psnr = {
         line.split()[0]: float(line.split()[1])
@@ -319,7 +342,9 @@ def test_summary_of_the_lecture_convolution_counts():
 def test_eval_classify_reports_held_out_accuracy():
     r = _invoke(["eval", "classify"])
     assert r.exit_code == 0, r.output
-    assert float(r.output.split()[1]) >= 0.9
+    lines = r.output.splitlines()
+    assert lines[1].split() == ["model", "accuracy", "loss"]  # the keys evaluate() returns
+    assert lines[2].split()[0] == "smallconvnet.faces" and float(lines[2].split()[1]) >= 0.9
 
 
 def test_viz_unknown_layer_lists_the_valid_ones(tmp_path):
@@ -394,13 +419,11 @@ def test_a_run_into_another_folder_leaves_out_earlier_results_beside_the_inputs(
 
 
 def test_out_with_a_trailing_slash_is_a_folder(good_png, tmp_path):
-    """``--out results.png/`` names a folder (refused if missing), never a file results.png."""
+    """``--out results.png/`` names a folder (created if missing), never a file results.png."""
     target = tmp_path / "results.png"
     args = ["upscale", str(good_png), "--model", "bicubic", "--scale", "2"]
-    _assert_one_line_error(_invoke([*args, "--out", f"{target}/"]), "folder does not exist")
-    assert not target.exists()
-    target.mkdir()
     assert _invoke([*args, "--out", f"{target}/"]).exit_code == 0
+    assert target.is_dir()
     assert [p.name for p in target.iterdir()] == [f"{good_png.stem}_x2.png"]
 
 
@@ -464,3 +487,152 @@ def test_help_does_not_import_torch():
     code = "import sys; from pixelsmith.cli import main; print('torch' in sys.modules)"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == "False"
+
+
+def test_the_verb_list_imports_no_torch():
+    """``pixelsmith --help`` lists every task's verb, read from the task modules' source."""
+    code = (
+        "import sys\nfrom pixelsmith.cli import main\ntry: main(['--help'])\n"
+        "except SystemExit: pass\nprint('torch' in sys.modules)"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip().splitlines()[-1] == "False", r.stderr
+    for verb in ("upscale", "colorize", "enhance", "develop", "inpaint", "run", "eval", "train"):
+        assert f"\n  {verb} " in r.stdout, r.stdout
+    assert "\n  classify " not in r.stdout  # a task without a verb
+
+
+# --- the verbs are generated from the task classes --------------------------------------------
+
+
+class _Gain(torch.nn.Module):
+    spec = ModelSpec(in_channels=3, out_channels=3, receptive_field=1)
+
+    def forward(self, x):
+        return x
+
+
+@dataclasses.dataclass
+class Brighten(Task):
+    """Brightening, a task landed after the CLI.
+
+    Attributes:
+        gain: how much brighter the result is.
+        mode: multiply or add.
+        ratio_only: a training option: not a flag of the verb.
+    """
+
+    gain: float = option(1.5, minimum=0.0, maximum=4.0)
+    mode: Literal["multiply", "add"] = "multiply"
+    ratio_only: float = option(0.5, use="training")
+
+    name: ClassVar[str] = "brighten"
+    verb: ClassVar[str] = "brighten"
+    title: ClassVar[str] = "brightening"
+    default_model: ClassVar[str] = "brighten_identity"
+
+    def prepare(self, image, spec):
+        return Prepared(image.expand(3, -1, -1)[None])
+
+    def decode(self, outputs, prepared):
+        if self.mode == "add":
+            return (outputs + self.gain - 1).clamp(0, 1)
+        return (outputs * self.gain).clamp(0, 1)
+
+    def output_suffix(self) -> str:
+        return "_bright"
+
+    def evaluate(self, model, dataset):
+        return {"glow": 12.5, "spark": 0.25}
+
+
+@pytest.fixture
+def brighten(monkeypatch):
+    """A task and its architecture registered at test time, as a plug-in would."""
+    from pixelsmith.models import _registry
+    from pixelsmith.tasks import TASKS
+
+    monkeypatch.setitem(TASKS, "brighten", f"{__name__}:Brighten")
+
+    def brighten_identity(**kw):
+        return _Gain()
+
+    monkeypatch.setitem(_registry._MODELS, "brighten_identity", brighten_identity)
+    monkeypatch.setitem(_registry._TASKS, "brighten_identity", ("brighten",))
+    return Brighten
+
+
+def test_a_task_registered_later_gets_a_verb_with_its_options_as_flags(
+    brighten, good_png, tmp_path
+):
+    r = _invoke(["brighten", "--help"])
+    assert r.exit_code == 0, r.output
+    assert "--gain FLOAT RANGE" in r.output and "How much brighter" in r.output
+    assert "[multiply|add]" in r.output and "--ratio-only" not in r.output
+    assert "brighten " in _invoke(["--help"]).output
+    out = tmp_path / "o"
+    args = ["brighten", str(good_png), "--backend", "torch", "-o", str(out), "-q"]
+    r = _invoke([*args, "--gain", "2", "--mode", "add"])
+    assert r.exit_code == 0, r.output
+    got = np.asarray(Image.open(out / "good_bright.png")).astype(int)
+    src = np.asarray(Image.open(good_png)).astype(int)
+    assert np.abs(got - np.minimum(src + 255, 255)).max() <= 1  # add 1: white
+    r = _invoke([*args, "--gain", "9"])  # the field's bounds
+    assert r.exit_code == 2 and "--gain" in r.output
+    r = _invoke([*args, "--mode", "subtract"])
+    assert r.exit_code == 2 and "subtract" in r.output
+    # run takes the same flags
+    tree = ["run", "brighten", str(good_png.parent), str(tmp_path / "tree"), "--gain", "0.5"]
+    r = _invoke([*tree, "--backend", "torch"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "tree" / "good_bright.png").is_file()
+
+
+def test_eval_prints_the_metrics_the_task_returns(brighten, tmp_path):
+    r = _invoke(["eval", "brighten", "--data", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    header, row = r.output.splitlines()[1:3]
+    assert header.split() == ["model", "glow", "spark"]
+    assert row.split() == ["brighten_identity", "12.50", "0.2500"]
+
+
+def test_train_takes_the_tasks_training_options_and_the_config_flags(brighten):
+    r = _invoke(["train", "brighten", "--help"])
+    assert r.exit_code == 0, r.output
+    for flag in ("--ratio-only", "--gain", "--steps", "--batch-size", "--model-kwarg", "--config"):
+        assert flag in r.output, flag
+    inpaint = _invoke(["train", "inpaint", "--help"]).output
+    assert "--hole-weight" in inpaint and "--labels" in inpaint and "--freeze-encoder-bn" in inpaint
+
+
+def test_run_takes_the_verb_and_the_task_name_with_the_verbs_flags(good_png, tmp_path):
+    from pixelsmith.batch import run_command
+
+    for name in ("upscale", "superres"):
+        out = tmp_path / name
+        args = [name, str(good_png.parent), str(out), "--scale", "2", "--model", "bicubic", "-q"]
+        r = CliRunner().invoke(run_command, args)
+        assert r.exit_code == 0, r.output
+        assert Image.open(out / "good_x2.png").size == (60, 40)
+
+
+def test_quiet_and_short_out(good_png, tmp_path):
+    r = _invoke(
+        ["upscale", str(good_png), "--model", "bicubic", "-q", "-o", str(tmp_path / "a.png")]
+    )
+    assert r.exit_code == 0, r.output
+    assert r.stderr == "" and r.stdout.strip() == str(tmp_path / "a.png")
+
+
+def test_train_colorize_gan_runs_its_three_phases(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(photos / f"{i}.png")
+    args = ["train", "colorize-gan", "--data", str(photos), "--perceptual", "colornet_s.photos"]
+    args += ["--steps", "1", "--critic-steps", "1", "--gan-steps", "1", "--batch-size", "2"]
+    args += ["--patch-size", "32", "--threads", "1", "-o", str(tmp_path / "run")]
+    r = _invoke(args)
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "run" / "weights.safetensors").is_file()

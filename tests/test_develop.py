@@ -670,7 +670,9 @@ def test_evaluate_developer_gives_a_row_per_photo_ratio_and_method(tmp_path):
     assert math.isclose(means["psnr"], np.mean([r["psnr"] for r in model_rows]), abs_tol=1e-6)
 
 
-def test_cli_eval_develop_prints_every_method(tmp_path, sid_weights):
+def test_cli_eval_develop_prints_the_protocols_metrics(tmp_path, sid_weights):
+    """``eval develop`` prints what ``Develop.evaluate`` returns at --ratio (PSNR and SSIM);
+    the traditional pipeline's rows are evaluate_developer's (tested above)."""
     d = tmp_path / "photos"
     d.mkdir()
     Image.fromarray(np.random.default_rng(1).integers(30, 220, (64, 64, 3), dtype=np.uint8)).save(
@@ -680,9 +682,10 @@ def test_cli_eval_develop_prints_every_method(tmp_path, sid_weights):
         ["eval", "develop", "--data", str(d), "--ratio", "100", "--model", str(sid_weights[0])]
     )
     assert r.exit_code == 0, r.output
-    rows = [ln.split() for ln in r.output.splitlines() if ln.split() and ln.split()[0] == "100"]
-    assert [row[1] for row in rows] == ["model", "traditional", "traditional+nlm"]
-    assert all(math.isfinite(float(row[2])) for row in rows)
+    header, row = r.output.splitlines()[1:3]
+    assert header.split() == ["model", "psnr", "ssim"] and "ratio 100" in r.output
+    assert row.split()[0] == sid_weights[0].name
+    assert all(math.isfinite(float(v)) for v in row.split()[1:])
 
 
 # --- the shared raw files ---------------------------------------------------------------------

@@ -579,10 +579,10 @@ def test_cli_eval_lowlight_prints_a_row_per_model(tmp_path):
     from skimage.metrics import peak_signal_noise_ratio
 
     root = _pair_folder(tmp_path / "p", ["a.png", "b.png"], size=(24, 32), high=lambda lo: lo * 3)
-    r = _invoke(["eval", "lowlight", "--pairs", str(root), "--model", "gamma"])
+    r = _invoke(["eval", "lowlight", "--data", str(root), "--model", "gamma"])
     assert r.exit_code == 0, r.output
     lines = r.output.strip().splitlines()
-    assert lines[0].startswith("Pairs:") and "(2)" in lines[0]
+    assert lines[0].startswith("Data:") and "(2)" in lines[0]
     row = [ln for ln in lines if ln.split() and ln.split()[0] == "gamma"]
     assert len(row) == 1, r.output
     psnr = float(row[0].split()[1])
@@ -602,7 +602,7 @@ def test_cli_eval_lowlight_prints_a_row_per_model(tmp_path):
 
 
 def test_cli_eval_lowlight_names_a_missing_folder(tmp_path):
-    r = _invoke(["eval", "lowlight", "--pairs", str(tmp_path / "nowhere"), "--model", "gamma"])
+    r = _invoke(["eval", "lowlight", "--data", str(tmp_path / "nowhere"), "--model", "gamma"])
     _one_line_error(r, "nowhere")
 
 

@@ -485,24 +485,37 @@ def test_a_task_registered_later_runs_on_video(tmp_path, monkeypatch):
 
 
 def test_the_command_upscales_and_reports_bad_input_in_one_line(tmp_path):
+    """``video upscale`` takes the verb's flags (``--scale 2``; ``--opt scale=2``, deprecated,
+    says the same); a bad flag is a usage error (2), a file or task that fails is one line (1)."""
     clip, out = tmp_path / "in.mp4", tmp_path / "out.mp4"
     write_clip(clip, moving_frames(3), "aac")
     runner = CliRunner()
-    args = ["upscale", str(clip), str(out), "--opt", "scale=2", "--model", "bicubic", "--crf", "23"]
+    args = ["upscale", str(clip), str(out), "--scale", "2", "--model", "bicubic", "--crf", "23"]
     r = runner.invoke(video_command, args)
     assert r.exit_code == 0, r.output
     assert decoded(out)[0].shape == (2 * H, 2 * W, 3)
     assert "3 frames" in r.stderr and "audio copied: aac" in r.stderr
+    old = ["superres", str(clip), str(tmp_path / "c.mp4"), "--opt", "scale=2", "--model", "bicubic"]
+    assert runner.invoke(video_command, old).exit_code == 0
+    assert decoded(tmp_path / "c.mp4")[0].shape == (2 * H, 2 * W, 3)
 
+    b = str(tmp_path / "b.mp4")
     for argv, message in [
-        (["upscale", str(clip), str(tmp_path / "b.mp4"), "--opt", "zoom=2"], "no option 'zoom'"),
-        (["upscale", str(clip), str(tmp_path / "b.mp4"), "--opt", "scale=two"], "scale takes int"),
-        (["upscale", str(tmp_path / "none.mp4"), str(tmp_path / "b.mp4")], "not found"),
-        (["inpaint", str(clip), str(tmp_path / "b.mp4")], "cannot run on video frames"),
-        (["upscale", str(clip), str(tmp_path / "b.gif")], "cannot write .gif"),
+        (["upscale", str(clip), b, "--opt", "zoom=2"], "no option 'zoom'"),
+        (["upscale", str(clip), b, "--opt", "scale=two"], "scale takes int"),
+        (["upscale", str(clip), b, "--scale", "5"], "'5' is not one of '2', '3', '4'"),
+        (["upscale", str(clip), b, "--scale", "2", "--opt", "scale=3"], "scale is given twice"),
     ]:
         r = runner.invoke(video_command, argv)
         assert r.exit_code == 2, (argv, r.output)
+        assert message in " ".join(r.stderr.split()), r.stderr
+    for argv, message in [
+        (["upscale", str(tmp_path / "none.mp4"), b], "not found"),
+        (["inpaint", str(clip), b], "cannot run on video frames"),
+        (["upscale", str(clip), str(tmp_path / "b.gif")], "cannot write .gif"),
+    ]:
+        r = runner.invoke(video_command, argv)
+        assert r.exit_code == 1, (argv, r.output)
         assert r.stderr.startswith("pixelsmith: error: ") and message in r.stderr
         assert len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "b.mp4").exists()

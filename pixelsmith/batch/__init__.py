@@ -14,18 +14,17 @@ command; ``python -m pixelsmith.batch`` runs it (also under torchrun: docs/batch
 
 plan.py     names, listing, shares (plan_files for the verbs, plan_tree for a tree)
 marks.py    which files are pixelsmith's results, and whether one stands for this run
-options.py  ``--opt KEY=VALUE`` by the task dataclass's fields
 run.py      restore_files and run_tree: one engine, threads, events, the report
 ranks.py    torchrun's ranks, their devices, the combined summary
-command.py  the click command
+command.py  the click command (a subcommand per task; the flags: pixelsmith.options)
 """
 
 from __future__ import annotations
 
 from pixelsmith.batch.command import run_command
-from pixelsmith.batch.options import parse_options, task_options
 from pixelsmith.batch.plan import SUMMARY_NAME, Job, Plan, mirror, plan_files, plan_tree, shard_of
 from pixelsmith.batch.run import RunEvent, RunInterrupted, RunReport, restore_files, run_tree
+from pixelsmith.options import parse_options, task_options
 
 __all__ = [
     "SUMMARY_NAME",

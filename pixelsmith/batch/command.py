@@ -1,87 +1,147 @@
-"""The click command ``pixelsmith run TASK IN_DIR OUT_DIR``: arguments, lines, exit status."""
+"""The click command ``pixelsmith run TASK IN_DIR OUT_DIR``: arguments, lines, exit status.
+
+A subcommand per registered task, by its name or its verb (``run upscale`` is ``run superres``),
+with the same flags as the task's verb (:mod:`pixelsmith.commands.restore`).
+"""
 
 from __future__ import annotations
 
-import difflib
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from pixelsmith.batch.options import parse_options, task_options, type_name
 from pixelsmith.batch.plan import run_stamp, summary_path
 from pixelsmith.batch.ranks import combine, meeting, rank_device, ranks_from_env
 from pixelsmith.batch.run import RunEvent, RunInterrupted, check_rank, run_tree, write_summary
+from pixelsmith.commands.tasks import TaskGroup, summary
 from pixelsmith.errors import PixelsmithError
-from pixelsmith.run_options import max_output_pixels_option, network_options, tile_option
+from pixelsmith.options import add_params, parse_options, run_flags
 
 
 def _line(s: dict[str, Any]) -> str:
     return f"{s['done']} done, {s['skipped']} skipped, {s['failed']} failed in {s['seconds']:.1f} s"
 
 
-class _RunCommand(click.Command):
-    """Its help lists each task and the options ``--opt`` takes (imports the tasks: only then)."""
-
-    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        from pixelsmith.tasks import TASKS
-
-        rows = []
-        for name in TASKS:
-            try:
-                opts = task_options(name)
-            except Exception as e:  # a task that cannot be imported here
-                rows.append((name, f"(unavailable: {e})"))
-                continue
-            shown = ", ".join(f"{k}={type_name(t)} [{d!r}]" for k, (t, d) in opts.items())
-            rows.append((name, shown or "(no options)"))
-        with formatter.section("Tasks and their --opt KEY=VALUE options"):
-            formatter.write_dl(rows)
-        super().format_epilog(ctx, formatter)
+def opt_option(fn):
+    """``--opt KEY=VALUE``: the deprecated spelling of a task option's flag."""
+    return click.option(
+        "--opt",
+        "opts",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="A task option as KEY=VALUE (repeatable; deprecated: the flags above say the same).",
+    )(fn)
 
 
-@click.command("run", cls=_RunCommand, context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("task")
-@click.argument("in_dir", type=click.Path(path_type=Path))
-@click.argument("out_dir", type=click.Path(path_type=Path))
-@click.option("--model", default=None, help="A model of the task (default: the task's default).")
-@click.option(
-    "--opt",
-    "opts",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="A task option (repeatable), e.g. --opt scale=2; the list is below.",
+def task_options_given(ctx: click.Context, task: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(options, inputs)`` from the task's flags and ``--opt`` (a key given both ways is a
+    usage error)."""
+    from pixelsmith.commands.restore import split_given
+
+    options, inputs = split_given(ctx, task)
+    old = parse_options(task, ctx.params.get("opts", ()))
+    twice = sorted(set(old) & set(options))
+    if twice:
+        raise click.BadParameter(f"{twice[0]} is given twice", param_hint="--opt")
+    return {**options, **old}, inputs
+
+
+def _shared_params() -> list[click.Parameter]:
+    @click.command()
+    @click.argument("in_dir", type=click.Path(path_type=Path))
+    @click.argument("out_dir", type=click.Path(path_type=Path))
+    @opt_option
+    @run_flags(what="a file's result")
+    @click.option(
+        "--overwrite",
+        is_flag=True,
+        help="Redo every file (default: skip outputs already complete).",
+    )
+    @click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        default=2,
+        show_default=True,
+        help="Threads that decode inputs, and threads that encode results, beside the model.",
+    )
+    @click.option(
+        "--distributed",
+        is_flag=True,
+        help="Take this rank's share of the files: RANK and WORLD_SIZE from torchrun's environment.",
+    )
+    @click.option("--rank", type=click.IntRange(min=0), default=None, help="This rank (0 .. N-1).")
+    @click.option(
+        "--world-size", type=click.IntRange(min=1), default=None, help="The number of ranks N."
+    )
+    def shared(**kwargs: Any) -> None:
+        pass
+
+    return shared.params
+
+
+def run_task_command(task: str, name: str) -> click.Command:
+    """``pixelsmith run TASK IN_DIR OUT_DIR`` for the registered task ``task``."""
+    from pixelsmith.commands.restore import model_help, task_params
+
+    @click.pass_context
+    def callback(ctx: click.Context, **_: Any) -> None:
+        options, inputs = task_options_given(ctx, task)
+        run_files(task, options, inputs, **{k: ctx.params[k] for k in _RUN_KEYS})
+
+    command = click.Command(
+        name,
+        callback=callback,
+        params=_shared_params(),
+        help=f"Run {task} on every image below IN_DIR, writing the mirrored tree OUT_DIR.\n\n"
+        f"{summary(task)}\n\n" + _TREE_HELP,
+        short_help=f"Run {task} on a folder tree.",
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    next(p for p in command.params if p.name == "model").help = model_help(task)
+    return add_params(command, task_params(task))
+
+
+_RUN_KEYS = (
+    "in_dir", "out_dir", "model", "weights", "distributed", "rank", "world_size", "quiet",
+    "device", "tile", "bf16", "backend", "max_output_pixels", "overwrite", "workers",
+)  # fmt: skip
+
+_TREE_HELP = """IN_DIR/a/b.jpg becomes OUT_DIR/a/b<suffix>.png (b_x3.png for x3 super-resolution).
+OUT_DIR is created if the folder above it exists. Outputs that an earlier run made with the same
+model, options and input are skipped, so rerunning the command after a kill or a crash finishes
+the job without redoing a file; results of another model or options, or of an input since
+replaced, are redone. A file at an output's name that pixelsmith did not write is never replaced.
+A bad file is reported and the run goes on; the exit status is 1 if any file failed. Each run's
+record (counts and every failure) is kept in OUT_DIR/pixelsmith-run.TIME.json.
+
+With --distributed (or --rank and --world-size) each of N ranks takes about 1/N of the files;
+launch it with torchrun on one or several machines (docs/batch.md)."""
+
+
+@click.group(
+    "run",
+    cls=TaskGroup,
+    make=run_task_command,
+    subcommand_metavar="TASK IN_DIR OUT_DIR [OPTIONS]",
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
-@tile_option()
-@network_options
-@max_output_pixels_option("a file's result")
-@click.option(
-    "--overwrite", is_flag=True, help="Redo every file (default: skip outputs already complete)."
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=2,
-    show_default=True,
-    help="Threads that decode inputs, and threads that encode results, beside the model.",
-)
-@click.option(
-    "--distributed",
-    is_flag=True,
-    help="Take this rank's share of the files: RANK and WORLD_SIZE from torchrun's environment.",
-)
-@click.option("--rank", type=click.IntRange(min=0), default=None, help="This rank (0 .. N-1).")
-@click.option(
-    "--world-size", type=click.IntRange(min=1), default=None, help="The number of ranks N."
-)
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def run_command(
+def run_command() -> None:
+    """Run TASK (a task's name or its verb: superres or upscale) on every image below IN_DIR,
+    writing the mirrored tree OUT_DIR; resumable, on one or N ranks. The options are the task
+    verb's: pixelsmith run TASK --help."""
+
+
+def run_files(
     task: str,
+    options: dict[str, Any],
+    inputs: dict[str, Any],
+    *,
     in_dir: Path,
     out_dir: Path,
     model: str | None,
-    opts: tuple[str, ...],
+    weights: str | None,
     distributed: bool,
     rank: int | None,
     world_size: int | None,
@@ -89,31 +149,13 @@ def run_command(
     device: str,
     **kwargs: Any,
 ) -> None:
-    """Run TASK on every image below IN_DIR, writing the mirrored tree OUT_DIR.
+    """The run once its arguments are parsed: ranks, devices, then :func:`_run`."""
+    from pixelsmith.resolver import with_weights
 
-    IN_DIR/a/b.jpg becomes OUT_DIR/a/b<suffix>.png (b_x3.png for x3 super-resolution). Outputs
-    that an earlier run made with the same model, options and input are skipped, so rerunning
-    the command after a kill or a crash finishes the job without redoing a file; results of
-    another model or options, or of an input since replaced, are redone. A file at an output's
-    name that pixelsmith did not write is never replaced. A bad file is reported and the run
-    goes on; the exit status is 1 if any file failed. Each run's record (counts and every
-    failure) is kept in OUT_DIR/pixelsmith-run.TIME.json.
-
-    With --distributed (or --rank and --world-size) each of N ranks takes about 1/N of the files;
-    launch it with torchrun on one or several machines (docs/batch.md).
-    """
-    from pixelsmith.tasks import TASKS
-
-    if task not in TASKS:
-        close = difflib.get_close_matches(task, TASKS, n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        raise click.BadParameter(
-            f"unknown task {task!r}{hint}; tasks: {', '.join(TASKS)}", param_hint="TASK"
-        )
-    options = parse_options(task, opts)
     if (rank is None) != (world_size is None):
         raise click.UsageError("give --rank and --world-size together")
     try:
+        model = with_weights(model, weights)
         local_rank, from_env = 0, rank is None
         if rank is None and distributed:
             rank, world_size, local_rank = ranks_from_env()
@@ -123,6 +165,7 @@ def run_command(
         if world_size > 1:
             device = rank_device(device, local_rank)
         meet = distributed and world_size > 1 and from_env
+        kwargs = {**kwargs, "inputs": inputs or None}
         _run(task, in_dir, out_dir, model, options, rank, world_size, quiet, device, meet, kwargs)
     except PixelsmithError as e:
         click.echo(f"pixelsmith: error: {e}", err=True)

@@ -148,7 +148,8 @@ def plan_files(
     beside ``photo.png``, from an earlier run in place) is a result and is left out; one
     without a mark is a photo. Refused here: an output that is an input or one of ``protect``
     (the run's other files: a mask, weights), two inputs with one output, an output folder
-    that does not exist, a format pixelsmith does not write.
+    whose parent does not exist (the folder itself is created, as ``pixelsmith run`` creates
+    OUT_DIR), a format pixelsmith does not write.
     """
     from pixelsmith.io import WRITE_FORMATS
 
@@ -167,7 +168,7 @@ def plan_files(
         targets = [o]
     else:
         if not _is_dir(Path(out)):
-            raise PixelsmithError("output folder does not exist", out)
+            make_folder(Path(out))
         targets = [Path(out) / f"{p.stem}{suffix}.png" for p in inputs]
     jobs = [Job(p, t, p.name) for p, t in zip(inputs, targets, strict=True)]
     left_out: list[Path] = []
@@ -193,6 +194,23 @@ def plan_files(
                 f"{first.source.name} and {j.source.name} would both be written here", j.target
             )
     return Plan(jobs, left_out)
+
+
+def make_folder(out: Path) -> None:
+    """Create the output folder ``out`` if the folder above it exists (a mistyped path above it
+    is an error, as it is for ``pixelsmith run``'s OUT_DIR)."""
+    from pixelsmith.io.reasons import _os_reason
+
+    if out.exists():
+        raise PixelsmithError("--out is not a folder", out)
+    if not _is_dir(out.parent):
+        raise PixelsmithError(
+            f"the folder above the output folder does not exist: {out.parent}", out
+        )
+    try:
+        out.mkdir()
+    except OSError as e:
+        raise PixelsmithError(f"cannot create the output folder: {_os_reason(e)}", out) from e
 
 
 def _is_dir(p: Path) -> bool:

@@ -17,6 +17,7 @@ import click
 )
 @click.option(
     "--out",
+    "-o",
     type=click.Path(dir_okay=False),
     default=None,
     help="The file to write (.onnx or .torchscript). Default: the model's name, here "

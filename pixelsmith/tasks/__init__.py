@@ -8,10 +8,25 @@ result, and how to turn a user's image into the model's input and back
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pixelsmith.errors import PixelsmithError
-from pixelsmith.tasks.base import Batch, Prepared, Task, option
+
+if TYPE_CHECKING:
+    from pixelsmith.tasks.base import Task
+
+#: Loaded on first use (PEP 562), so that reading the registry loads no torch (``pixelsmith
+#: --help`` lists the task verbs from it).
+_BASE_NAMES = ("Batch", "Prepared", "Task", "option")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _BASE_NAMES:
+        from pixelsmith.tasks import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: Task name -> "module:class", imported on first use.
 TASKS = {
@@ -36,11 +51,13 @@ def get_task(task: str | Task, **options: Any) -> Task:
     """A task by name with its options (``get_task("superres", scale=2, blind=True)``), or a
     :class:`Task` instance as it is (then no options may be given). ``TypeError`` names an
     option the task does not take, or one given a value of the wrong type."""
+    from pixelsmith.tasks.base import Task
+
     if isinstance(task, Task):
         if options:
             raise TypeError(f"options {sorted(options)} given with a {task.name} task instance")
         return task
-    from pixelsmith.task_options import check_options
+    from pixelsmith.options import check_options
 
     cls = task_class(task)
     return cls(**check_options(cls, task, options))

@@ -185,6 +185,9 @@ class Task:
 
     Class attributes a task sets:
         name: ``"superres"``, ``"colorize"``, ``"lowlight"``, ``"inpaint"``, ``"classify"``.
+        verb: the command that runs it on files, ``pixelsmith VERB`` (``"upscale"``); empty for a
+            task without one (the classifier). A string in the class body: the command line
+            reads it without importing the task.
         title: what a user calls it, in messages (``"super-resolution"``).
         default_model: the shipped model ``restore`` uses when none is named.
         aliases: short model names users type (``{"lrnet": "lrnet_s"}``).
@@ -207,6 +210,7 @@ class Task:
     """
 
     name: str = ""
+    verb: str = ""
     title: str = ""
     default_model: str = ""
     aliases: dict[str, str] = {}

@@ -141,6 +141,11 @@ class FacesTask(Task):
         """Cross-entropy of logits ``(n, 2)`` against labels ``(n,)``."""
         return F.cross_entropy(prediction, batch.target)
 
+    def pretrained_tag(self) -> str:
+        """The shipped weights' tag: ``smallconvnet`` (the default model) is
+        ``smallconvnet.faces``."""
+        return "faces"
+
     @torch.no_grad()
     def evaluate(self, model: nn.Module, data: str = DATASET) -> dict[str, float]:
         """Held-out ``accuracy`` (fraction in [0, 1]) and mean cross-entropy ``loss``, 50 images."""

@@ -128,6 +128,7 @@ class Colorize(Task):
     _features: Any = field(default=None, repr=False, compare=False)
 
     name: ClassVar[str] = "colorize"
+    verb: ClassVar[str] = "colorize"
     title: ClassVar[str] = "colorization"
     default_model: ClassVar[str] = "colorunet"
     aliases: ClassVar[dict[str, str]] = {"colorunet": "colorunet_s", "colornet": "colornet_s"}

@@ -146,6 +146,7 @@ class Develop(Task):
     ratio: float = 100.0
 
     name: ClassVar[str] = "develop"
+    verb: ClassVar[str] = "develop"
     title: ClassVar[str] = "raw development in the dark"
     default_model: ClassVar[str] = "sid"
     aliases: ClassVar[dict[str, str]] = {"sid": "sid_unet_s"}

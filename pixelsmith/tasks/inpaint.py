@@ -120,6 +120,7 @@ class Inpaint(Task):
     _attribute_mean: Any = field(default=None, repr=False, compare=False)
 
     name: ClassVar[str] = "inpaint"
+    verb: ClassVar[str] = "inpaint"
     title: ClassVar[str] = "inpainting"
     default_model: ClassVar[str] = "pconv_unet_s"
     aliases: ClassVar[dict[str, str]] = {

@@ -95,6 +95,7 @@ class Lowlight(Task):
     _exposure: float | None = field(default=None, repr=False, compare=False)
 
     name: ClassVar[str] = "lowlight"
+    verb: ClassVar[str] = "enhance"
     title: ClassVar[str] = "low-light enhancement"
     default_model: ClassVar[str] = "lowlight_unet"
     aliases: ClassVar[dict[str, str]] = {

@@ -47,12 +47,18 @@ def check_scale(scale: int) -> int:
 
 @dataclass
 class SuperRes(Task):
-    """The super-resolution task at one scale; ``blind`` adds the real-photo degradation pipeline."""
+    """The super-resolution task at one scale; ``blind`` adds the real-photo degradation pipeline.
+
+    Attributes:
+        scale: the factor, 2, 3 or 4: the result is ``scale`` times wider and taller.
+        blind: use (and train) the model for real, degraded photos: blur, noise and JPEG.
+    """
 
     scale: int = option(3, choices=SCALES)
     blind: bool = False
 
     name: ClassVar[str] = "superres"
+    verb: ClassVar[str] = "upscale"
     title: ClassVar[str] = "super-resolution"
     default_model: ClassVar[str] = "lrnet"
     aliases: ClassVar[dict[str, str]] = {"lrnet": "lrnet_s", "srcnn": "srcnn_955"}

@@ -1,13 +1,13 @@
 """What the page offers, read from the task registry: tasks, their options, their models.
 
 Every task in :data:`pixelsmith.tasks.TASKS` that restores images (its declared ``inputs`` begin
-with an image or a raw frame) is offered; its options are its dataclass fields, typed by their annotation
-(or default), with their defaults, and described by the class docstring's ``Attributes:``
-section. What a front end needs beyond that, a task declares with
-:func:`pixelsmith.tasks.option` (the field's metadata): a field whose ``use`` is ``"training"``
-or ``"evaluation"`` is left off the page. A task that declares a ``"mask"`` input (``inputs``)
-gets the photo's hole painted on a canvas (or taken from a mask file); ``choices``, ``min`` and ``max`` shape
-the form's input.
+with an image or a raw frame) is offered; its options are the task's inference options as
+:func:`pixelsmith.options.task_fields` reads them for every front end (the command line's flags
+too): its dataclass fields, typed by their annotation (or default), with their defaults,
+described by the class docstring's ``Attributes:`` section, shaped by what
+:func:`pixelsmith.tasks.option` declares (``choices``, ``min``, ``max``); a field whose ``use``
+is ``"training"`` or ``"evaluation"`` is left off the page. A task that declares a ``"mask"``
+input (``inputs``) gets the photo's hole painted on a canvas (or taken from a mask file).
 
 The model choices of a task are its shipped weights (:func:`pixelsmith.weights.list_pretrained`)
 and the weightless architectures registered for it (bicubic, Telea, gamma ...); each shipped model
@@ -18,10 +18,8 @@ models that fit the options chosen.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import logging
 import math
-import re
 import types
 import typing
 from dataclasses import dataclass
@@ -32,8 +30,9 @@ from pixelsmith.errors import PixelsmithError
 
 log = logging.getLogger(__name__)
 
-#: Uses of a field (:func:`pixelsmith.tasks.option`) that the page leaves off.
-HIDDEN_USES = ("training", "evaluation")
+#: Uses of a field (:func:`pixelsmith.tasks.option`) that the page offers; it leaves off
+#: ``"training"`` and ``"evaluation"``.
+SHOWN_USES = ("inference",)
 
 _KINDS = {"int": int, "float": float, "bool": bool, "str": str}
 
@@ -200,32 +199,22 @@ def takes(cls: type) -> list[str]:
 
 
 def task_form(name: str, cls: type) -> TaskForm:
-    """The form of the task class ``cls`` registered as ``name``."""
-    from pixelsmith.task_options import class_options
+    """The form of the task class ``cls`` registered as ``name``: its inference options, as
+    the command line's flags are (:func:`pixelsmith.options.task_fields`)."""
+    from pixelsmith.options import task_fields
 
-    docs = field_docs(cls)
-    types_ = {field: kind for field, (kind, _) in class_options(cls).items()}
-    options = []
-    for f in dataclasses.fields(cls):
-        if f.name.startswith("_") or not f.init:
-            continue
-        meta = f.metadata
-        if meta.get("use") in HIDDEN_USES:
-            continue
-        help_text = docs.get(f.name, "")
-        default = _default(f)
-        choices = meta.get("choices")
-        options.append(
-            Option(
-                name=f.name,
-                kind=_kind(types_.get(f.name, Any), default),
-                default=default,
-                help=help_text,
-                choices=None if choices is None else tuple(choices),
-                minimum=meta.get("min"),
-                maximum=meta.get("max"),
-            )
+    options = [
+        Option(
+            name=f.name,
+            kind=_kind(f.kind, f.default),
+            default=f.default,
+            help=f.help,
+            choices=f.choices,
+            minimum=f.minimum,
+            maximum=f.maximum,
         )
+        for f in task_fields(cls, SHOWN_USES)
+    ]
     task = cls()
     return TaskForm(
         name=name,
@@ -289,48 +278,6 @@ def _weightless(arch: str, kwargs: dict[str, Any]) -> bool:
     finally:
         handle.remove()
     return True
-
-
-def field_docs(cls: type) -> dict[str, str]:
-    """``{field: description}`` from the ``Attributes:`` section of ``cls``'s docstring (an entry
-    may name several fields: ``a, b: ...``), in plain text."""
-    doc = inspect.cleandoc(cls.__doc__ or "")
-    lines = doc.splitlines()
-    try:
-        start = next(i for i, line in enumerate(lines) if line.strip() == "Attributes:")
-    except StopIteration:
-        return {}
-    entries: list[tuple[list[str], list[str]]] = []
-    indent = None
-    for line in lines[start + 1 :]:
-        if not line.strip():
-            continue
-        depth = len(line) - len(line.lstrip())
-        if indent is None:
-            indent = depth
-        if depth < indent:
-            break
-        head = re.match(r"\s*([A-Za-z_][\w, ]*):\s*(.*)", line) if depth == indent else None
-        if head:
-            names = [n.strip() for n in head.group(1).split(",")]
-            entries.append((names, [head.group(2)]))
-        elif entries:
-            entries[-1][1].append(line.strip())
-    return {n: _plain(" ".join(text)) for names, text in entries for n in names}
-
-
-def _plain(text: str) -> str:
-    """reStructuredText markup -> plain text: ``x`` -> x, :func:`~a.b` -> b."""
-    text = re.sub(r":\w+:`~?([^`]*?)`", lambda m: m.group(1).rsplit(".", 1)[-1], text)
-    return text.replace("``", "")
-
-
-def _default(f: dataclasses.Field) -> Any:
-    if f.default is not dataclasses.MISSING:
-        return f.default
-    if f.default_factory is not dataclasses.MISSING:
-        return f.default_factory()
-    return None
 
 
 def _kind(annotation: Any, default: Any) -> str:

@@ -7,7 +7,7 @@ import ipaddress
 import click
 
 from pixelsmith.errors import PixelsmithError
-from pixelsmith.run_options import device_option, max_output_pixels_option, tile_option
+from pixelsmith.options import device_option, max_output_pixels_option, tile_option
 
 
 def is_loopback(host: str) -> bool:
