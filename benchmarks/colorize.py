@@ -1,5 +1,5 @@
-"""Colorization figures for BENCHMARKS.md and docs/colorize.md: quality, the temperature trade-off,
-the prior, a 24-megapixel run, and the figure of held-out examples.
+"""Colorization figures for BENCHMARKS.md and docs/research/colorize.md: quality, the temperature
+trade-off, the prior, a 24-megapixel run, and the figure of held-out examples.
 
     python benchmarks/colorize.py              # all but --recipes (about 10 minutes on 2 cores)
     python benchmarks/colorize.py --quality    # the table per method, held-out photos
@@ -614,7 +614,7 @@ def recipes() -> None:
         "odds. Steps: the kept checkpoint, the steps trained and the steps planned (a run "
         "stopped early says so). Recipe runs stay in `runs/`; one ships as the default (its row "
         "is the first); "
-        "docs/colorize.md says what each one showed.\n\n"
+        "docs/research/colorize.md says what each one showed.\n\n"
         + markdown_table(
             [
                 "recipe",

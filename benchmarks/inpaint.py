@@ -1,5 +1,5 @@
-"""Inpainting figures for BENCHMARKS.md and docs/inpaint.md: the paper's Table 1 on photos and
-masks no model trained on, a 24-megapixel run, and held-out examples.
+"""Inpainting figures for BENCHMARKS.md and docs/research/inpaint.md: the paper's Table 1 on
+photos and masks no model trained on, a 24-megapixel run, and held-out examples.
 
     python benchmarks/inpaint.py            # everything (about 10 minutes on 2 cores)
     python benchmarks/inpaint.py --table    # L1 / PSNR / SSIM per hole-ratio bucket, every method

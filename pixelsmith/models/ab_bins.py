@@ -65,7 +65,7 @@ def gamut_bins(step: int = GRID, samples: int = 512) -> torch.Tensor:
     :func:`pixelsmith.color.rgb_to_lab` (D65), give every occupied cell. At ``step = 10`` this is
     262 bins (stable from 512 samples a side up), all of them among the paper's 313
     (``pts_in_hull.npy``); the paper's other 51 hold no sRGB colour, and no rule of distance to the
-    gamut reproduces them (docs/colorize.md).
+    gamut reproduces them (docs/research/colorize.md).
     """
     return _gamut_bins(step, samples).clone()
 
