@@ -9,7 +9,7 @@ what :func:`pixelsmith.tasks.option` keeps in a field's metadata (its use, choic
 web page's form (:mod:`pixelsmith.web.catalog`). The flags of how a network runs (device, bf16,
 backend, tile, result size limit) are declared here once too (:func:`run_flags`).
 
-Importing this loads click and NumPy, no torch (``pixelsmith --help`` reads it).
+Importing this loads click alone, no torch (``pixelsmith --help`` reads it).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import numpy as np
 
 # --- what a task takes ---------------------------------------------------------------------------
 
@@ -218,14 +217,18 @@ def listing(name: str, known: dict[str, tuple[Any, Any]]) -> str:
     return f"{name} options: {shown}"
 
 
-# a field's type -> (the values it takes, how such a value is stored); True is no number here
-_SIMPLE: dict[Any, tuple[Any, Any]] = {
-    bool: (bool | np.bool_, bool),
-    int: (numbers.Integral, int),
-    float: (numbers.Real, float),
-    str: (str | os.PathLike, os.fspath),  # a text option is often a file's path
-    Path: (str | os.PathLike, Path),
-}
+def _simple() -> dict[Any, tuple[Any, Any]]:
+    """A field's type -> (the values it takes, how such a value is stored); True is no number
+    here. (NumPy is imported here, not at the top: ``pixelsmith --help`` does without it.)"""
+    import numpy as np
+
+    return {
+        bool: (bool | np.bool_, bool),
+        int: (numbers.Integral, int),
+        float: (numbers.Real, float),
+        str: (str | os.PathLike, os.fspath),  # a text option is often a file's path
+        Path: (str | os.PathLike, Path),
+    }
 
 
 def _as(value: Any, kind: Any) -> tuple[bool, Any]:
@@ -243,10 +246,11 @@ def _as(value: Any, kind: Any) -> tuple[bool, Any]:
         return False, value
     if origin is typing.Literal:
         return value in args, value
-    if kind not in _SIMPLE:
+    simple = _simple()
+    if kind not in simple:
         return True, value
-    takes, store = _SIMPLE[kind]
-    if not isinstance(value, takes) or (kind is not bool and isinstance(value, bool | np.bool_)):
+    takes, store = simple[kind]
+    if not isinstance(value, takes) or (kind is not bool and isinstance(value, simple[bool][0])):
         return False, value
     return True, store(value)
 
