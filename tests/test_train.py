@@ -326,7 +326,7 @@ def test_a_huge_learning_rate_fails_on_the_command_line_and_writes_no_nan_weight
         text=True,
         timeout=120,
     )
-    assert r.returncode == 2, r.stderr[-2000:]
+    assert r.returncode == 1, r.stderr[-2000:]  # the work failed: 1 (2 is a usage error)
     last = r.stderr.strip().splitlines()[-1]
     assert last.startswith("pixelsmith: error: training diverged:"), last
     assert "at step" in last and "last good checkpoint:" in last
