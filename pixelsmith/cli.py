@@ -70,8 +70,8 @@ def main() -> None:
 
 def _add_commands() -> None:
     """The verbs that are not a task's, each defined in its own module (heavy imports inside)."""
-    from pixelsmith.batch import run_command
     from pixelsmith.commands import evaluate, info, train, viz
+    from pixelsmith.commands.run import run_command
     from pixelsmith.export.command import export_command
     from pixelsmith.video import video_command
     from pixelsmith.web.command import serve_command

@@ -55,13 +55,6 @@ def class_options(cls: type) -> dict[str, tuple[Any, Any]]:
     return found
 
 
-def task_options(name: str) -> dict[str, tuple[Any, Any]]:
-    """:func:`class_options` of the task registered as ``name``."""
-    from pixelsmith.tasks import task_class
-
-    return class_options(task_class(name))
-
-
 def _default(f: dataclasses.Field) -> Any:
     if f.default is not dataclasses.MISSING:
         return f.default
@@ -292,8 +285,8 @@ def convert(text: str, kind: Any) -> Any:
     raise TypeError(kind)
 
 
-def parse_options(name: str, pairs: Iterable[str]) -> dict[str, Any]:
-    """``["scale=2", "blind=true"]`` -> ``{"scale": 2, "blind": True}`` for the task ``name``,
+def parse_options(cls: type, pairs: Iterable[str]) -> dict[str, Any]:
+    """``["scale=2", "blind=true"]`` -> ``{"scale": 2, "blind": True}`` for the task class ``cls``,
     each value converted to its field's type; ``render-factor`` is ``render_factor``. The
     generated flags (``--scale 2``) are the documented way; this reads ``--opt``.
 
@@ -301,7 +294,7 @@ def parse_options(name: str, pairs: Iterable[str]) -> dict[str, Any]:
         click.BadParameter: no ``=``, an unknown or repeated key, or a value of the wrong type,
             in one line that lists the task's options.
     """
-    known = task_options(name)
+    known, name = class_options(cls), getattr(cls, "name", "") or cls.__name__
     options: dict[str, Any] = {}
     for pair in pairs:
         key, eq, text = pair.partition("=")

@@ -265,7 +265,7 @@ class Pipeline:
     def mark(self, fingerprint: str = "") -> dict[str, Any]:
         """What a result records of how it was made: pixelsmith's version, the task, the model
         and its weights' digest, the task's inference options, and ``fingerprint`` (of the
-        input files, :func:`pixelsmith.batch.marks.fingerprint`). Two results with equal marks
+        input files, :func:`pixelsmith.io.mark.fingerprint`). Two results with equal marks
         but for the version were made the same way from the same inputs."""
         from pixelsmith.version import __version__
 
@@ -289,7 +289,7 @@ class Pipeline:
     ) -> Path:
         """Read ``src``, restore it, write ``dst`` with its mark. ``dst`` is never ``src`` nor
         another input file, and is replaced only with ``overwrite``."""
-        from pixelsmith.batch.marks import fingerprint
+        from pixelsmith.io.mark import fingerprint
 
         src, dst = Path(src), Path(dst)
         files = tuple(Path(v) for v in inputs.values() if isinstance(v, (str, os.PathLike)))

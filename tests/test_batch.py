@@ -23,10 +23,11 @@ from PIL import Image
 from torch import nn
 
 import pixelsmith
-from pixelsmith.batch import RunInterrupted, plan_tree, run_command, run_tree, shard_of
+from pixelsmith.batch import RunInterrupted, plan_tree, run_tree, shard_of
+from pixelsmith.commands.run import run_command
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.models import ModelSpec
-from pixelsmith.tasks import TASKS
+from pixelsmith.tasks import TASKS, task_class
 from pixelsmith.tasks.base import Prepared, Task
 
 BICUBIC = ["--model", "bicubic", "--opt", "scale=2", "-q"]
@@ -129,7 +130,7 @@ def test_killed_half_way_and_restarted_finishes_without_redoing_finished_files(t
     src, out = tmp_path / "photos", tmp_path / "out"
     rels = _tree(src, 200, side=48)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pixelsmith.batch", "superres", str(src), str(out), *BICUBIC],
+        [sys.executable, "-m", "pixelsmith.cli", "run", "superres", str(src), str(out), *BICUBIC],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
@@ -254,7 +255,8 @@ def test_torchrun_on_two_machines_splits_the_tree_and_rank_0_combines(tmp_path):
                 "--master-port",
                 str(port),
                 "-m",
-                "pixelsmith.batch",
+                "pixelsmith.cli",
+                "run",
                 "superres",
                 str(src),
                 str(out),
@@ -376,13 +378,13 @@ class Negative(Task):
 
 
 def test_a_task_registered_later_runs_with_its_own_options(tmp_path, monkeypatch):
-    from pixelsmith.batch import parse_options
+    from pixelsmith.options import parse_options
 
     monkeypatch.setitem(TASKS, "negative", f"{__name__}:Negative")
-    got = parse_options("negative", ["gain=0.5", "mode=keep", "note=none"])
+    got = parse_options(task_class("negative"), ["gain=0.5", "mode=keep", "note=none"])
     assert got == {"gain": 0.5, "mode": "keep", "note": None}
     with pytest.raises(Exception, match="mode='flip': mode takes one of negate, keep"):
-        parse_options("negative", ["mode=flip"])
+        parse_options(task_class("negative"), ["mode=flip"])
 
     src, out = tmp_path / "photos", tmp_path / "out"
     rels = _tree(src, 5, side=16)

@@ -606,7 +606,7 @@ def test_train_takes_the_tasks_training_options_and_the_config_flags(brighten):
 
 
 def test_run_takes_the_verb_and_the_task_name_with_the_verbs_flags(good_png, tmp_path):
-    from pixelsmith.batch import run_command
+    from pixelsmith.commands.run import run_command
 
     for name in ("upscale", "superres"):
         out = tmp_path / name

@@ -15,8 +15,9 @@ from click.testing import CliRunner
 from PIL import Image
 
 import pixelsmith
-from pixelsmith.batch import run_command, run_tree
+from pixelsmith.batch import run_tree
 from pixelsmith.cli import main
+from pixelsmith.commands.run import run_command
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.io.mark import read_mark
 from pixelsmith.pipeline import Pipeline

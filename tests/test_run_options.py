@@ -7,8 +7,8 @@ from __future__ import annotations
 import click
 import pytest
 
-from pixelsmith.batch.command import run_command
 from pixelsmith.cli import main
+from pixelsmith.commands.run import run_command
 from pixelsmith.io.checks import DEFAULT_MAX_PIXELS
 from pixelsmith.options import DEFAULT_MAX_OUTPUT_PIXELS, field_docs
 from pixelsmith.video.command import video_command

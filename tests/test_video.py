@@ -23,7 +23,7 @@ from torch import nn
 
 from pixelsmith.errors import PixelsmithError
 from pixelsmith.models import ModelSpec
-from pixelsmith.tasks import TASKS, Prepared, Task, get_task
+from pixelsmith.tasks import TASKS, Prepared, Task, get_task, task_class
 from pixelsmith.video import ChromaSmoother, chroma_flicker, process_video, video_command
 from pixelsmith.video.command import parse_options
 from pixelsmith.video.defaults import SMOOTH_STRENGTH
@@ -522,17 +522,20 @@ def test_the_command_upscales_and_reports_bad_input_in_one_line(tmp_path):
 
 
 def test_options_take_the_type_of_the_tasks_field():
-    assert parse_options("superres", ["scale=2", "blind=yes"]) == {"scale": 2, "blind": True}
-    assert parse_options("colorize", ["temperature=0.3", "decoding=mean"]) == {
+    assert parse_options(task_class("superres"), ["scale=2", "blind=yes"]) == {
+        "scale": 2,
+        "blind": True,
+    }
+    assert parse_options(task_class("colorize"), ["temperature=0.3", "decoding=mean"]) == {
         "temperature": 0.3,
         "decoding": "mean",
     }
     with pytest.raises(PixelsmithError, match="KEY=VALUE"):
-        parse_options("colorize", ["temperature"])
+        parse_options(task_class("colorize"), ["temperature"])
     with pytest.raises(PixelsmithError, match="blind takes bool"):
-        parse_options("superres", ["blind=maybe"])
+        parse_options(task_class("superres"), ["blind=maybe"])
     # an option whose default is the model's own takes a number, or none
-    assert parse_options("colorize", ["correction=0.2", "temperature=none"]) == {
+    assert parse_options(task_class("colorize"), ["correction=0.2", "temperature=none"]) == {
         "correction": 0.2,
         "temperature": None,
     }

@@ -9,8 +9,9 @@ found among the inputs and refuses clashes before any work. :func:`run_tree` tak
 share (:func:`shard_of`), skips every output already there and complete, loads the model once and
 restores the rest, decoding and encoding on threads beside the model. A bad file is reported as a
 :class:`RunEvent` and the run goes on; what was done, skipped and failed comes back in a
-:class:`RunReport` and goes to ``OUT_DIR/pixelsmith-run.json``. :data:`run_command` is the click
-command; ``python -m pixelsmith.batch`` runs it (also under torchrun: docs/batch.md).
+:class:`RunReport` and goes to the run's own record ``OUT_DIR/pixelsmith-run.TIME.json``. The
+click command ``pixelsmith run`` is :mod:`pixelsmith.commands.run` (under torchrun:
+``python -m pixelsmith.cli run``, docs/batch.md).
 
 plan.py     names, listing, shares (plan_files for the verbs, plan_tree for a tree)
 marks.py    which files are pixelsmith's results, and whether one stands for this run
@@ -21,10 +22,8 @@ command.py  the click command (a subcommand per task; the flags: pixelsmith.opti
 
 from __future__ import annotations
 
-from pixelsmith.batch.command import run_command
 from pixelsmith.batch.plan import SUMMARY_NAME, Job, Plan, mirror, plan_files, plan_tree, shard_of
 from pixelsmith.batch.run import RunEvent, RunInterrupted, RunReport, restore_files, run_tree
-from pixelsmith.options import parse_options, task_options
 
 __all__ = [
     "SUMMARY_NAME",
@@ -34,12 +33,9 @@ __all__ = [
     "RunInterrupted",
     "RunReport",
     "mirror",
-    "parse_options",
     "plan_files",
     "plan_tree",
     "restore_files",
-    "run_command",
     "run_tree",
     "shard_of",
-    "task_options",
 ]

@@ -9,13 +9,12 @@ A file at an output's name is in one of four states for a run (:func:`target_sta
               decode (cut short): pixelsmith's own, so it is redone
     foreign   no mark: not pixelsmith's, whatever its name; it is never written over
 
-Fingerprints hash the bytes of the input files (and of the other per-photo inputs, a mask), so
+Fingerprints (:func:`pixelsmith.io.mark.fingerprint`) hash the bytes of the input files (and of the other per-photo inputs, a mask), so
 an input replaced by another photo of the same name makes its result stale.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -24,40 +23,6 @@ MISSING, DONE, STALE, FOREIGN = "missing", "done", "stale", "foreign"
 
 #: Mark fields that must be equal for a result to stand (pixelsmith's version need not).
 MATCHED = ("task", "model", "weights", "options", "input")
-
-
-def file_digest(path: str | os.PathLike[str]) -> str:
-    """The SHA-256 of a file's bytes, first 16 hex digits."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:16]
-
-
-def _value_digest(value: Any) -> str:
-    import numpy as np
-    import torch
-
-    if isinstance(value, (str, os.PathLike)) and Path(value).is_file():
-        return file_digest(value)
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
-    if isinstance(value, np.ndarray):
-        return hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()[:16]
-    return hashlib.sha256(repr(value).encode()).hexdigest()[:16]
-
-
-def fingerprint(source: str | os.PathLike[str], inputs: dict[str, Any] | None = None) -> str:
-    """What a result's mark records of its inputs: the digest of the photo's file and of each
-    other per-photo input (a file's bytes, a tensor's values), by name."""
-    parts = [file_digest(source)]
-    for name in sorted(inputs or {}):
-        if inputs[name] is not None:
-            parts.append(f"{name}={_value_digest(inputs[name])}")
-    if len(parts) == 1:
-        return parts[0]
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
 def matches(found: dict[str, Any] | None, expected: dict[str, Any]) -> bool:

@@ -355,6 +355,8 @@ def _run_jobs(
     is skipped; a file without a mark at an output's name fails; every other one is (re)done."""
     from tqdm import tqdm
 
+    from pixelsmith.io.mark import fingerprint
+
     prefetch = 2 * workers if prefetch is None else prefetch
     if prefetch < 1:
         raise ValueError(f"prefetch must be at least 1, not {prefetch}")
@@ -377,7 +379,7 @@ def _run_jobs(
                 on_event(RunEvent(kind, job.source, job.target, message))
 
     def state(job: Job) -> tuple[str, str]:
-        fp = marks.fingerprint(job.source, given_inputs) if resume else ""
+        fp = fingerprint(job.source, given_inputs) if resume else ""
         expected = pipe.mark(fp) if resume else None
         return marks.target_state(job.target, expected), fp
 
@@ -418,6 +420,7 @@ def _flow(
 ) -> None:
     """Read ahead, run the model here, write behind; events in this thread, in file order per
     side. Each todo is ``(job, its input's fingerprint or "", whether to replace its output)``."""
+    from pixelsmith.io.mark import fingerprint
     from pixelsmith.io.reasons import ALREADY_EXISTS
 
     reads: deque[tuple[Job, bool, Future]] = deque()
@@ -426,7 +429,7 @@ def _flow(
 
     def read(job: Job, fp: str) -> tuple[Any, Any, str]:
         image, meta = pipe.read(job.source, **read_inputs)
-        return image, meta, fp or marks.fingerprint(job.source, given_inputs)
+        return image, meta, fp or fingerprint(job.source, given_inputs)
 
     def read_ahead() -> None:
         while len(reads) < prefetch:

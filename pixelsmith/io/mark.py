@@ -9,6 +9,7 @@ pixelsmith's, however it is named, and is never written over.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -53,3 +54,37 @@ def _stored_text(im: Any) -> str | None:
         comment = im.info.get("comment")
         return comment.decode("utf-8", "replace") if isinstance(comment, bytes) else comment
     return None
+
+
+def file_digest(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 of a file's bytes, first 16 hex digits."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def _value_digest(value: Any) -> str:
+    import numpy as np
+    import torch
+
+    if isinstance(value, (str, os.PathLike)) and Path(value).is_file():
+        return file_digest(value)
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray):
+        return hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()[:16]
+    return hashlib.sha256(repr(value).encode()).hexdigest()[:16]
+
+
+def fingerprint(source: str | os.PathLike[str], inputs: dict[str, Any] | None = None) -> str:
+    """What a result's mark records of its inputs: the digest of the photo's file and of each
+    other per-photo input (a file's bytes, a tensor's values), by name."""
+    parts = [file_digest(source)]
+    for name in sorted(inputs or {}):
+        if inputs[name] is not None:
+            parts.append(f"{name}={_value_digest(inputs[name])}")
+    if len(parts) == 1:
+        return parts[0]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]

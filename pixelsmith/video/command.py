@@ -36,7 +36,7 @@ def parse_options(task: str, pairs: tuple[str, ...] | list[str]) -> dict[str, An
 
 
 def _shared_params() -> list[click.Parameter]:
-    from pixelsmith.batch.command import opt_option
+    from pixelsmith.commands.run import opt_option
 
     @click.command()
     @click.argument("input_path", metavar="IN", type=click.Path(dir_okay=False))
@@ -82,8 +82,8 @@ def _shared_params() -> list[click.Parameter]:
 
 def video_task_command(task: str, name: str) -> click.Command:
     """``pixelsmith video TASK IN OUT`` for the registered task ``task``."""
-    from pixelsmith.batch.command import task_options_given
     from pixelsmith.commands.restore import model_help, task_params
+    from pixelsmith.commands.run import task_options_given
 
     params = task_params(task)
 

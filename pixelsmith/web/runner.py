@@ -79,8 +79,8 @@ def run(job: WebJob, pipes: PipelineCache, progress: Any) -> Path:
 
     Raises :class:`~pixelsmith.errors.PixelsmithError` naming the upload (never a server path).
     """
-    from pixelsmith.batch.marks import fingerprint
     from pixelsmith.io import read_image, write_image
+    from pixelsmith.io.mark import fingerprint
 
     inputs = {}
     if job.mask is not None:

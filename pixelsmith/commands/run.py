@@ -39,9 +39,10 @@ def task_options_given(ctx: click.Context, task: str) -> tuple[dict[str, Any], d
     """``(options, inputs)`` from the task's flags and ``--opt`` (a key given both ways is a
     usage error)."""
     from pixelsmith.commands.restore import split_given
+    from pixelsmith.tasks import task_class
 
     options, inputs = split_given(ctx, task)
-    old = parse_options(task, ctx.params.get("opts", ()))
+    old = parse_options(task_class(task), ctx.params.get("opts", ()))
     twice = sorted(set(old) & set(options))
     if twice:
         raise click.BadParameter(f"{twice[0]} is given twice", param_hint="--opt")
