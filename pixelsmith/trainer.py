@@ -382,7 +382,7 @@ class Trainer:
         bar = tqdm(
             total=self.total_steps,
             initial=step,
-            disable=not dist.main,
+            disable=not dist.main or not sys.stderr.isatty(),  # a bar only on a terminal
             unit="step",
             dynamic_ncols=True,
             mininterval=1.0,

@@ -239,3 +239,13 @@ def test_a_mask_for_every_photo_of_a_tree(tmp_path):
     third = run_tree("inpaint", src, out, "telea", inputs={"mask": mask}, device="cpu")
     assert len(third.done) == 4
     assert os.path.exists(photos[0])
+
+
+def test_a_boolean_mask_is_a_hole_where_true():
+    img = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    hole = np.zeros((32, 32), bool)
+    hole[5:10, 5:12] = True
+    for mask in (hole, torch.from_numpy(hole)):
+        out = pixelsmith.inpaint(img, mask, model="telea")
+        changed = (out != img).any(axis=2)
+        assert changed[hole].any() and not changed[~hole].any()

@@ -54,8 +54,9 @@ def split_given(ctx: click.Context, task: str) -> tuple[dict[str, Any], dict[str
     return options, inputs
 
 
-def shared_params() -> list[click.Parameter]:
-    """The flags every verb shares, made afresh for each verb."""
+def shared_params(suffix: str = "_x3") -> list[click.Parameter]:
+    """The flags every verb shares, made afresh for each verb (``suffix``: what the verb's
+    task appends to a name, for the help)."""
 
     @click.command()
     @click.argument("inputs", nargs=-1, required=True)
@@ -65,7 +66,7 @@ def shared_params() -> list[click.Parameter]:
         type=click.Path(),
         default=None,
         help="Output folder (created if the folder above it exists), or a file name for a "
-        "single input. Default: beside each input, with the task's suffix (NAME_x3.png).",
+        f"single input. Default: beside each input, with the task's suffix (NAME{suffix}.png).",
     )
     @click.option(
         "--overwrite", is_flag=True, help="Replace earlier results (only files pixelsmith wrote)."
@@ -96,7 +97,7 @@ def verb_command(task: str, verb: str) -> click.Command:
     command = click.Command(
         verb,
         callback=run,
-        params=shared_params(),
+        params=shared_params(_suffix(task)),
         help=f"{_about(title, summary(task))}\n\nINPUTS are files, folders or globs; each result goes "
         "beside its input (NAME<suffix>.png) or into --out.",
         short_help=title,
@@ -104,6 +105,13 @@ def verb_command(task: str, verb: str) -> click.Command:
     )
     next(p for p in command.params if p.name == "model").help = model_help(task)
     return add_params(command, task_params(task))
+
+
+def _suffix(task: str) -> str:
+    """The suffix the task appends with its default options (``_x3``, ``_color``)."""
+    from pixelsmith.tasks import get_task
+
+    return get_task(task).output_suffix()
 
 
 def _about(title: str, summary: str) -> str:

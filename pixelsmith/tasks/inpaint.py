@@ -62,10 +62,18 @@ def objective(model: nn.Module) -> str:
 
 
 def hole_from(mask: Any) -> torch.Tensor:
-    """A mask as a user gives it (a path, PIL image, array or tensor; white or 1 = hole) ->
+    """A mask as a user gives it (a path, PIL image, array or tensor, boolean too; white, 1 or
+    True = hole) ->
     ``(1, H, W)`` float32 with 1 = hole. A colour mask is read by its mean; alpha is ignored."""
+    import numpy as np
+
     from pixelsmith.images import as_image
 
+    if isinstance(mask, np.ndarray) and mask.dtype == np.bool_:
+        mask = mask.astype(np.uint8) * 255  # True = hole
+    elif isinstance(mask, torch.Tensor):
+        mask = mask.float() if mask.dtype == torch.bool else mask
+        mask = mask[None] if mask.dim() == 2 else mask  # a mask (H, W) is one plane
     pixels, _, _ = as_image(mask)
     return (pixels.mean(0, keepdim=True) > 0.5).float()
 
