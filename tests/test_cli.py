@@ -281,7 +281,7 @@ def test_eval_blind_defaults_to_the_blind_models(shared_data):
         ["eval", "superres", "--data", str(shared_data / "set5"), "--scale", "2", "--blind"]
     )
     assert r.exit_code == 0, r.output
-    assert "lrnet_s.x2_blind" in r.output and "srcnn" not in r.output
+    assert "lrnet_s.x2_blind" in r.stdout and "srcnn" not in r.stdout  # its note is on stderr
 
 
 def test_unsupported_scale_is_a_usage_error(good_png):
@@ -636,3 +636,21 @@ def test_train_colorize_gan_runs_its_three_phases(tmp_path):
     r = _invoke(args)
     assert r.exit_code == 0, r.output
     assert (tmp_path / "run" / "weights.safetensors").is_file()
+
+
+def test_eval_compares_the_tasks_baselines_with_its_default(tmp_path):
+    from PIL import Image
+
+    for i in range(2):
+        rng = np.random.default_rng(i)
+        Image.fromarray(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)).save(
+            tmp_path / f"{i}.png"
+        )
+    r = _invoke(["eval", "superres", "--data", str(tmp_path), "--scale", "2"])
+    assert r.exit_code == 0, r.output
+    rows = [line.split()[0] for line in r.stdout.splitlines()[2:]]
+    assert rows == ["bicubic", "srcnn_955.x2", "lrnet_s.x2"]
+    r = _invoke(["eval", "superres", "--data", str(tmp_path), "--scale", "2", "--blind"])
+    assert r.exit_code == 0 and "srcnn left out" in r.stderr, r.output
+    r = _invoke(["eval", "superres", "--data", str(tmp_path), "--scale", "2", "--model", "bicubic"])
+    assert [line.split()[0] for line in r.stdout.splitlines()[2:]] == ["bicubic"]

@@ -60,7 +60,9 @@ def eval_command(task: str, name: str) -> click.Command:
 
 
 def evaluate(task_name: str, data: str, models: tuple[str, ...], options: dict[str, Any]) -> None:
-    """Measure each of ``models`` (default: the task's own) on ``data``; print a table."""
+    """Measure each of ``models`` (default: the task's ``compare_models`` and its default model;
+    a baseline without weights for these settings is named and left out) on ``data``; print a
+    table."""
     import pixelsmith
 
     task = pixelsmith.get_task(task_name, **options)
@@ -68,9 +70,17 @@ def evaluate(task_name: str, data: str, models: tuple[str, ...], options: dict[s
     count = f" ({len(dataset)})" if isinstance(dataset, (list, tuple)) or _sized(dataset) else ""
     settings = ", ".join(f"{k} {v}" for k, v in options.items())
     click.echo(f"Data: {data}{count}" + (f"  {settings}" if settings else ""))
+    from pixelsmith.errors import PixelsmithError
+
     results = {}
-    for m in models or (task.default_model,):
-        net, info = pixelsmith.load_model(m, task=task)
+    for m in models or dict.fromkeys((*task.compare_models, task.default_model)):
+        try:
+            net, info = pixelsmith.load_model(m, task=task)
+        except PixelsmithError as e:
+            if models:  # named by the user: an error
+                raise
+            click.echo(f"pixelsmith: note: {m} left out ({e})", err=True)
+            continue
         results[info.name] = pixelsmith.evaluate(net, dataset, task)
     click.echo(table(results))
 

@@ -202,6 +202,8 @@ class Task:
             a task that develops them).
         video_smoothing: what :mod:`pixelsmith.video` smooths between frames by default:
             ``"none"``, or ``"chroma"`` (the colours, each frame keeping its own lightness).
+        compare_models: the baselines ``pixelsmith eval`` measures beside the default model when
+            no ``--model`` is named (``("bicubic", "srcnn")`` for super-resolution).
         inputs: what one call takes per photo, the photo first: ``("image",)``, ``("image",
             "mask")`` (inpainting: the hole, a keyword input of :meth:`as_input` and
             :meth:`read_file`), ``("raw",)`` (a camera raw frame); ``()`` for a task that makes
@@ -222,6 +224,7 @@ class Task:
     input_extensions: frozenset[str] = IMAGE_EXTENSIONS
     video_smoothing: str = "none"
     inputs: tuple[str, ...] = ("image",)
+    compare_models: tuple[str, ...] = ()
 
     # --- training -----------------------------------------------------------------------------
     def options(self) -> dict[str, Any]:

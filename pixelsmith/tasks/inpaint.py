@@ -136,6 +136,7 @@ class Inpaint(Task):
         "ns": "navier_stokes",
         "vae": "inpaint_vae",
     }
+    compare_models: ClassVar[tuple[str, ...]] = ("telea",)
     example_shape: ClassVar[tuple[int, int, int]] = (3, 64, 64)
     inputs: ClassVar[tuple[str, ...]] = ("image", "mask")
     train_defaults: ClassVar[dict[str, Any]] = {

@@ -63,6 +63,7 @@ class SuperRes(Task):
     default_model: ClassVar[str] = "lrnet"
     aliases: ClassVar[dict[str, str]] = {"lrnet": "lrnet_s", "srcnn": "srcnn_955"}
     decode_radius: ClassVar[int] = 2  # bicubic chroma: 4 taps, 2 LR pixels each side
+    compare_models: ClassVar[tuple[str, ...]] = ("bicubic", "srcnn")
     example_shape: ClassVar[tuple[int, int, int]] = (1, 64, 64)
     official_suffixes: ClassVar[tuple[str, ...]] = (".mat",)
 
