@@ -10,7 +10,7 @@ their ``objective``:
 - ``"zero_reference"``: Zero-DCE's curves (``zero_dce``), trained on dark photos alone by the
   spatial-consistency, exposure, colour-constancy and curve-smoothness losses;
 - ``"curves"``: per-pixel curves estimated at low resolution and applied at full resolution
-  (``lowlight_curves``), trained on pairs by L1 with a smoothness term on the
+  (``lowlight_curves``, the default), trained on pairs by L1 with a smoothness term on the
   low-resolution curve maps; a share of its synthetic pairs are well-exposed photos that are
   their own targets (:data:`IDENTITY_FRACTION`), so it learns to leave such photos alone.
 
@@ -97,20 +97,21 @@ class Lowlight(Task):
     name: ClassVar[str] = "lowlight"
     verb: ClassVar[str] = "enhance"
     title: ClassVar[str] = "low-light enhancement"
-    default_model: ClassVar[str] = "lowlight_unet"
+    default_model: ClassVar[str] = "lowlight_curves"
     aliases: ClassVar[dict[str, str]] = {
         "unet": "lowlight_unet",
         "curves": "lowlight_curves",
         "deepupe": "deepupe_s",
         "zero-dce": "zero_dce",
     }
+    compare_models: ClassVar[tuple[str, ...]] = ("global_gain", "zero-dce")
     example_shape: ClassVar[tuple[int, int, int]] = (3, 64, 64)
     official_suffixes: ClassVar[tuple[str, ...]] = (".pth",)
     train_defaults: ClassVar[dict[str, Any]] = {
-        "model": "lowlight_unet",
-        "patch_size": 128,
+        "model": "lowlight_curves",
+        "patch_size": 256,
         "batch_size": 16,
-        "lr": 5e-4,
+        "lr": 1e-3,
     }
 
     def __post_init__(self) -> None:
