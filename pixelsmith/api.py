@@ -145,13 +145,15 @@ def enhance(
 
 def develop_raw(
     raw: Any,
-    ratio: float = 100.0,
+    ratio: float | None = None,
     model: str | Path | nn.Module | None = None,
     **kwargs: Any,
 ) -> torch.Tensor:
     """Develop a camera raw file shot ``ratio`` times too short (a path, or a
     :class:`~pixelsmith.io.raw.RawImage`) into sRGB ``(3, H, W)``: :func:`restore` with
-    ``"develop"`` and SID's U-Net (the default ``model``)."""
+    ``"develop"`` and SID's U-Net (the default ``model``). ``ratio`` ``None`` estimates it from
+    the frame (its mean level to that of a normal exposure, 1 to 300; a
+    :class:`~pixelsmith.errors.Note` warning says which)."""
     from pixelsmith.tasks.develop import check_ratio
 
     return restore(raw, "develop", model, ratio=check_ratio(ratio), **kwargs)

@@ -42,8 +42,11 @@ class _Group(TaskGroup):
     def invoke(self, ctx: click.Context):
         import warnings
 
+        from pixelsmith.errors import Note
+
         def one_line(message, category, filename, lineno, file=None, line=None) -> None:
-            click.echo(f"pixelsmith: warning: {message}", err=True)
+            kind = "note" if issubclass(category, Note) else "warning"
+            click.echo(f"pixelsmith: {kind}: {message}", err=True)
 
         warnings.showwarning = one_line
         try:

@@ -1,6 +1,6 @@
 """The one exception type that user-facing code raises for bad input.
 
-The CLI turns a :class:`PixelsmithError` into a one-line message on stderr and exit code 2;
+The CLI turns a :class:`PixelsmithError` into a one-line message on stderr and exit code 1;
 anything else is a bug and keeps its traceback.
 """
 
@@ -19,3 +19,8 @@ class PixelsmithError(Exception):
         self.path = None if path is None else str(path)
         self.reason = message
         super().__init__(f"{self.path}: {message}" if self.path else message)
+
+
+class Note(UserWarning):
+    """Something a user should know about a result that is not a problem (the exposure ratio a
+    raw frame was developed at, when none was given): the CLI prints it as one ``note:`` line."""

@@ -648,7 +648,7 @@ def test_evaluate_developer_gives_a_row_per_photo_ratio_and_method(tmp_path):
         p = tmp_path / name
         Image.fromarray(rng.integers(30, 220, (40, 70, 3), dtype=np.uint8)).save(p)
         paths.append(p)
-    task = Develop()
+    task = Develop(ratio=100)
     rows = evaluate_developer(task, _tiny_unet(), paths, [100, 250], ("model", "traditional"))
     assert len(rows) == 8
     assert [(r["image"], r["ratio"], r["method"]) for r in rows[:4]] == [
@@ -767,3 +767,46 @@ def test_cli_develop_refuses_a_result_over_the_pixel_limit_kdc(shared_data, tmp_
     r = _invoke([*args, "--ratio", "1", "--tile", "0", "--max-output-pixels", "100000"])
     assert list(tmp_path.iterdir()) == []
     _one_line_error(r, "RAW_KODAK_DC50.KDC")
+
+
+# --- no ratio given: estimated from the frame ---------------------------------------------------
+def _at_codes(codes: int, h: int = 32, w: int = 48) -> RawImage:
+    """A flat frame ``codes`` above black: mean level ``codes / (WHITE - 512)``."""
+    return _raw(torch.full((h, w), 512.0 + codes))
+
+
+@pytest.mark.parametrize(
+    "codes, expected",
+    [  # 0.10 x (16383 - 512) / codes, clamped to 1 .. 300
+        (16, 99.19375),
+        (8, 198.3875),
+        (1587, 1.0000630),
+        (8000, 1.0),
+        (1, 300.0),
+    ],
+)
+def test_the_ratio_brings_the_mean_level_to_a_normal_exposure(codes, expected):
+    from pixelsmith.tasks.develop import estimate_ratio
+
+    assert estimate_ratio(_at_codes(codes)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_no_ratio_develops_at_the_estimate_and_says_so():
+    from pixelsmith.errors import Note
+
+    dark = _at_codes(32)  # ratio 49.6
+    with pytest.warns(Note, match=r"ratio 49.6, estimated"):
+        auto = pixelsmith.develop_raw(dark, model=_tiny_unet(), tile=0)
+    fixed = pixelsmith.develop_raw(dark, ratio=0.1 * (WHITE - 512) / 32, model=_tiny_unet(), tile=0)
+    assert torch.allclose(auto, fixed, rtol=0, atol=1e-6)
+
+
+def test_a_ratio_that_whitens_the_frame_is_warned_about():
+    import warnings
+
+    normal = _at_codes(2400)  # level 0.15
+    with pytest.warns(UserWarning, match=r"ratio 250 takes 100% of the pixels to white"):
+        pixelsmith.develop_raw(normal, ratio=250, model=_tiny_unet(), tile=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pixelsmith.develop_raw(normal, ratio=2, model=_tiny_unet(), tile=0)  # level 0.3: fine

@@ -46,10 +46,38 @@ TRAIN_RATIOS = (50.0, 350.0)
 INPUT_CHANNELS = RAW_INPUT  # packed Bayer (4), the colour matrix (9)
 
 
-def check_ratio(ratio: float) -> float:
+#: The black-subtracted mean level a frame is amplified to when no ratio is given: the median
+#: linear mean of the training photos unprocessed (BSDS500 train, 40 photos, random cameras:
+#: 0.102; normally exposed raw files read 0.10-0.17), so an estimated frame looks to the
+#: network like the frames it learned from.
+TARGET_LEVEL = 0.10
+#: The estimated ratio's range: 1 (a frame exposed normally is not amplified) to 300 (SID's
+#: largest).
+RATIO_RANGE = (1.0, 300.0)
+#: A given ratio that clips more than this share of the mosaic to white is warned about.
+CLIP_WARNING = 0.03
+
+
+def check_ratio(ratio: float | None) -> float | None:
+    """``ratio`` as a float, or ``None`` (estimate it from the frame)."""
+    if ratio is None:
+        return None
     if not (isinstance(ratio, (int, float)) and math.isfinite(ratio) and ratio > 0):
         raise PixelsmithError(f"the amplification ratio must be a positive number, not {ratio}")
     return float(ratio)
+
+
+def estimate_ratio(raw: RawImage) -> float:
+    """The exposure ratio that brings the frame's black-subtracted mean level to
+    :data:`TARGET_LEVEL`, within :data:`RATIO_RANGE`."""
+    level = float(raw.normalised().mean())
+    lo, hi = RATIO_RANGE
+    return float(min(max(TARGET_LEVEL / max(level, 1e-9), lo), hi))
+
+
+def clipped_share(raw: RawImage, ratio: float) -> float:
+    """The share of the mosaic's pixels that ``ratio`` takes to the sensor's white or beyond."""
+    return float((raw.normalised() * ratio >= 1.0).float().mean())
 
 
 def white_balance(raw: RawImage) -> torch.Tensor:
@@ -141,9 +169,11 @@ class Develop(Task):
 
     Attributes:
         ratio: the amplification (exposure) ratio: long exposure / short (SID: 100, 250, 300).
+            Empty: estimated from the frame (its mean level brought to that of a normal
+            exposure, 1 to 300) and said in a note.
     """
 
-    ratio: float = 100.0
+    ratio: float | None = None
 
     name: ClassVar[str] = "develop"
     verb: ClassVar[str] = "develop"
@@ -205,12 +235,16 @@ class Develop(Task):
         return list_split([source])
 
     def evaluate(self, model: nn.Module, dataset: Any) -> dict[str, float]:
-        """Mean PSNR/SSIM at this task's ratio over photos unprocessed and darkened with fixed
-        seeds (:mod:`pixelsmith.tasks.develop_protocol`)."""
+        """Mean PSNR/SSIM at this task's ratio (none: over the protocol's ratios, 100, 250 and
+        300) over photos unprocessed and darkened with fixed seeds
+        (:mod:`pixelsmith.tasks.develop_protocol`)."""
         from pixelsmith.tasks.develop_protocol import evaluate_developer
 
         paths = dataset if isinstance(dataset, list) else self.eval_dataset(dataset)
-        rows = evaluate_developer(self, model, paths, [self.ratio])
+        from pixelsmith.tasks.develop_protocol import EVAL_RATIOS
+
+        ratios = list(EVAL_RATIOS) if self.ratio is None else [self.ratio]
+        rows = evaluate_developer(self, model, paths, ratios)
         return {k: sum(r[k] for r in rows) / len(rows) for k in ("psnr", "ssim")}
 
     # --- inference ----------------------------------------------------------------------------
@@ -252,13 +286,45 @@ class Develop(Task):
         measured against, noise and all."""
         from pixelsmith.tasks.develop_protocol import libraw_develop
 
-        return libraw_develop(raw.path, raw, self.ratio)
+        return libraw_develop(raw.path, raw, self.ratio_for(raw, tell=False))
+
+    def ratio_for(self, raw: RawImage, tell: bool = True) -> float:
+        """The ratio the frame is developed at: the task's, else :func:`estimate_ratio`. With
+        ``tell``, a note says an estimated ratio and a warning a given one that clips more than
+        :data:`CLIP_WARNING` of the pixels."""
+        import warnings
+
+        from pixelsmith.errors import Note
+
+        name = Path(raw.path).name if raw.path else "the frame"
+        if self.ratio is None:
+            ratio = estimate_ratio(raw)
+            if tell:
+                level = float(raw.normalised().mean())
+                warnings.warn(
+                    f"{name}: developed at ratio {ratio:.3g}, estimated from its mean level "
+                    f"{level:.4f} (give --ratio to choose)",
+                    Note,
+                    stacklevel=2,
+                )
+            return ratio
+        share = clipped_share(raw, self.ratio) if tell else 0.0
+        if share > CLIP_WARNING:
+            warnings.warn(
+                f"{name}: ratio {self.ratio:g} takes {100 * share:.0f}% of the pixels to white; "
+                f"the frame's own exposure suggests {estimate_ratio(raw):.3g} (leave --ratio out "
+                "to use it)",
+                stacklevel=2,
+            )
+        return self.ratio
 
     def prepare(self, raw: RawImage, spec: ModelSpec) -> Prepared:
         self.check_model(spec)
         if not isinstance(raw, RawImage):
             raise PixelsmithError("the develop task takes a camera raw frame (read_raw)")
-        return Prepared((raw_input(raw, self.ratio),), scale=2, context={"flip": raw.flip})
+        ratio = self.ratio_for(raw)
+        context = {"flip": raw.flip, "ratio": ratio}
+        return Prepared((raw_input(raw, ratio),), scale=2, context=context)
 
     def finish(self, image: torch.Tensor, prepared: Prepared) -> torch.Tensor:
         out = super().finish(image, prepared).clamp_(0, 1)
