@@ -317,7 +317,7 @@ def test_colorized_8bit_output_keeps_the_input_grey_within_one_level(tmp_path):
     report = pixelsmith.restore_files(
         [src], "colorize", _saturating_colornet(), out=dst, render_factor=0, progress=False
     )
-    assert report.written == [dst]
+    assert report.done == [dst]
     result = np.asarray(Image.open(dst), dtype=np.float64) / 255  # the 8-bit result, as written
     assert result.shape == (96, 128, 3)
     chroma = result.max(-1) - result.min(-1)
