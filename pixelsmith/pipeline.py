@@ -244,10 +244,17 @@ class Pipeline:
     ) -> Path:
         """Write ``result`` ``(C, H, W)`` to ``dst`` atomically with what ``meta`` keeps of the
         input (alpha carried by the task, ICC profile; 16 bits where the input and format allow)
-        and ``mark`` in its text. ``protect``: files never replaced (the run's inputs)."""
+        and ``mark`` in its text. ``protect``: files never replaced (the run's inputs); with
+        ``overwrite``, only a file that carries a mark (pixelsmith's own result) is replaced."""
         from pixelsmith.io import write_image
+        from pixelsmith.io.mark import read_mark
 
         dst = Path(dst)
+        if overwrite and os.path.lexists(dst) and read_mark(dst) is None:
+            raise PixelsmithError(
+                "exists and was not written by pixelsmith (it has no mark); it is never replaced",
+                dst,
+            )
         if meta is not None and meta.alpha is not None:
             meta = dataclasses.replace(meta, alpha=self.task.carry_alpha(meta.alpha))
         deep = meta is not None and meta.bit_depth > 8
@@ -264,7 +271,8 @@ class Pipeline:
 
     def mark(self, fingerprint: str = "") -> dict[str, Any]:
         """What a result records of how it was made: pixelsmith's version, the task, the model
-        and its weights' digest, the task's inference options, and ``fingerprint`` (of the
+        and its weights' digest, the precision (bfloat16 changes results), the task's inference
+        options, and ``fingerprint`` (of the
         input files, :func:`pixelsmith.io.mark.fingerprint`). Two results with equal marks
         but for the version were made the same way from the same inputs."""
         from pixelsmith.version import __version__
@@ -274,6 +282,7 @@ class Pipeline:
             "task": self.task.name,
             "model": self.model_name,
             "weights": self.weights,
+            "precision": "bf16" if self.bf16 else "fp32",
             "options": inference_options(self.task),
             "input": fingerprint,
         }

@@ -107,10 +107,10 @@ def weights_mark(model: Model, info: WeightInfo | None, net: nn.Module) -> tuple
 
     name = (info.name or info.arch) if info is not None else type(net).__name__
     path = None
-    if info is not None and info.name in list_pretrained():
-        path = list_pretrained()[info.name]
-    elif isinstance(model, (str, Path)) and Path(model).is_file():
+    if isinstance(model, (str, Path)) and Path(model).is_file():  # a file first, whatever its name
         path = Path(model)
+    elif info is not None and info.name in list_pretrained():
+        path = list_pretrained()[info.name]
     if path is not None:
         return name, weights_digest(path)
     module = net if isinstance(net, nn.Module) else None

@@ -249,3 +249,51 @@ def test_a_boolean_mask_is_a_hole_where_true():
         out = pixelsmith.inpaint(img, mask, model="telea")
         changed = (out != img).any(axis=2)
         assert changed[hole].any() and not changed[~hole].any()
+
+
+def test_restore_file_with_overwrite_never_replaces_a_file_without_a_mark(tmp_path):
+    src, mine = _photo(tmp_path / "p.png", 1), _photo(tmp_path / "mine.png", 2)
+    before = _stamp(mine)
+    pipe = Pipeline.load("superres", "bicubic", scale=2, device="cpu")
+    with pytest.raises(PixelsmithError, match="not written by pixelsmith"):
+        pipe.restore_file(src, mine, overwrite=True)
+    assert _stamp(mine) == before
+    ours = pipe.restore_file(src, tmp_path / "ours.png")
+    pipe.restore_file(src, ours, overwrite=True)  # its own result: replaced
+
+
+def test_bfloat16_results_are_not_taken_for_float32_ones(tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    _tree(src, 2)
+    kw = {"scale": 2, "device": "cpu", "backend": "torch"}
+    assert len(run_tree("superres", src, out, "lrnet", **kw).done) == 2
+    assert len(run_tree("superres", src, out, "lrnet", bf16=True, **kw).done) == 2
+    assert {read_mark(p)["precision"] for p in out.rglob("*.png")} == {"bf16"}
+
+
+def test_a_result_larger_than_the_read_limit_still_resumes(tmp_path, monkeypatch):
+    src, out = tmp_path / "in", tmp_path / "out"
+    _tree(src, 2)  # 24 x 32 photos: x2 results of 3072 pixels
+    monkeypatch.setenv("PIXELSMITH_MAX_PIXELS", "1000")  # inputs read, results above it
+    run_tree("superres", src, out, "bicubic", scale=2, device="cpu")
+    again = run_tree("superres", src, out, "bicubic", scale=2, device="cpu")
+    assert (len(again.done), len(again.skipped)) == (0, 2)
+
+
+def test_an_unreadable_input_fails_alone_when_resuming(tmp_path, monkeypatch):
+    import pixelsmith.io.mark as mark
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    photos = _tree(src, 3)
+    run_tree("superres", src, out, "bicubic", scale=2, device="cpu")
+    digest = mark.file_digest
+
+    def denied(path):  # what open() raises for a file of mode 000, for any user (root too)
+        if Path(path) == photos[1]:
+            raise PermissionError(13, "Permission denied", str(path))
+        return digest(path)
+
+    monkeypatch.setattr(mark, "file_digest", denied)
+    report = run_tree("superres", src, out, "bicubic", scale=2, device="cpu")
+    assert len(report.skipped) == 2 and len(report.failed) == 1
+    assert "cannot read this file (permission denied)" in report.failed[0][1].lower()

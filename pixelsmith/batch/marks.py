@@ -22,7 +22,7 @@ from typing import Any
 MISSING, DONE, STALE, FOREIGN = "missing", "done", "stale", "foreign"
 
 #: Mark fields that must be equal for a result to stand (pixelsmith's version need not).
-MATCHED = ("task", "model", "weights", "options", "input")
+MATCHED = ("task", "model", "weights", "precision", "options", "input")
 
 
 def matches(found: dict[str, Any] | None, expected: dict[str, Any]) -> bool:
@@ -30,19 +30,23 @@ def matches(found: dict[str, Any] | None, expected: dict[str, Any]) -> bool:
     return found is not None and all(found.get(k) == expected.get(k) for k in MATCHED)
 
 
-def decodes(path: Path) -> bool:
-    """Whether the image at ``path`` decodes to its last pixel (a copy cut short does not)."""
+def decodes(path: Path, max_pixels: int | None = None) -> bool:
+    """Whether the image at ``path`` decodes to its last pixel (a copy cut short does not);
+    ``max_pixels``: the largest result the run makes (a result may be larger than the default
+    read limit)."""
     from pixelsmith.errors import PixelsmithError
     from pixelsmith.io import read_image
 
     try:
-        read_image(path)
+        read_image(path, max_pixels=max_pixels)
     except (PixelsmithError, OSError, ValueError):
         return False
     return True
 
 
-def target_state(target: Path, expected: dict[str, Any] | None = None) -> str:
+def target_state(
+    target: Path, expected: dict[str, Any] | None = None, max_pixels: int | None = None
+) -> str:
     """:data:`MISSING`, :data:`DONE`, :data:`STALE` or :data:`FOREIGN` for the file at an
     output's name; without ``expected`` (a run that redoes everything) a marked file is
     :data:`STALE`."""
@@ -55,7 +59,7 @@ def target_state(target: Path, expected: dict[str, Any] | None = None) -> str:
     found = read_mark(target)
     if found is None:
         return FOREIGN
-    if expected is not None and matches(found, expected) and decodes(target):
+    if expected is not None and matches(found, expected) and decodes(target, max_pixels):
         return DONE
     return STALE
 

@@ -178,6 +178,7 @@ def _pipeline_of(task: Any, model: Any, inputs: dict[str, Any] | None, **load: A
 
 
 FOREIGN_MESSAGE = "exists and was not written by pixelsmith (it has no mark); it is never replaced"
+UNREADABLE = "unreadable"  # a job whose input cannot be read for its fingerprint
 
 
 @contextmanager
@@ -356,6 +357,7 @@ def _run_jobs(
     from tqdm import tqdm
 
     from pixelsmith.io.mark import fingerprint
+    from pixelsmith.io.reasons import _os_reason
 
     prefetch = 2 * workers if prefetch is None else prefetch
     if prefetch < 1:
@@ -379,9 +381,12 @@ def _run_jobs(
                 on_event(RunEvent(kind, job.source, job.target, message))
 
     def state(job: Job) -> tuple[str, str]:
-        fp = fingerprint(job.source, given_inputs) if resume else ""
+        try:
+            fp = fingerprint(job.source, given_inputs) if resume else ""
+        except OSError as e:  # an input that cannot be read: that file fails, the run goes on
+            return UNREADABLE, f"{job.source}: cannot read this file ({_os_reason(e)})"
         expected = pipe.mark(fp) if resume else None
-        return marks.target_state(job.target, expected), fp
+        return marks.target_state(job.target, expected, pipe.max_output_pixels), fp
 
     with bar, _pools(workers) as (readers, writers):
         states = _states(readers, jobs, state)
@@ -391,6 +396,8 @@ def _run_jobs(
                 emit("skipped", job)
             elif kind == marks.FOREIGN:
                 emit("failed", job, f"{job.target}: {FOREIGN_MESSAGE}")
+            elif kind == UNREADABLE:
+                emit("failed", job, fp)
             else:
                 todo.append((job, fp, kind == marks.STALE or replace))
         _ready_folders(jobs, [j for j, _, _ in todo])
